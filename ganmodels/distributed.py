@@ -1,0 +1,62 @@
+"""Running the training CLI under ``torchrun`` (one process per device or CPU slot).
+
+``python -m ganmodels.train dcgan ...`` is the same command on a laptop and under
+``torchrun --nproc_per_node N -m ganmodels.train dcgan ...``: when torchrun's
+environment (WORLD_SIZE, RANK, LOCAL_RANK) is present we join the process group
+(``gloo`` on CPU, ``nccl`` on CUDA), each rank reads its own shard of the data
+(``data.batches(rank=, world=)``) and the networks are wrapped in
+DistributedDataParallel so that gradients are averaged across ranks.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Context:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    backend: str | None = None
+
+
+def setup(device: str = "cpu") -> Context:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Context()
+    import torch.distributed as dist
+
+    backend = "nccl" if str(device).startswith("cuda") else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if backend == "nccl":
+        torch.cuda.set_device(local)
+    return Context(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local, backend=backend)
+
+
+def wrap(run, ctx: Context) -> None:
+    """Wrap every trainable network the objective uses in DistributedDataParallel."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    obj = run.objective
+    for attr, value in list(vars(obj).items()):
+        if isinstance(value, torch.nn.Module) and any(p.requires_grad for p in value.parameters()):
+            # broadcast_buffers=False: batchnorm statistics stay per rank (as in most GAN code)
+            setattr(obj, attr, DDP(value, broadcast_buffers=False))
+
+
+def cleanup(ctx: Context) -> None:
+    if ctx.world > 1:
+        import torch.distributed as dist
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def describe_device(device: str) -> str:
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({torch.get_num_threads()} threads)"

