@@ -1,0 +1,85 @@
+"""Round-trip latency of the app's cheap (slider) endpoints through its raw HTTP API.
+
+    python bench/latency.py [--n 40] [--weights weights] [--port 0]
+
+Starts the app itself (shipped weights), warms it up, then times
+``POST /gradio_api/run/<api_name>`` for every endpoint a tab lists in its
+``LATENCY_ENDPOINTS``.  (gradio_client is not used: it adds ~110 ms of its own.)
+The last stdout line is one JSON object: {api_name: {"p50_ms", "p95_ms", "n"}, ...}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def post(url: str, api_name: str, data: list) -> float:
+    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=json.dumps({"data": data}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=30) as r:
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{api_name}: HTTP {r.status}")
+    return (time.perf_counter() - t0) * 1000
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=40, help="timed calls per endpoint")
+    p.add_argument("--weights", default=None)
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+
+    import app as app_module
+
+    t0 = time.time()
+    models, errors = app_module.load_models(args.weights, args.device)
+    demo = app_module.build_app(models, errors)
+    demo.queue(default_concurrency_limit=2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}"
+    print(f"app up in {time.time() - t0:.1f} s", file=sys.stderr)
+    results = {}
+    try:
+        for _, mod in app_module._tab_modules():
+            if any(n not in models for n in getattr(mod, "REQUIRES", ())):
+                continue
+            for api_name, data in getattr(mod, "LATENCY_ENDPOINTS", {}).items():
+                for _ in range(5):  # warm-up
+                    post(url, api_name, data)
+                times = [post(url, api_name, data) for _ in range(args.n)]
+                results[api_name] = {"p50_ms": round(percentile(times, 50), 1),
+                                     "p95_ms": round(percentile(times, 95), 1), "n": len(times)}
+                print(f"{api_name:>24}: {results[api_name]}", file=sys.stderr)
+    finally:
+        demo.close()
+        for m in models.values():
+            close = getattr(m, "close", None)
+            if callable(close):
+                close()
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,313 @@
+"""The model package: shapes, weights I/O, losses, the training loop, CLIs, hub loading."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ganmodels import classifier as C
+from ganmodels import data, dcgan, losses
+from ganmodels import weights as W
+from ganmodels.train import NonFiniteLoss, _canonical_command, train_loop
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = dcgan.DCGANConfig(z_dim=16, ngf=8, ndf=8)
+
+
+# ------------------------------------------------------------------ shapes
+
+
+def test_dcgan_shapes():
+    G, D = dcgan.Generator(TINY), dcgan.Discriminator(TINY)
+    x = G(torch.randn(5, 16))
+    assert x.shape == (5, 1, 28, 28)
+    assert x.min() >= -1 and x.max() <= 1
+    assert D(x).shape == (5,)
+
+
+def test_classifier_shapes():
+    net = C.Classifier(C.ClassifierConfig(width=4, feat_dim=16))
+    probs, feats = C.predict(net, np.zeros((3, 28, 28), np.uint8))
+    assert probs.shape == (3, 10) and feats.shape == (3, 16)
+    np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ data
+
+
+def test_mnist_digits_are_real_and_shuffled():
+    X, y = data.mnist_digits()
+    assert X.shape == (5000, 28, 28) and X.dtype == np.uint8
+    assert set(np.unique(y)) == set(range(10))
+    assert len(set(y[:50].tolist())) > 5  # shuffled: the wheel's rows are sorted by class
+    x = data.to_tensor(X[:4])
+    assert x.shape == (4, 1, 28, 28) and -1 <= x.min() and x.max() <= 1
+    np.testing.assert_array_equal(data.to_uint8(x), X[:4])
+
+
+def test_batches_shard_disjointly():
+    x = torch.arange(100).float()
+    a = next(data.batches(x, 50, rank=0, world=2))
+    b = next(data.batches(x, 50, rank=1, world=2))
+    assert not set(a.tolist()) & set(b.tolist())
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+    Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / "a.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    arr = data.load_image_folder(tmp_path, 16)
+    assert arr.shape == (1, 16, 16, 3)
+    with pytest.raises(ValueError, match="no images"):
+        data.load_image_folder(tmp_path / "notes", 16) if False else data.load_image_folder(_empty(tmp_path), 16)
+
+
+def _empty(tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    return d
+
+
+# ------------------------------------------------------------------ weights
+
+
+def test_save_load_round_trip(tmp_path):
+    G = dcgan.Generator(TINY).eval()
+    sha = W.save_network(G, tmp_path / "g.safetensors", family="dcgan", network="G", config=TINY)
+    assert sha == W.sha256(tmp_path / "g.safetensors")
+    meta = W.read_metadata(tmp_path / "g.safetensors")
+    assert json.loads(meta["config"])["ngf"] == 8
+    G2, cfg, _ = W.load_network(tmp_path / "g.safetensors", dcgan.Generator, dcgan.DCGANConfig,
+                                family="dcgan", network="G")
+    assert cfg == TINY
+    z = torch.randn(2, 16)
+    torch.testing.assert_close(G(z), G2(z))
+
+
+def test_corrupted_weight_refused(tiny_weights, tmp_path):
+    d = tmp_path / "w"
+    shutil.copytree(tiny_weights, d)
+    p = d / dcgan.FILES["G"]
+    raw = bytearray(p.read_bytes())
+    raw[-10] ^= 0xFF  # flip bits in the tensor data: the header still parses
+    p.write_bytes(bytes(raw))
+    with pytest.raises(W.WeightsError, match="does not match the manifest"):
+        dcgan.load(d)
+    # garbage that is not safetensors at all, with hash checking off
+    p.write_bytes(b"not a safetensors file")
+    with pytest.raises(W.WeightsError):
+        dcgan.load(store=W.WeightStore(d, verify_hashes=False))
+
+
+def test_missing_weights_clear_message(tmp_path):
+    with pytest.raises(W.WeightsError, match="not found"):
+        dcgan.load(tmp_path)
+
+
+def test_wrong_network_in_file_refused(tiny_weights, tmp_path):
+    d = tmp_path / "w"
+    shutil.copytree(tiny_weights, d)
+    shutil.copy(d / dcgan.FILES["D"], d / dcgan.FILES["G"])  # a D where G should be
+    with pytest.raises(W.WeightsError, match="expected dcgan/G"):
+        dcgan.load(store=W.WeightStore(d, verify_hashes=False))
+
+
+def test_pickle_file_refused(tmp_path):
+    p = tmp_path / "evil.pt"
+    torch.save({"x": torch.zeros(1)}, p)
+    with pytest.raises(W.WeightsError, match="only .safetensors"):
+        W.load_tensors(p)
+
+
+def test_checkpoint_round_trip_and_atomic(tmp_path):
+    G = dcgan.Generator(TINY)
+    opt = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    G(torch.randn(4, 16)).mean().backward()
+    opt.step()
+    path = tmp_path / "ck.safetensors"
+    W.save_checkpoint(path, modules={"G": G}, optimizers={"G": opt}, step=7, info={"a": 1})
+    G2 = dcgan.Generator(TINY)
+    opt2 = torch.optim.Adam(G2.parameters(), lr=1.0)
+    step, info = W.load_checkpoint(path, modules={"G": G2}, optimizers={"G": opt2})
+    assert step == 7 and info == {"a": 1}
+    assert opt2.param_groups[0]["lr"] == 1e-3
+    for a, b in zip(G.state_dict().values(), G2.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    # a save killed half-way (the rename never happens) leaves the previous file loadable
+    import unittest.mock as mock
+    with mock.patch("os.replace", side_effect=KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            W.save_checkpoint(path, modules={"G": G}, optimizers={"G": opt}, step=8)
+    assert W.load_checkpoint(path, modules={"G": G2}, optimizers={"G": opt2})[0] == 7
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.safetensors"]  # no temp file left behind
+
+
+def test_manifest_update_and_hub_cache(tiny_weights, tmp_path, monkeypatch):
+    """Hub loading goes through hf_hub_download; offline it reads the local cache."""
+    pytest.importorskip("huggingface_hub")
+    cache = tmp_path / "hub"
+    repo = "gan-classroom/test-weights"
+    snap = cache / ("models--" + repo.replace("/", "--")) / "snapshots" / ("0" * 40)
+    snap.mkdir(parents=True)
+    for f in tiny_weights.iterdir():
+        if f.suffix in (".json", ".safetensors"):
+            shutil.copy(f, snap / f.name)
+    refs = snap.parent.parent / "refs"
+    refs.mkdir()
+    (refs / "main").write_text("0" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    import huggingface_hub.constants as hc
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True, raising=False)
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache), raising=False)
+    store = W.WeightStore(hub_repo=repo)
+    model = dcgan.load(store=store)
+    assert model.generate(torch.randn(1, 16)).shape == (1, 1, 28, 28)
+    with pytest.raises(W.WeightsError, match="could not get"):
+        W.WeightStore(hub_repo="nobody/missing").path(dcgan.FILES["G"])
+
+
+# ------------------------------------------------------------------ losses
+
+
+def test_loss_values_on_known_input():
+    r = torch.tensor([0.0, 0.0])
+    f = torch.tensor([0.0, 0.0])
+    ln2 = math.log(2)
+    assert losses.d_loss("minimax", r, f).item() == pytest.approx(2 * ln2)
+    assert losses.g_loss("minimax", f).item() == pytest.approx(-ln2)   # log(1 − ½)
+    assert losses.g_loss("ns", f).item() == pytest.approx(ln2)         # −log ½
+    assert losses.d_loss("lsgan", torch.tensor([1.0]), torch.tensor([0.0])).item() == 0
+    assert losses.g_loss("lsgan", torch.tensor([0.0])).item() == pytest.approx(0.5)
+    assert losses.d_loss("wgan-gp", torch.tensor([3.0]), torch.tensor([1.0])).item() == pytest.approx(-2)
+    assert losses.g_loss("wgan-gp", torch.tensor([1.5])).item() == pytest.approx(-1.5)
+    assert losses.d_loss("hinge", torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])).item() == pytest.approx(0.25 + 0.5)
+    # one-sided label smoothing: the real target becomes 0.9
+    assert losses.d_loss("ns", torch.tensor([0.0]), torch.tensor([-50.0]), real_label=0.9).item() == pytest.approx(ln2, abs=1e-6)
+    with pytest.raises(ValueError, match="unknown loss"):
+        losses.d_loss("nope", r, f)
+
+
+def test_saturating_loss_gives_vanishing_gradient():
+    """The lecture's point: when D rejects G(z) (f ≪ 0), minimax gives G almost no gradient, NS does."""
+    f = torch.tensor([-8.0], requires_grad=True)
+    (g_mm,) = torch.autograd.grad(losses.g_loss("minimax", f), f)
+    (g_ns,) = torch.autograd.grad(losses.g_loss("ns", f), f)
+    assert abs(g_mm.item()) < 1e-3 < abs(g_ns.item())
+
+
+def test_gradient_penalty_zero_for_unit_slope():
+    D = lambda x: x.flatten(1).sum(1) / math.sqrt(x[0].numel())  # ‖∇‖ = 1 everywhere
+    gp = losses.gradient_penalty(D, torch.randn(4, 1, 3, 3), torch.randn(4, 1, 3, 3))
+    assert gp.item() == pytest.approx(0, abs=1e-9)
+
+
+# ------------------------------------------------------------------ the loop
+
+
+@pytest.mark.parametrize("loss", losses.LOSSES)
+def test_two_training_steps_finite(loss):
+    torch.manual_seed(0)
+    G, D = dcgan.Generator(TINY), dcgan.Discriminator(TINY)
+    obj = losses.GANObjective(G, D, loss=loss, z_dim=16)
+    opts = {"G": torch.optim.Adam(G.parameters(), 2e-4), "D": torch.optim.Adam(D.parameters(), 2e-4)}
+    x = data.to_tensor(data.mnist_digits()[0][:64])
+    seen = []
+    before = [p.clone() for p in G.parameters()]
+    last = train_loop(obj, data.batches(x, 16), opts, steps=2, on_step=lambda s, l: seen.append((s, l)))
+    assert last == 2 and [s for s, _ in seen] == [1, 2]
+    assert all(math.isfinite(v) for _, l in seen for v in l.values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters()))
+
+
+def test_nan_loss_stops_the_loop():
+    G, D = dcgan.Generator(TINY), dcgan.Discriminator(TINY)
+    obj = losses.GANObjective(G, D, loss="ns", z_dim=16)
+    opts = {"G": torch.optim.SGD(G.parameters(), 1e30), "D": torch.optim.SGD(D.parameters(), 1e30)}
+    x = torch.randn(64, 1, 28, 28)
+    with pytest.raises(NonFiniteLoss, match="learning rate"):
+        train_loop(obj, data.batches(x, 16), opts, steps=50)
+
+
+def test_on_step_false_stops():
+    G, D = dcgan.Generator(TINY), dcgan.Discriminator(TINY)
+    obj = losses.GANObjective(G, D, z_dim=16)
+    opts = {"G": torch.optim.Adam(G.parameters()), "D": torch.optim.Adam(D.parameters())}
+    assert train_loop(obj, data.batches(torch.randn(32, 1, 28, 28), 8), opts, steps=10,
+                      on_step=lambda s, l: s < 3) == 3
+
+
+def test_canonical_command():
+    cmd = _canonical_command(["dcgan", "--minutes", "5", "--ngf", "32", "--resume", "--threads=1"], 1234)
+    assert cmd == "python -m ganmodels.train dcgan --steps 1234 --ngf 32"
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def test_frechet_distance_properties():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 4))
+    assert C.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    b = a + np.array([3.0, 0, 0, 0])
+    assert C.frechet_distance(a, b) == pytest.approx(9.0, rel=1e-3)
+
+
+def test_sample_quality():
+    probs = np.eye(10)[np.arange(100) % 10] * 0.95 + 0.005
+    q = C.sample_quality(probs)
+    assert q["confident_share"] == 1.0 and q["classes_covered"] == 10
+    assert q["min_class_share"] == pytest.approx(0.1)
+
+
+# ------------------------------------------------------------------ CLIs
+
+
+def _run(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_generate_cli_npz_and_png(tiny_weights, tmp_path):
+    r = _run("-m", "ganmodels", "generate", "dcgan", "--n", "10", "--seed", "3",
+             "--out", str(tmp_path / "s.npz"), "--weights", str(tiny_weights))
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "s.npz") as f:
+        assert list(f.keys()) == ["images"]
+        assert f["images"].shape == (10, 28, 28) and f["images"].dtype == np.uint8
+    r = _run("-m", "ganmodels", "generate", "dcgan", "--n", "4", "--out", str(tmp_path / "g.png"),
+             "--weights", str(tiny_weights))
+    assert r.returncode == 0 and (tmp_path / "g.png").stat().st_size > 0
+    r = _run("-m", "ganmodels", "generate", "dcgan", "--out", str(tmp_path / "x.txt"), "--weights", str(tiny_weights))
+    assert r.returncode != 0 and ".npz or .png" in r.stderr
+
+
+def test_generate_cli_missing_weights(tmp_path):
+    r = _run("-m", "ganmodels", "generate", "dcgan", "--out", str(tmp_path / "s.npz"), "--weights", str(tmp_path))
+    assert r.returncode != 0 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_cli_checkpoint_resume_export(tmp_path):
+    out, exp = tmp_path / "run", tmp_path / "exp"
+    r = _run("-m", "ganmodels.train", "dcgan", "--steps", "3", "--batch", "8", "--z_dim", "8", "--ngf", "4",
+             "--ndf", "4", "--out", str(out), "--ckpt-every", "2", "--sample-every", "2", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert (out / "checkpoint.safetensors").exists() and (out / "samples" / "step_000002.png").exists()
+    r = _run("-m", "ganmodels.train", "dcgan", "--steps", "5", "--batch", "8", "--z_dim", "8", "--ngf", "4",
+             "--ndf", "4", "--out", str(out), "--resume", "--export", str(exp), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stderr and "at step 3" in r.stderr
+    man = W.read_manifest(exp)
+    entry = man["files"][dcgan.FILES["G"]]
+    assert entry["steps"] == 5 and entry["sha256"] == W.sha256(exp / dcgan.FILES["G"])
+    assert entry["command"].startswith("python -m ganmodels.train dcgan --steps 5")
+    model = dcgan.load(exp)
+    assert model.cfg.z_dim == 8

@@ -1,0 +1,161 @@
+"""The Latent-space tab: pure functions, its HTTP API, bad input, and a real browser."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import demo.latent as L
+from demo.common import InputError
+from ganmodels import dcgan
+from tests.conftest import api_call
+
+
+@pytest.fixture(scope="module")
+def lm(tiny_weights):
+    return L.prepare({"dcgan": dcgan.load(tiny_weights)})
+
+
+def test_ganspace_directions_are_unit_and_distinct(lm):
+    V = lm.directions
+    assert V.shape == (L.N_PCS, lm.z_dim)
+    np.testing.assert_allclose(np.linalg.norm(V, axis=1), 1, rtol=1e-5)
+    assert np.all(np.diff(lm.explained) <= 1e-9)  # sorted by explained variance
+
+
+def test_edit_moves_along_direction(lm):
+    z0 = L.edit_z(lm, 0, 3, 1.0, [0] * L.N_PCS, L.raw_values(lm, 0, 3))
+    z1 = L.edit_z(lm, 0, 3, 1.0, [2.0] + [0] * (L.N_PCS - 1), L.raw_values(lm, 0, 3))
+    torch.testing.assert_close(z1 - z0, 2.0 * torch.from_numpy(lm.directions[0]), atol=1e-3, rtol=0)
+    img, info = L.edit(lm, 0, 3, 1.0, 2.0, *([0] * (L.N_PCS - 1)), *L.raw_values(lm, 0, 3))
+    assert img.shape == (28 * L.SCALE, 28 * L.SCALE) and img.dtype == np.uint8
+    assert "‖z‖" in info and "D(G(z))" in info
+
+
+def test_slerp_keeps_norm_lerp_shrinks():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(100, generator=g), torch.randn(100, generator=g)
+    b = b / b.norm() * a.norm()
+    t = torch.linspace(0, 1, 11)
+    s, l_ = L.slerp(a, b, t), L.lerp(a, b, t)
+    torch.testing.assert_close(s[0], a)
+    torch.testing.assert_close(s[-1], b, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(s.norm(dim=1), torch.full((11,), float(a.norm())), atol=1e-3, rtol=1e-3)
+    assert l_[5].norm() < 0.8 * a.norm()
+
+
+def test_interpolation_outputs(lm, tmp_path):
+    strip, gif, fig = L.interpolate(lm, 1, 2, 6, "lerp")
+    assert strip.shape[1] > strip.shape[0] * 4
+    from PIL import Image
+    with Image.open(gif) as im:
+        assert im.n_frames == 6 + 4  # there and back
+    assert fig is not None
+
+
+def test_arithmetic_is_mean_combination(lm):
+    inputs, result, pixel = L.arithmetic(lm, 0, "0, 1, 2", "3", "4, 5", noise=0)
+    # with no noise all 9 cells show the same image: G(z̄_A − z̄_B + z̄_C)
+    zs = L.seed_z(lm, 0, L.POOL)
+    z = zs[[0, 1, 2]].mean(0) - zs[3] + zs[[4, 5]].mean(0)
+    expected = L.render(lm, z[None])[0]
+    np.testing.assert_array_equal(result[3:3 + 28 * 4:4, 3:3 + 28 * 4:4], expected)
+
+
+@pytest.mark.parametrize("bad", ["abc", "1.5", float("nan"), -3, 2**40])
+def test_bad_seeds_are_clear_errors(lm, bad):
+    with pytest.raises(InputError, match="Seed"):
+        L.sample_grid(lm, bad)
+
+
+def test_bad_groups(lm):
+    with pytest.raises(InputError, match="separated by commas"):
+        L.arithmetic(lm, 0, "one, two", "3", "4")
+    with pytest.raises(InputError, match="0 to 511"):
+        L.arithmetic(lm, 0, "999", "3", "4")
+
+
+def test_out_of_range_slider_values_are_clamped(lm):
+    a = L.edit(lm, 0, 1, 50.0, *([0] * L.N_PCS), *([0] * L.N_RAW))[0]
+    b = L.edit(lm, 0, 1, 2.0, *([0] * L.N_PCS), *([0] * L.N_RAW))[0]
+    np.testing.assert_array_equal(a, b)  # ψ clamped to its maximum, 2
+
+
+def test_click_maps_to_grid_index():
+    cell = 28 * 3 + 3
+    assert L.grid_index_from_click(5, 5) == 0
+    assert L.grid_index_from_click(3 + 2 * cell + 10, 3 + 5 * cell + 10) == 42
+    assert L.grid_index_from_click(10_000, 10_000) == 63
+
+
+# ------------------------------------------------------------------ through the app's HTTP API
+
+
+def test_api_latent_edit(served_app):
+    url, _, _ = served_app
+    status, out = api_call(url, "latent_edit", L.LATENCY_ENDPOINTS["latent_edit"])
+    assert status == 200, out
+    assert out["data"][0]["url"].endswith(".png")
+    assert "D(G(z))" in out["data"][1]
+
+
+def test_api_bad_input_gives_message_not_crash(served_app):
+    url, _, _ = served_app
+    status, out = api_call(url, "latent_edit", ["not a seed", 5, 1.0] + [0] * (L.N_PCS + L.N_RAW))
+    assert status != 200 and "whole number" in out.get("error", "")
+    status, out = api_call(url, "latent_arithmetic", [0, "1,2", "x", "4", 0.25])
+    assert status != 200 and "Group B" in out.get("error", "")
+    # the app still answers afterwards
+    assert api_call(url, "latent_edit", L.LATENCY_ENDPOINTS["latent_edit"])[0] == 200
+
+
+def test_api_interpolate_and_grid(served_app):
+    url, _, _ = served_app
+    status, out = api_call(url, "latent_interpolate", [1, 2, 5, "slerp", 1.0])
+    assert status == 200, out
+    assert out["data"][1]["url"].endswith(".gif")
+    status, out = api_call(url, "latent_grid", [7, 1.0])
+    assert status == 200, out
+
+
+def test_app_starts_with_broken_weights(tiny_weights, tmp_path):
+    """A corrupt DCGAN file disables its tabs with a message; the app still builds."""
+    import shutil
+
+    import app as app_module
+
+    d = tmp_path / "w"
+    shutil.copytree(tiny_weights, d)
+    (d / dcgan.FILES["G"]).write_bytes(b"garbage")
+    models, errors = app_module.load_models(d, "cpu")
+    assert "dcgan" in errors and "dcgan" not in models
+    assert "classifier" in models
+    demo = app_module.build_app(models, errors)
+    md = [b for b in demo.blocks.values() if type(b).__name__ == "Markdown" and "not available" in str(b.value)]
+    assert md, "the latent tab must explain why it is unavailable"
+
+
+# ------------------------------------------------------------------ a real browser
+
+
+@pytest.mark.browser
+def test_browser_drag_slider_changes_image(served_app, browser):
+    url, _, _ = served_app
+    page = browser.new_page()
+    page.goto(url, wait_until="networkidle")
+    out = page.get_by_label("Edited sample G(z′)")
+    img = out.locator("img").first
+    img.wait_for(timeout=30_000)
+    before = img.get_attribute("src")
+    slider = page.locator("input[type=range]").nth(2)  # ψ, index, then direction 1
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("(b) => { const i = document.querySelectorAll('img'); "
+                           "return [...i].some(x => x.src && x.src !== b && x.closest('[data-testid]')); }",
+                           arg=before, timeout=30_000)
+    after = img.get_attribute("src")
+    assert after != before
+    page.close()
