@@ -1,0 +1,362 @@
+"""InfoGAN + conditional GAN: networks, the MI term, matching, measurements, CLI and the tab's HTTP API.
+
+Tiny seeded models only; nothing from ../shared.  The test on shipped weights is marked slow.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ganmodels import cgan as CG
+from ganmodels import infogan as IG
+from ganmodels import weights as W
+
+TINY = dict(fc_g=16, ngf=8, ndf=8, fc_d=16, fc_q=8)
+TINY_C = dict(ngf=8, ndf=8, fc_d=16)
+
+
+def make_weights(out):
+    """Tiny untrained InfoGAN, cGAN and classifier saved like the shipped ones, with a manifest."""
+    from ganmodels import classifier as C
+
+    torch.manual_seed(0)
+    cfg = IG.InfoGANConfig(**TINY)
+    IG.save(IG.Generator(cfg).eval(), IG.Discriminator(cfg).eval(), cfg, out)
+    ccfg = CG.CGANConfig(**TINY_C)
+    CG.save(CG.Generator(ccfg).eval(), CG.Discriminator(ccfg).eval(), ccfg, out)
+    kcfg = C.ClassifierConfig(width=4, feat_dim=16)
+    W.save_network(C.Classifier(kcfg).eval(), out / C.FILE, family=C.FAMILY, network="C", config=kcfg)
+    for name in (*IG.FILES.values(), *CG.FILES.values(), C.FILE):
+        W.update_manifest(out, name, data="none (test)", steps=0, command="tests/test_infogan.py")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return make_weights(tmp_path_factory.mktemp("igweights"))
+
+
+@pytest.fixture(scope="module")
+def models(tiny_dir):
+    from ganmodels import MODELS
+
+    store = W.WeightStore(tiny_dir)
+    return {"infogan": MODELS["infogan"](store=store), "cgan": MODELS["cgan"](store=store),
+            "classifier": MODELS["classifier"](store=store), "_device": "cpu", "_store": store}
+
+
+# ---------------------------------------------------------------- networks
+
+
+def test_shapes():
+    cfg = IG.InfoGANConfig(**TINY)
+    G, D = IG.Generator(cfg), IG.Discriminator(cfg)
+    z = torch.randn(5, cfg.z_dim)
+    c_cat, c_cont = IG.sample_codes(5, cfg)
+    assert c_cat.shape == (5,) and c_cont.shape == (5, 2)
+    assert c_cont.min() >= -1 and c_cont.max() <= 1
+    x = G(z, c_cat, c_cont)
+    assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    d, cat_logits, mu, logsig = D(x)
+    assert d.shape == (5,) and cat_logits.shape == (5, 10) and mu.shape == (5, 2) and logsig.shape == (5, 2)
+    assert torch.all(logsig == 0)            # σ fixed to 1 by default
+
+    ccfg = CG.CGANConfig(**TINY_C)
+    Gc, Dc = CG.Generator(ccfg), CG.Discriminator(ccfg)
+    y = torch.tensor([0, 3, 9, 1, 2])
+    xc = Gc(torch.randn(5, ccfg.z_dim), y)
+    assert xc.shape == (5, 1, 28, 28)
+    assert Dc(xc, y).shape == (5,)
+    # the label matters to D (projection + label planes)
+    assert not torch.allclose(Dc(xc, y), Dc(xc, (y + 1) % 10))
+
+
+def test_codes_change_the_image():
+    torch.manual_seed(0)
+    G = IG.Generator(IG.InfoGANConfig(**TINY)).eval()
+    z = torch.randn(1, 62).repeat(2, 1)
+    a = G(z, torch.tensor([0, 1]), torch.zeros(2, 2))
+    assert not torch.allclose(a[0], a[1])
+    b = G(z, torch.tensor([0, 0]), torch.tensor([[0.0, 0.0], [1.0, 0.0]]))
+    assert not torch.allclose(b[0], b[1])
+
+
+# ---------------------------------------------------------------- the MI term
+
+
+def test_gaussian_nll_matches_torch():
+    x, mu, ls = torch.randn(7, 2), torch.randn(7, 2), torch.randn(7, 2) * 0.3
+    ref = -torch.distributions.Normal(mu, ls.exp()).log_prob(x)
+    assert torch.allclose(IG.gaussian_nll(x, mu, ls), ref, atol=1e-5)
+
+
+def test_mi_loss_known_inputs():
+    c_cat = torch.tensor([0, 1, 2, 3])
+    c_cont = torch.tensor([[0.5, -0.5]] * 4)
+    zero = torch.zeros(4, 2)
+    # uniform Q over 10 classes: cross-entropy = log 10, L_I = H(c) − CE = 0
+    loss, ce, nll, acc = IG.mi_loss(torch.zeros(4, 10), c_cont, zero, c_cat, c_cont)
+    assert ce.item() == pytest.approx(math.log(10), abs=1e-6)
+    assert nll.item() == pytest.approx(2 * 0.5 * math.log(2 * math.pi), abs=1e-6)   # μ = c: only the constant
+    assert IG.mi_lower_bound(ce.item(), IG.InfoGANConfig()) == pytest.approx(0.0, abs=1e-6)
+    # confident and right: CE → 0, accuracy 1, L_I → log 10 (the most it can be)
+    sure = torch.full((4, 10), -20.0)
+    sure[torch.arange(4), c_cat] = 20.0
+    _, ce2, _, acc2 = IG.mi_loss(sure, c_cont, zero, c_cat, c_cont)
+    assert ce2.item() < 1e-6 and acc2.item() == 1.0
+    # continuous: μ off by 1 on each code adds ½ per code; λ weights the two terms
+    loss3, ce3, nll3, _ = IG.mi_loss(sure, c_cont + 1, zero, c_cat, c_cont, lam_cat=2.0, lam_cont=0.5)
+    assert nll3.item() == pytest.approx(math.log(2 * math.pi) + 1.0, abs=1e-5)
+    assert loss3.item() == pytest.approx(2.0 * ce3.item() + 0.5 * nll3.item(), abs=1e-6)
+
+
+def test_short_training_q_accuracy_rises():
+    """G and Q cooperate on L_I: after a short run Q recovers G's categorical code far above chance."""
+    from ganmodels.train import train_loop
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # tiny nets: one thread is fastest on a busy machine
+    try:
+        torch.manual_seed(0)
+        cfg = IG.InfoGANConfig(fc_g=32, ngf=8, ndf=8, fc_d=32, fc_q=32)
+        G, D = IG.Generator(cfg), IG.Discriminator(cfg)
+        obj = IG.InfoGANObjective(G, D, lam_cat=5.0, lam_cont=1.0)
+        opts = {"G": torch.optim.Adam(G.parameters(), 2e-3, betas=(0.5, 0.999)),
+                "D": torch.optim.Adam(D.parameters(), 2e-3, betas=(0.5, 0.999))}
+        gen = torch.Generator().manual_seed(0)
+        real = (torch.rand(256, 1, 28, 28, generator=gen) > 0.8).float() * 2 - 1   # sparse "ink"
+
+        def data():
+            while True:
+                yield real[torch.randint(0, 256, (32,), generator=gen)]
+
+        accs = []
+        train_loop(obj, data(), opts, steps=130, on_step=lambda s, logs: accs.append(logs["q_acc_g"]))
+    finally:
+        torch.set_num_threads(threads)
+    assert all(math.isfinite(a) for a in accs)
+    first, last = np.mean(accs[:10]), np.mean(accs[-10:])
+    assert first < 0.3                # chance is 0.1
+    assert last > 0.8
+
+
+# ---------------------------------------------------------------- matching and measurements
+
+
+def test_match_codes_recovers_a_permutation():
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(10)
+    codes = np.repeat(np.arange(10), 100)
+    preds = perm[codes].copy()
+    flip = rng.choice(len(codes), 150, replace=False)
+    preds[flip] = (preds[flip] + 1 + rng.integers(0, 9, 150)) % 10    # 150 wrong
+    m = IG.match_codes(codes, preds)
+    assert m["mapping"] == perm.tolist()
+    assert m["accuracy"] == pytest.approx(850 / 1000)
+    assert np.array(m["confusion"]).sum() == 1000
+
+
+def test_match_codes_is_one_to_one_where_greedy_is_not():
+    # codes 0 and 1 both mostly draw digit 7; greedy argmax would map both to 7
+    conf = np.zeros((3, 3), int)
+    conf[0] = [0, 10, 60]      # code 0: 60× "2", 10× "1"
+    conf[1] = [0, 40, 55]      # code 1: 55× "2", 40× "1"
+    conf[2] = [50, 0, 0]
+    codes = np.concatenate([np.full(conf[k].sum(), k) for k in range(3)])
+    preds = np.concatenate([np.repeat(np.arange(3), conf[k]) for k in range(3)])
+    m = IG.match_codes(codes, preds, 3, 3)
+    assert m["mapping"] == [2, 1, 0]
+    assert m["accuracy"] == pytest.approx((60 + 40 + 50) / conf.sum())
+
+
+def test_slant_and_ink_on_drawn_strokes():
+    def stroke(shear, width):
+        im = np.zeros((28, 28), np.uint8)
+        for r in range(4, 24):
+            x = int(round(14 + shear * (14 - r)))           # rows go down; up = +y
+            im[r, x - width // 2: x - width // 2 + width] = 255
+        return im
+
+    s = IG.slant_deg(np.stack([stroke(-0.3, 2), stroke(0.0, 2), stroke(0.3, 2)]))
+    assert s[0] < -10 and abs(s[1]) < 3 and s[2] > 10 and s[2] == pytest.approx(-s[0], abs=1.5)
+    assert s[2] == pytest.approx(math.degrees(math.atan(0.3)), abs=3)
+    ink = IG.ink_area(np.stack([stroke(0, 1), stroke(0, 2), stroke(0, 4)]))
+    assert ink.tolist() == [20, 40, 80]
+
+
+def test_code_correlations_and_meanings(models):
+    res = IG.code_correlations(models["infogan"], n_z=2, steps=5)
+    assert set(res["rho"]) == {"c1", "c2"}
+    for c in res["rho"].values():
+        for v in c.values():
+            assert math.isnan(v) or -1 <= v <= 1
+    m = IG.code_meanings({"c1": {"slant": 0.9, "thickness": 0.1}, "c2": {"slant": -0.2, "thickness": -0.85}})
+    assert m == {"slant": {"code": "c1", "rho": 0.9}, "thickness": {"code": "c2", "rho": -0.85}}
+
+
+# ---------------------------------------------------------------- weights, sampling, CLI
+
+
+def test_save_load_round_trip(tiny_dir, models):
+    ig = models["infogan"]
+    cfg = IG.InfoGANConfig(**TINY)
+    assert ig.cfg == cfg and ig.D is not None
+    torch.manual_seed(0)
+    ref = IG.Generator(cfg).eval()        # same seed as make_weights → same weights
+    z = torch.randn(3, cfg.z_dim)
+    assert torch.allclose(ig.generate(z, [1, 2, 3], torch.zeros(3, 2)), ref(z, torch.tensor([1, 2, 3]),
+                                                                          torch.zeros(3, 2)), atol=1e-6)
+    # a file that fails its hash is refused
+    bad = tiny_dir.parent / "igbad"
+    make_weights(bad)
+    (bad / IG.FILES["G"]).write_bytes((bad / IG.FILES["G"]).read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(W.WeightsError, match="sha256"):
+        IG.load(bad)
+
+
+def test_sample_uint8_and_checks(models):
+    ig, cg = models["infogan"], models["cgan"]
+    a = IG.sample_uint8(ig, n=6, seed=1, cat=3, c1=1.5, c2=None)
+    assert a.shape == (6, 28, 28) and a.dtype == np.uint8
+    assert np.array_equal(a, IG.sample_uint8(ig, n=6, seed=1, cat=3, c1=1.5))
+    assert not np.array_equal(a, IG.sample_uint8(ig, n=6, seed=1, cat=4, c1=1.5))
+    with pytest.raises(SystemExit, match="--cat"):
+        IG.sample_uint8(ig, n=2, cat=10)
+    with pytest.raises(SystemExit, match="--c1"):
+        IG.sample_uint8(ig, n=2, c1=float("nan"))
+    b = CG.sample_uint8(cg, n=4, seed=0, label=7)
+    assert b.shape == (4, 28, 28) and b.dtype == np.uint8
+    with pytest.raises(SystemExit, match="--label"):
+        CG.sample_uint8(cg, n=2, label=-1)
+
+
+def test_generate_cli(tiny_dir, tmp_path):
+    from ganmodels.__main__ import main
+
+    out = tmp_path / "ig.npz"
+    assert main(["generate", "infogan", "--cat", "2", "--c1", "-1.5", "--n", "5", "--out", str(out),
+                 "--weights", str(tiny_dir)]) == 0
+    with np.load(out) as f:
+        assert f["images"].shape == (5, 28, 28) and f["images"].dtype == np.uint8
+    out2 = tmp_path / "cg.npz"
+    assert main(["generate", "cgan", "--label", "4", "--n", "3", "--out", str(out2), "--weights", str(tiny_dir)]) == 0
+    with np.load(out2) as f:
+        assert f["images"].shape == (3, 28, 28)
+    with pytest.raises(SystemExit, match="--label"):
+        main(["generate", "cgan", "--label", "12", "--out", str(out2), "--weights", str(tiny_dir)])
+
+
+def test_evaluate_returns_metrics(tiny_dir, tmp_path):
+    """The evaluate entry points run end to end on tiny weights and a made-up test set."""
+    import argparse
+
+    rng = np.random.default_rng(0)
+    npz = tmp_path / "test.npz"
+    np.savez(npz, images=rng.integers(0, 256, (300, 28, 28), dtype=np.uint8),
+             labels=rng.integers(0, 10, 300).astype(np.uint8))
+    args = argparse.Namespace(weights=str(tiny_dir), device="cpu", seed=0, n=300, mnist_test=str(npz),
+                              data=None, threads=None)
+    r = IG.evaluate(args)
+    assert r["files"] == list(IG.FILES.values())
+    m = r["metrics"]
+    assert 0.1 <= m["categorical_matching_accuracy"] <= 1 and sorted(m["code_to_digit"]) == list(range(10))
+    assert set(m["code_meaning"]) == {"slant", "thickness"}
+    r2 = CG.evaluate(args)
+    assert 0 <= r2["metrics"]["classifier_agreement"] <= 1 and len(r2["metrics"]["per_digit_agreement"]) == 10
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def test_tab_pure_functions(models):
+    from demo import infogan as T
+    from demo.common import InputError
+
+    tab = T.prepare(models, n=200)
+    assert tab.match is not None and sorted(tab.match["mapping"]) == list(range(10))
+    img, info = T.infogan_sample(tab, 3, 1.5, -2.0, 5)
+    assert img.shape == (28 * T.SCALE, 28 * T.SCALE) and img.dtype == np.uint8
+    assert "Q reads back" in info and "Classifier" in info
+    g = T.figure2_grid(tab, "c2", 0)
+    assert g.shape[0] > g.shape[1]            # 10 rows × 9 columns
+    c, _ = T.cgan_sample(tab, 7, 5)
+    assert c.shape == img.shape
+    md = T.mapping_markdown(tab)
+    assert "looks like digit" in md and f"{tab.match['accuracy']:.1%}" in md
+    for bad in [(10, 0, 0, 0), (1, 2.5, 0, 0), (1, 0, "x", 0), (1, 0, 0, -1)]:
+        with pytest.raises(InputError):
+            T.infogan_sample(tab, *bad)
+    with pytest.raises(InputError):
+        T.figure2_grid(tab, "c3", 0)
+    # without a classifier the tab still works and says the mapping is not measured
+    t2 = T.InfoTab(models["infogan"])
+    assert "not measured" in T.mapping_markdown(t2)
+    assert t2.code_order() == list(range(10))
+
+
+@pytest.fixture(scope="module")
+def served_tab(models):
+    import gradio as gr
+
+    from demo import infogan as T
+    from tests.conftest import free_port
+
+    models["infogan"]._info_tab = None
+    with gr.Blocks() as demo:
+        with gr.Tab("InfoGAN codes"):
+            T.build(models)
+    demo.queue()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        demo.close()
+
+
+def test_api_endpoints(served_tab):
+    from demo import infogan as T
+    from tests.conftest import api_call
+
+    for name, inputs in T.LATENCY_ENDPOINTS.items():
+        status, out = api_call(served_tab, name, inputs)
+        assert status == 200, out
+        assert out["data"][0]["url"].endswith(".png") or "path" in out["data"][0]
+    status, out = api_call(served_tab, "infogan_grid", ["c2", 3])
+    assert status == 200 and out["data"][0]
+
+
+def test_api_bad_input_is_a_clear_error(served_tab):
+    from tests.conftest import api_call
+
+    status, out = api_call(served_tab, "infogan_sample", [12, 0.0, 0.0, 0])
+    assert status != 200 or out.get("error")
+    assert "Categorical code must be between 0 and 9" in str(out), out
+    status, out = api_call(served_tab, "infogan_sample", [1, 0.0, 9.0, 0])
+    assert out.get("error") and "2.0" in str(out), out      # gradio's own range check on the slider
+    status, out = api_call(served_tab, "cgan_sample", [3, -5])
+    assert out.get("error") and "minimum value 0" in str(out), out
+    status, out = api_call(served_tab, "cgan_sample", [11, 0])
+    assert out.get("error") and "11" in str(out), out
+
+
+# ---------------------------------------------------------------- shipped weights (slow)
+
+
+@pytest.mark.slow
+def test_shipped_infogan_codes_select_digits(shipped_weights):
+    from ganmodels import classifier as C
+
+    try:
+        model, net = IG.load(shipped_weights), C.load(shipped_weights)
+    except W.WeightsError as e:
+        pytest.skip(str(e))
+    m = model.measure_mapping(net, n=1000, seed=7)
+    assert m["accuracy"] > 0.9
+    cg = CG.load(shipped_weights)
+    y = np.arange(500) % 10
+    probs, _ = C.predict(net, cg.generate_uint8(cg.z_from_seed(7, 500), y))
+    assert (probs.argmax(1) == y).mean() > 0.93
