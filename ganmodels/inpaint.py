@@ -1,0 +1,613 @@
+"""Semantic inpainting by optimising the generator's input (Yeh et al. 2016).
+
+With G and D fixed (trained on digits), a digit ``y`` with a binary mask ``M``
+(1 = known pixel, 0 = missing) is completed by searching the latent space:
+
+    ẑ = argmin_z  L_c(z) + λ·L_p(z)
+    L_c(z) = ‖W ⊙ (G(z) − y)‖₁          contextual loss: match the known pixels
+    L_p(z) = log(1 − D(G(z)))            perceptual loss: look real to D
+    x̂      = blend(M ⊙ y + (1 − M) ⊙ G(ẑ))
+
+``W`` is the paper's importance weighting: a known pixel counts in proportion to
+the share of missing pixels in its ``window``×``window`` neighbourhood, so the
+pixels next to the hole matter most and far-away ones not at all
+(``weight_floor`` > 0 lets every known pixel count a little).
+
+As in the paper: many restarts optimised together as one batch (Adam on z), z
+kept inside the prior's range after every step, the best restart chosen by its
+total loss, and Poisson blending of the fill into the known pixels (or the plain
+masked composite).  Before the descent the ``restarts`` starting points are the
+best (by contextual loss) of ``pool`` random draws, a cheap forward-only search.
+
+``inpaint(...)`` is a generator in the style of StyleGAN's ``projector.project``:
+it *yields* :class:`InpaintState` snapshots (the current best G(z) and the loss
+curves) so that a UI can show the optimisation live, and *returns* an
+:class:`InpaintResult`.  ``complete(...)`` runs it to the end.  It works on a
+batch of N digits at once (N × restarts latent vectors in one batch); the
+restarts of one digit never interact with another digit's.
+
+Images are float in [-1, 1] (G's Tanh range) or uint8 0..255 (white digit on
+black, as MNIST); masks are 1 = known.  This module never imports gradio.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Generator, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# ----------------------------------------------------------------- defaults
+
+STEPS = 60          # Adam steps on z
+LAM = 0.1           # λ, weight of the perceptual loss
+RESTARTS = 16       # z's optimised together for one image
+LR = 0.08           # Adam learning rate on z
+POOL = 128          # random draws among which the starting z's are chosen
+WINDOW = 7          # importance-weighting window (Yeh et al.: 7)
+WEIGHT_FLOOR = 0.2  # weight of a known pixel with no missing neighbour (paper: 0)
+Z_CLAMP = 2.5       # z is kept in [-Z_CLAMP, Z_CLAMP] per coordinate (N(0,1): 98.8 %)
+FRAME_EVERY = 5     # yield a snapshot every this many steps
+BLENDS = ("poisson", "composite")
+
+MASK_KINDS = ("center", "left", "right", "top", "bottom", "random")
+MASK_LABELS = {"center": "centre 14×14 square", "left": "left half", "right": "right half",
+               "top": "top half", "bottom": "bottom half", "random": "random 80 % of pixels"}
+
+
+class InpaintError(ValueError):
+    """Bad input to :func:`inpaint` (the message says what to do)."""
+
+
+@dataclass
+class InpaintState:
+    """One snapshot of the optimisation (yielded every ``frame_every`` steps)."""
+    step: int
+    steps: int
+    best: torch.Tensor          # (N, 1, H, W) G(z) of the currently best restart, in [-1, 1]
+    composite: torch.Tensor     # (N, 1, H, W) M ⊙ y + (1 − M) ⊙ best
+    history: dict[str, list]    # "contextual"/"perceptual"/"total": per step a list of N floats (best restart)
+    elapsed: float              # seconds since the call started
+
+
+@dataclass
+class InpaintResult:
+    image: torch.Tensor         # (N, 1, H, W) the final completion x̂ (blended)
+    composite: torch.Tensor     # (N, 1, H, W) plain composite M ⊙ y + (1 − M) ⊙ G(ẑ)
+    generated: torch.Tensor     # (N, 1, H, W) G(ẑ) of the best restart
+    candidates: torch.Tensor    # (N, R, 1, H, W) G(z) of every restart, best first
+    losses: dict[str, np.ndarray]  # "contextual"/"perceptual"/"total": (N, R), best first
+    z: torch.Tensor             # (N, R, z_dim), best first
+    history: dict[str, list]
+    mask: torch.Tensor          # (N, 1, H, W) 1 = known
+    weights: torch.Tensor       # (N, 1, H, W) importance weights W
+    blend: str
+    settings: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+# ----------------------------------------------------------------- inputs
+
+
+def as_images(image) -> torch.Tensor:
+    """uint8 0..255 or float [-1, 1]; (H,W), (N,H,W) or (N,1,H,W) → float (N,1,H,W) in [-1, 1]."""
+    if isinstance(image, np.ndarray):
+        if image.dtype == np.uint8:
+            x = torch.from_numpy(image.astype(np.float32) / 127.5 - 1.0)
+        else:
+            x = torch.from_numpy(np.asarray(image, dtype=np.float32))
+    elif isinstance(image, torch.Tensor):
+        x = image.detach().float().cpu()
+        if image.dtype == torch.uint8:
+            x = x / 127.5 - 1.0
+    else:
+        raise InpaintError(f"image must be a numpy array or a tensor, got {type(image).__name__}")
+    if x.ndim == 2:
+        x = x[None, None]
+    elif x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise InpaintError(f"image must be grey (H,W), (N,H,W) or (N,1,H,W); got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise InpaintError("image holds NaN or infinite values")
+    return x.clamp(-1, 1)
+
+
+def as_masks(mask, n: int) -> torch.Tensor:
+    """Known-pixel mask (1 = known; bool, 0/1 or uint8 255 = known) → float (N,1,H,W) of 0/1."""
+    m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask.detach().cpu())
+    m = m.float()
+    if m.max() > 1:
+        m = m / 255.0
+    m = (m > 0.5).float()
+    if m.ndim == 2:
+        m = m[None, None]
+    elif m.ndim == 3:
+        m = m[:, None]
+    if m.ndim != 4 or m.shape[1] != 1:
+        raise InpaintError(f"mask must be (H,W), (N,H,W) or (N,1,H,W); got shape {tuple(m.shape)}")
+    if m.shape[0] == 1 and n > 1:
+        m = m.expand(n, -1, -1, -1).contiguous()
+    return m
+
+
+def make_mask(kind: str, size: int = 28, *, seed: int = 0, hole: int | None = None,
+              missing: float = 0.8) -> np.ndarray:
+    """A preset known-pixel mask (float (size,size), 1 = known).
+
+    center: a hole×hole square in the middle (default size/2: 14×14 on 28×28);
+    left/right/top/bottom: that half is missing; random: ``missing`` of the pixels are missing.
+    """
+    m = np.ones((size, size), np.float32)
+    h = size // 2
+    if kind == "center":
+        s = hole or size // 2
+        a = (size - s) // 2
+        m[a:a + s, a:a + s] = 0
+    elif kind == "left":
+        m[:, :h] = 0
+    elif kind == "right":
+        m[:, h:] = 0
+    elif kind == "top":
+        m[:h] = 0
+    elif kind == "bottom":
+        m[h:] = 0
+    elif kind == "random":
+        rng = np.random.default_rng(seed)
+        m[rng.random((size, size)) < missing] = 0
+    else:
+        raise InpaintError(f"unknown mask kind {kind!r}; choose one of {', '.join(MASK_KINDS)}")
+    return m
+
+
+def importance_weights(mask: torch.Tensor, window: int = WINDOW, floor: float = WEIGHT_FLOOR) -> torch.Tensor:
+    """Yeh et al. eq. (3): W_i = Σ_{j∈N(i)} (1 − M_j) / |N(i)| for known i, 0 for missing i.
+
+    N(i) is the window×window neighbourhood (inside the image); ``floor`` lifts the
+    weight of known pixels far from the hole to at least that value (paper: 0).
+    """
+    missing = 1.0 - mask
+    k = torch.ones(1, 1, window, window, dtype=mask.dtype)
+    pad = window // 2
+    s = F.conv2d(missing, k, padding=pad)                         # missing pixels in the window
+    cnt = F.conv2d(torch.ones_like(mask), k, padding=pad)         # |N(i)| (fewer at the border)
+    w = s / cnt
+    w = floor + (1.0 - floor) * w
+    return w * mask
+
+
+# ----------------------------------------------------------------- blending
+
+
+def poisson_blend(fill: np.ndarray, target: np.ndarray, known: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Poisson blending (Pérez et al. 2003), as Yeh et al. use it.
+
+    Solves for the missing pixels x:  Δx = Δfill  inside the hole, with x = target
+    on the known pixels (Dirichlet boundary); image edges are free (Neumann).  The
+    known pixels are returned unchanged; the fill keeps its gradients and takes the
+    known pixels' brightness at the hole's edge.  ``eps`` ties x weakly to the fill
+    so a hole with no known neighbour stays solvable.  Arrays (H,W) float.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import spsolve
+
+    H, W = fill.shape
+    hole = known < 0.5
+    n = int(hole.sum())
+    if n == 0:
+        return target.astype(np.float64).copy()
+    idx = -np.ones((H, W), np.int64)
+    idx[hole] = np.arange(n)
+    ys, xs = np.nonzero(hole)
+    rows, cols, vals = [np.arange(n)], [np.arange(n)], [np.full(n, eps)]
+    diag = np.full(n, eps)
+    b = eps * fill[ys, xs].astype(np.float64)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        qy, qx = ys + dy, xs + dx
+        ok = (qy >= 0) & (qy < H) & (qx >= 0) & (qx < W)
+        p, qy, qx = np.nonzero(ok)[0], qy[ok], qx[ok]
+        diag[p] += 1.0
+        b[p] += fill[ys[p], xs[p]] - fill[qy, qx]                 # guidance: the fill's gradient
+        q_hole = hole[qy, qx]
+        rows.append(p[q_hole]); cols.append(idx[qy[q_hole], qx[q_hole]]); vals.append(-np.ones(q_hole.sum()))
+        kp = ~q_hole
+        b[p[kp]] += target[qy[kp], qx[kp]]                        # known neighbour: boundary value
+    rows[0], vals[0] = np.arange(n), diag
+    A = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+    x = spsolve(A, b)
+    out = target.astype(np.float64).copy()
+    out[hole] = np.clip(x, -1.0, 1.0)
+    return out
+
+
+def blend_images(fill: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """(N,1,H,W) each → the completion.  "composite": M ⊙ y + (1 − M) ⊙ fill; "poisson": see above."""
+    comp = mask * target + (1 - mask) * fill
+    if how == "composite":
+        return comp
+    if how != "poisson":
+        raise InpaintError(f"blend must be one of {', '.join(BLENDS)}, got {how!r}")
+    out = [poisson_blend(f[0].numpy(), t[0].numpy(), m[0].numpy())
+           for f, t, m in zip(fill.cpu(), target.cpu(), mask.cpu())]
+    return torch.from_numpy(np.stack(out)[:, None]).float()
+
+
+# ----------------------------------------------------------------- the optimisation
+
+
+def _losses(G, D, z, y, w, lam):
+    """Per-restart losses. z (B, d); y, w (B,1,H,W) → x, contextual, perceptual, total (each (B,))."""
+    x = G(z)                                                     # (B, 1, H, W)
+    contextual = (w * (x - y)).abs().flatten(1).sum(1)           # ‖W ⊙ (G(z) − y)‖₁
+    if D is not None and lam > 0:
+        perceptual = -F.softplus(D(x))                           # log(1 − σ(logit)) = log(1 − D(G(z)))
+    else:
+        perceptual = torch.zeros_like(contextual)
+    return x, contextual, perceptual, contextual + lam * perceptual
+
+
+def _z_dim(G, z_dim):
+    if z_dim is not None:
+        return int(z_dim)
+    cfg = getattr(G, "cfg", None)
+    if cfg is not None and hasattr(cfg, "z_dim"):
+        return int(cfg.z_dim)
+    raise InpaintError("pass z_dim= (G has no cfg.z_dim)")
+
+
+def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts: int = RESTARTS,
+            seed: int = 0, device="cpu", lr: float = LR, pool: int = POOL, window: int = WINDOW,
+            weight_floor: float = WEIGHT_FLOOR, z_clamp: float = Z_CLAMP, blend: str = "poisson",
+            frame_every: int = FRAME_EVERY, z_dim: int | None = None
+            ) -> Generator[InpaintState, None, InpaintResult]:
+    """Complete the missing pixels of ``image`` (see the module docstring).
+
+    image: (H,W) / (N,H,W) / (N,1,H,W), uint8 or float in [-1,1]; mask: same shape, 1 = known.
+    Yields :class:`InpaintState` (step 0 right after the start, then every ``frame_every``
+    steps and at the end); returns :class:`InpaintResult` (``StopIteration.value``).
+    Deterministic for a given ``seed``.  G and D are used in eval mode and not changed.
+    """
+    t0 = time.perf_counter()
+    steps, restarts, pool = int(steps), int(restarts), int(pool)
+    if steps < 0 or restarts < 1:
+        raise InpaintError("steps must be ≥ 0 and restarts ≥ 1")
+    if blend not in BLENDS:
+        raise InpaintError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
+    if not (math.isfinite(lam) and lam >= 0):
+        raise InpaintError(f"λ must be a number ≥ 0, got {lam!r}")
+    dev = torch.device(device)
+    y = as_images(image)
+    m = as_masks(mask, len(y))
+    if m.shape != y.shape:
+        raise InpaintError(f"mask shape {tuple(m.shape)} does not match image shape {tuple(y.shape)}")
+    N, R, d = len(y), restarts, _z_dim(G, z_dim)
+    w = importance_weights(m, window, weight_floor)
+    y_, w_ = y.to(dev), w.to(dev)
+    yb = y_.repeat_interleave(R, 0)                               # (N·R, 1, H, W)
+    wb = w_.repeat_interleave(R, 0)
+    was_training = [G.training] + ([D.training] if D is not None else [])
+    G.eval()
+    if D is not None:
+        D.eval()
+    gen = torch.Generator().manual_seed(int(seed))
+    try:
+        # starting points: the `restarts` best of `pool` draws from the prior, by contextual loss
+        with torch.no_grad():
+            P = max(pool, R)
+            cand = torch.randn(N, P, d, generator=gen).clamp_(-z_clamp, z_clamp)
+            if P > R:
+                scores = []
+                for i in range(N):
+                    x = G(cand[i].to(dev))
+                    scores.append((w_[i] * (x - y_[i])).abs().flatten(1).sum(1).cpu())
+                pick = torch.stack(scores).argsort(1)[:, :R]      # (N, R)
+                cand = torch.gather(cand, 1, pick[..., None].expand(-1, -1, d))
+        z = cand.reshape(N * R, d).to(dev).requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=lr)
+        history: dict[str, list] = {"contextual": [], "perceptual": [], "total": []}
+
+        def snapshot(step, x, c, p, tot):
+            tot_nr = tot.detach().view(N, R)
+            best = tot_nr.argmin(1)                               # (N,)
+            ar = torch.arange(N)
+            flat = (ar * R + best.cpu()).to(dev)
+            history["contextual"].append(c.detach().view(N, R)[ar, best].tolist())
+            history["perceptual"].append(p.detach().view(N, R)[ar, best].tolist())
+            history["total"].append(tot_nr[ar, best].tolist())
+            if step % frame_every == 0 or step == steps:
+                bx = x.detach()[flat].cpu()
+                return InpaintState(step, steps, bx, m * y + (1 - m) * bx,
+                                    history, time.perf_counter() - t0)
+            return None
+
+        for step in range(steps + 1):
+            x, c, p, tot = _losses(G, D, z, yb, wb, lam)
+            st = snapshot(step, x, c, p, tot)
+            if st is not None:
+                yield st
+            if step == steps:
+                break
+            opt.zero_grad(set_to_none=True)
+            tot.sum().backward()                                  # restarts are independent: sum
+            opt.step()
+            with torch.no_grad():
+                z.clamp_(-z_clamp, z_clamp)                       # stay in the prior's range
+
+        with torch.no_grad():
+            c, p, tot = c.view(N, R).cpu(), p.view(N, R).cpu(), tot.view(N, R).cpu()
+            order = tot.argsort(1)                                # best first
+            xs = x.detach().cpu().view(N, R, *y.shape[1:])
+            g = lambda a: torch.gather(a, 1, order)               # noqa: E731
+            cands = torch.stack([xs[i, order[i]] for i in range(N)])
+            zs = torch.stack([z.detach().cpu().view(N, R, d)[i, order[i]] for i in range(N)])
+            fill = cands[:, 0]
+            result = InpaintResult(
+                image=blend_images(fill, y, m, blend), composite=m * y + (1 - m) * fill,
+                generated=fill, candidates=cands,
+                losses={"contextual": g(c).numpy(), "perceptual": g(p).numpy(), "total": g(tot).numpy()},
+                z=zs, history=history, mask=m, weights=w, blend=blend,
+                settings=dict(steps=steps, lam=lam, restarts=R, seed=int(seed), lr=lr, pool=max(pool, R),
+                              window=window, weight_floor=weight_floor, z_clamp=z_clamp),
+                elapsed=time.perf_counter() - t0)
+        return result
+    finally:
+        G.train(was_training[0])
+        if D is not None:
+            D.train(was_training[1])
+
+
+def complete(G, D, image, mask, **kw) -> InpaintResult:
+    """Run :func:`inpaint` to the end and return its result (no snapshots)."""
+    it = inpaint(G, D, image, mask, frame_every=10**9, **kw)
+    return drain(it)
+
+
+def drain(it: Iterator) -> InpaintResult:
+    """Exhaust an ``inpaint`` generator; return what it returned."""
+    while True:
+        try:
+            next(it)
+        except StopIteration as e:
+            return e.value
+
+
+def distinct(candidates: torch.Tensor, mask: torch.Tensor, k: int = 4, min_diff: float = 0.12) -> list[int]:
+    """Indices of up to ``k`` completions that differ in the hole (mean |Δ| > min_diff), best first.
+
+    candidates (R,1,H,W) sorted best first; mask (1,H,W) 1 = known.  If fewer than k
+    differ enough, the next best ones fill up the list.
+    """
+    hole = (mask < 0.5).float()
+    area = hole.sum().clamp(min=1)
+    picked: list[int] = []
+    for i in range(len(candidates)):
+        if all(float(((candidates[i] - candidates[j]).abs() * hole).sum() / area) > min_diff for j in picked):
+            picked.append(i)
+        if len(picked) == k:
+            return picked
+    for i in range(len(candidates)):
+        if len(picked) == k:
+            break
+        if i not in picked:
+            picked.append(i)
+    return picked
+
+
+# ----------------------------------------------------------------- baselines
+
+
+def biharmonic(image_u8: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """skimage's biharmonic inpainting of the missing pixels: uint8 (H,W) → uint8 (H,W)."""
+    from skimage.restoration import inpaint_biharmonic
+
+    miss = known < 0.5
+    if not miss.any():
+        return image_u8.copy()
+    if miss.all():
+        return np.zeros_like(image_u8)
+    out = inpaint_biharmonic(image_u8.astype(np.float64) / 255.0, miss)
+    return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
+
+
+def mean_fill(image_u8: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill the missing pixels with the mean of the known ones (the simplest baseline)."""
+    kn = known > 0.5
+    out = image_u8.copy()
+    out[~kn] = int(round(float(image_u8[kn].mean()))) if kn.any() else 0
+    return out
+
+
+# ----------------------------------------------------------------- images from outside
+
+
+def mnist_like(image, *, return_transform: bool = False):
+    """Convert any picture of a digit like MNIST: grey, ink white on black, the ink's
+    bounding box scaled to fit 20×20 (aspect kept), centred by its centre of mass in 28×28.
+
+    ``image``: PIL image or array (H,W[,C]), uint8 or float in [0,1].  A light
+    background is inverted.  A 28×28 image is taken as already in MNIST form.
+    Returns uint8 (28,28), plus (with ``return_transform``) a function that maps a
+    mask of the same size as the input through the same crop/scale/shift.
+    """
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        im = image
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))   # transparent → paper white
+            im = Image.alpha_composite(bg, im.convert("RGBA"))
+        a = np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+    else:
+        a = np.asarray(image)
+        if a.ndim == 3 and a.shape[2] == 4:
+            alpha = a[..., 3:4].astype(np.float64) / (255.0 if a.dtype == np.uint8 else 1.0)
+            rgb = a[..., :3].astype(np.float64) / (255.0 if a.dtype == np.uint8 else 1.0)
+            a = (rgb * alpha + (1 - alpha)).mean(2)
+        elif a.ndim == 3:
+            a = a[..., :3].astype(np.float64).mean(2) / (255.0 if a.dtype == np.uint8 else 1.0)
+        elif a.ndim == 2:
+            a = a.astype(np.float64) / (255.0 if a.dtype == np.uint8 else 1.0)
+        else:
+            raise InpaintError(f"not an image: array of shape {a.shape}")
+    if a.size == 0:
+        raise InpaintError("the image is empty")
+    H, W = a.shape
+    if (H, W) == (28, 28):
+        if np.median(a) > 0.5:
+            a = 1.0 - a
+        out = (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
+        if return_transform:
+            return out, lambda mk: (np.asarray(mk, dtype=np.float64) > 0.5)
+        return out
+    # light paper (the border is mostly bright) → invert so ink is white on black
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    if np.median(border) > 0.5:
+        a = 1.0 - a
+    a = np.clip((a - np.percentile(a, 5)) / max(1e-6, a.max() - np.percentile(a, 5)), 0, 1)
+    ink = a > 0.25
+    if not ink.any():
+        raise InpaintError("no digit found in the image (it is blank or has no contrast)")
+    ys, xs = np.nonzero(ink)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    h, w = y1 - y0, x1 - x0
+    s = 20.0 / max(h, w)
+    nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+    def place(arr, resample):
+        crop = Image.fromarray((arr[y0:y1, x0:x1] * 255).astype(np.uint8))
+        return np.asarray(crop.resize((nw, nh), resample), dtype=np.float64) / 255.0
+
+    box = place(a, Image.LANCZOS)
+    canvas = np.zeros((28, 28))
+    oy, ox = (28 - nh) // 2, (28 - nw) // 2
+    canvas[oy:oy + nh, ox:ox + nw] = np.clip(box, 0, 1)
+    tot = canvas.sum()
+    cy, cx = ((np.arange(28)[:, None] * canvas).sum() / tot, (np.arange(28)[None] * canvas).sum() / tot)
+    sy, sx = int(round(13.5 - cy)), int(round(13.5 - cx))
+    sy, sx = int(np.clip(sy, -oy, 28 - nh - oy)), int(np.clip(sx, -ox, 28 - nw - ox))
+    canvas = np.roll(canvas, (sy, sx), (0, 1))
+    out = (canvas * 255).round().astype(np.uint8)
+    if not return_transform:
+        return out
+
+    def transform(mk):
+        mk = np.asarray(mk, dtype=np.float64)
+        if mk.shape != (H, W):
+            raise InpaintError(f"mask size {mk.shape[::-1]} differs from the image size {(W, H)}")
+        mb = place((mk > 0.5).astype(np.float64), Image.BILINEAR) > 0.5
+        c = np.zeros((28, 28), bool)
+        c[oy:oy + nh, ox:ox + nw] = mb
+        return np.roll(c, (sy, sx), (0, 1))
+
+    return out, transform
+
+
+# ----------------------------------------------------------------- CLI
+
+
+def _read_image(path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(path)
+        im.load()
+    except FileNotFoundError:
+        raise SystemExit(f"file not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise SystemExit(f"{path}: not an image PIL can read ({e})") from None
+    return im
+
+
+def _read_npz(path, key):
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if key not in f:
+                raise SystemExit(f"{path}: no array named {key!r} (has: {', '.join(f.files)})")
+            a = f[key]
+    except FileNotFoundError:
+        raise SystemExit(f"file not found: {path}") from None
+    except (ValueError, OSError) as e:
+        raise SystemExit(f"{path}: not a readable .npz file ({e})") from None
+    if a.ndim != 3 or a.shape[1:] != (28, 28):
+        raise SystemExit(f"{path}: {key!r} must be uint8 (N,28,28), got {a.dtype} {a.shape}")
+    return a.astype(np.uint8)
+
+
+def cli(args) -> int:
+    """``python -m ganmodels inpaint``: single image (--image/--mask) or batch (--images/--masks)."""
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    from . import dcgan
+    from . import weights as W
+
+    single = bool(args.image or args.mask)
+    batch = bool(args.images or args.masks)
+    if single == batch:
+        raise SystemExit("give either --image and --mask, or --images and --masks")
+    if single and not (args.image and args.mask):
+        raise SystemExit("--image needs --mask (a picture where white = missing) and vice versa")
+    if batch and not (args.images and args.masks):
+        raise SystemExit("--images needs --masks (uint8 (N,28,28), 255 = missing) and vice versa")
+    out = Path(args.out)
+    want = ".npz" if batch else ".png"
+    if out.suffix.lower() != want and not (single and out.suffix.lower() in (".png", ".bmp", ".tif", ".tiff")):
+        raise SystemExit(f"--out must be a {want} file for this form, not {out.name}")
+    kw = dict(steps=STEPS if args.steps is None else args.steps, lam=LAM if args.lam is None else args.lam,
+              restarts=RESTARTS if args.restarts is None else args.restarts, seed=args.seed,
+              blend=args.blend, device=args.device)
+    if kw["steps"] < 0 or kw["steps"] > 10_000 or kw["restarts"] < 1 or kw["restarts"] > 1024 or kw["lam"] < 0:
+        raise SystemExit("--steps must be in 0..10000, --restarts in 1..1024, --lam ≥ 0")
+
+    if single:
+        img = _read_image(args.image)
+        mk = _read_image(args.mask)
+        if mk.size != img.size:
+            raise SystemExit(f"--mask is {mk.size[0]}×{mk.size[1]} but --image is {img.size[0]}×{img.size[1]}: "
+                             "they must be the same size")
+        try:
+            digit, tf = mnist_like(img, return_transform=True)
+            missing = tf(np.asarray(mk.convert("L"), dtype=np.float64) / 255.0)
+        except InpaintError as e:
+            raise SystemExit(f"{args.image}: {e}") from None
+        images, known = digit[None], (~missing)[None].astype(np.float32)
+    else:
+        images = _read_npz(args.images, "images")
+        masks = _read_npz(args.masks, "masks")
+        if len(masks) != len(images):
+            raise SystemExit(f"{len(images)} images but {len(masks)} masks")
+        known = (masks < 128).astype(np.float32)
+    if not (known < 0.5).any():
+        raise SystemExit("the mask marks no pixel as missing: nothing to fill (white = missing)")
+    for i in np.nonzero((known > 0.5).sum((1, 2)) == 0)[0][:1]:
+        print(f"note: image {i}: everything is missing, so this is plain generation", file=sys.stderr)
+
+    store = W.WeightStore(args.weights, args.hub_repo)
+    model = dcgan.load(device=args.device, store=store)
+    results = []
+    chunk = 16
+    t0 = time.time()
+    for i in range(0, len(images), chunk):
+        r = complete(model.G, model.D, images[i:i + chunk], known[i:i + chunk], **kw)
+        results.append(to_uint8(r.image))
+        if batch:
+            print(f"  {min(i + chunk, len(images))}/{len(images)} ({time.time() - t0:.0f} s)", file=sys.stderr)
+    done = np.concatenate(results)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if batch:
+        np.savez_compressed(out, images=done)
+    else:
+        Image.fromarray(done[0]).save(out)
+    print(f"wrote {out} ({len(done)} digit{'s' if len(done) != 1 else ''}, {time.time() - t0:.1f} s)",
+          file=sys.stderr)
+    return 0
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (N,1,H,W) in [-1,1] → uint8 (N,H,W)."""
+    return ((x.detach().float().clamp(-1, 1)[:, 0] + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
