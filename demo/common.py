@@ -87,3 +87,39 @@ def error_markdown(title: str, err: Exception | str) -> str:
             f"**Why:** {err}\n\n"
             "The other tabs work. To fix this tab, restore the weight file "
             "(`git checkout weights/`) or retrain it with the command in `weights/manifest.json`.")
+
+
+def _checked(base):
+    """A gradio input component that answers a non-number payload with a clear message.
+
+    Stock components raise a bare TypeError on e.g. ``"abc"`` sent through the API
+    (the client sees no explanation); out-of-range values already get gradio's own
+    "Value X is greater than maximum value Y." message.
+    """
+    import gradio as gr
+
+    class Checked(base):
+        def get_block_name(self) -> str:
+            return base.__name__.lower()
+
+        def preprocess(self, payload):
+            if payload is None and base is gr.Number:
+                return None
+            if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+                raise gr.Error(f"{self.label or 'This field'} must be a number, got {payload!r}")
+            if not math.isfinite(payload):
+                raise gr.Error(f"{self.label or 'This field'} must be a finite number, got {payload!r}")
+            return super().preprocess(payload)
+
+    Checked.__name__ = f"Checked{base.__name__}"
+    return Checked
+
+
+def Number(*args, **kwargs):
+    import gradio as gr
+    return _checked(gr.Number)(*args, **kwargs)
+
+
+def Slider(*args, **kwargs):
+    import gradio as gr
+    return _checked(gr.Slider)(*args, **kwargs)

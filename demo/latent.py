@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, digit_image, grid, to_gif
+from demo.common import InputError, Number, Slider, as_float, as_int, digit_image, grid, to_gif
 from ganmodels.data import to_uint8
 
 REQUIRES = ("dcgan",)
@@ -282,22 +282,22 @@ def build(models: dict) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
-                seed = gr.Number(value=0, label="Seed (which 64 z's)", precision=0, minimum=0, maximum=MAX_SEED)
-                truncation = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (scale of z)")
+                seed = Number(value=0, label="Seed (which 64 z's)", precision=None, minimum=0, maximum=MAX_SEED)
+                truncation = Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (scale of z)")
             grid_img = gr.Image(value=sample_grid(lm, 0, 1.0), label="G(ψ z) for 64 z's — click one to edit it",
                                 type="numpy", format="png", interactive=False, elem_classes="pixelated",
                                 buttons=["download"])
-            index = gr.Slider(0, GRID - 1, value=0, step=1, label="Sample being edited (row-major, 0–63)")
+            index = Slider(0, GRID - 1, value=0, step=1, label="Sample being edited (row-major, 0–63)")
         with gr.Column(scale=2):
             out_img = gr.Image(value=edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[0],
                                label="Edited sample G(z′)", type="numpy", format="png", interactive=False,
                                height=260, elem_classes="pixelated")
             info = gr.Markdown(edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[1])
-            pcs = [gr.Slider(-4, 4, value=0, step=0.1,
+            pcs = [Slider(-4, 4, value=0, step=0.1,
                              label=f"Direction {k + 1} (PC{k + 1}, {lm.explained[k]:.0%} of h's variance)")
                    for k in range(N_PCS)]
             with gr.Accordion("Raw z dimensions", open=False):
-                raws = [gr.Slider(-4, 4, value=v, step=0.05, label=f"z[{i}]")
+                raws = [Slider(-4, 4, value=v, step=0.05, label=f"z[{i}]")
                         for i, v in enumerate(raw_values(lm, 0, 0))]
             reset = gr.Button("Reset directions", size="sm")
 
@@ -330,9 +330,9 @@ def build(models: dict) -> None:
 
     gr.Markdown("### Interpolation between two samples")
     with gr.Row():
-        seed_a = gr.Number(value=3, label="Seed A", precision=0, minimum=0, maximum=MAX_SEED)
-        seed_b = gr.Number(value=8, label="Seed B", precision=0, minimum=0, maximum=MAX_SEED)
-        frames = gr.Slider(2, 24, value=10, step=1, label="Frames")
+        seed_a = Number(value=3, label="Seed A", precision=None, minimum=0, maximum=MAX_SEED)
+        seed_b = Number(value=8, label="Seed B", precision=None, minimum=0, maximum=MAX_SEED)
+        frames = Slider(2, 24, value=10, step=1, label="Frames")
         mode = gr.Radio(["lerp", "slerp"], value="slerp", label="Path")
         go = gr.Button("Interpolate", variant="primary")
     with gr.Row():
@@ -351,7 +351,7 @@ def build(models: dict) -> None:
         ga = gr.Textbox("0, 1, 2", label="Group A")
         gb = gr.Textbox("3, 4, 5", label="Group B")
         gc = gr.Textbox("6, 7, 8", label="Group C")
-        noise = gr.Slider(0, 1, value=0.25, step=0.05, label="Noise around the result")
+        noise = Slider(0, 1, value=0.25, step=0.05, label="Noise around the result")
     with gr.Row():
         da = gr.Dropdown(list(range(10)), value=1, label="Preset: bold a − thin a + thin b — a")
         db = gr.Dropdown(list(range(10)), value=7, label="b")

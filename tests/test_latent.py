@@ -102,9 +102,13 @@ def test_api_latent_edit(served_app):
 def test_api_bad_input_gives_message_not_crash(served_app):
     url, _, _ = served_app
     status, out = api_call(url, "latent_edit", ["not a seed", 5, 1.0] + [0] * (L.N_PCS + L.N_RAW))
-    assert status != 200 and "whole number" in out.get("error", "")
+    assert status != 200 and "must be a number" in (out.get("error") or "")
+    status, out = api_call(url, "latent_edit", [1.5, 5, 1.0] + [0] * (L.N_PCS + L.N_RAW))
+    assert status != 200 and "whole number" in (out.get("error") or "")
+    status, out = api_call(url, "latent_edit", [0, 5, 99.0] + [0] * (L.N_PCS + L.N_RAW))
+    assert status != 200 and "maximum" in (out.get("error") or "")
     status, out = api_call(url, "latent_arithmetic", [0, "1,2", "x", "4", 0.25])
-    assert status != 200 and "Group B" in out.get("error", "")
+    assert status != 200 and "Group B" in (out.get("error") or "")
     # the app still answers afterwards
     assert api_call(url, "latent_edit", L.LATENCY_ENDPOINTS["latent_edit"])[0] == 200
 
