@@ -1,0 +1,282 @@
+"""SRGAN zoom tab: 4× super-resolution, bicubic vs SRResNet vs SRGAN (Ledig et al. 2017).
+
+Pure functions first (arrays in, arrays/text out), then ``build(models)``.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from demo.common import InputError, as_float, as_int
+from ganmodels import srgan as S
+
+REQUIRES = ("srgan",)
+
+MODES = ("simulate", "real")
+SIM_MAX_PIXELS = 2048 * 2048     # simulate: the uploaded image is the HR original
+REAL_MAX_PIXELS = 512 * 512      # real: the uploaded image is the LR input (output 16× larger)
+ZOOMS = ("64", "128", "256", "512", "whole image")
+DISPLAY = 512                    # zoomed crops are enlarged (nearest) to at least this many pixels
+OVERVIEW = 480                   # longest side of the overview image
+
+EXPLAIN = r"""
+**What is computed.** Each method maps a low-resolution image $I^{LR}$ ($h\times w$) to $I^{SR}$ ($4h\times4w$).
+
+* **Bicubic**: interpolation with a fixed cubic kernel — nothing learned.
+* **SRResNet**: a residual CNN $G$ trained for *pixel accuracy*: $\min_G\ \mathbb E\,\lVert G(I^{LR})-I^{HR}\rVert_2^2$.
+* **SRGAN**: the same $G$, started from SRResNet, trained with the *perceptual loss*
+  $l^{SR}=l_{\text{content}}+10^{-3}\,l_{\text{adv}}$, $\;l_{\text{adv}}=-\log D(G(I^{LR}))$, while the discriminator
+  $D$ maximises $\log D(I^{HR})+\log\big(1-D(G(I^{LR}))\big)$. (The paper's content loss uses VGG19 features; no
+  pretrained VGG is available offline, so here $l_{\text{content}}$ is the pixel MSE — the paper's "SRGAN-MSE".)
+
+**Numbers** (*simulate* mode only — they need the original): on the luma channel $Y$ with a 4-pixel border removed,
+$\text{PSNR}=10\log_{10}\frac{255^2}{\text{MSE}}$ and
+$\text{SSIM}=\frac{(2\mu_x\mu_y+C_1)(2\sigma_{xy}+C_2)}{(\mu_x^2+\mu_y^2+C_1)(\sigma_x^2+\sigma_y^2+C_2)}$ (Gaussian window σ = 1.5);
+**sharpness** $=\overline{\lvert\nabla Y_{SR}\rvert}\,/\,\overline{\lvert\nabla Y_{HR}\rvert}$ (1 = as detailed as the original).
+
+**The perception–distortion trade-off** (Blau & Michaeli 2018): when many sharp images fit the same low-res input,
+the *average* of them has the lowest pixel error but is blurry. A GAN must pick one plausible sharp image instead —
+it looks more real yet scores a lower PSNR. In the paper (Set5, 4×): bicubic 28.43 dB, SRResNet 32.05 dB, SRGAN 29.40 dB.
+"""
+
+
+# ---------------------------------------------------------------- pure functions
+
+
+def prepare(image, mode: str) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """The user's image → (LR input, HR original or None, notes). Raises InputError."""
+    if mode not in MODES:
+        raise InputError(f"Mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if image is None:
+        raise InputError("Upload an image or pick one of the examples first.")
+    try:
+        if mode == "simulate":
+            hr, notes = S.check_image(image, max_pixels=SIM_MAX_PIXELS, what="The image")
+            if min(hr.shape[:2]) < S.MIN_SIDE * S.SCALE:
+                raise InputError(f"In simulate mode the image is shrunk 4× first, so it needs at least "
+                                 f"{S.MIN_SIDE * S.SCALE}×{S.MIN_SIDE * S.SCALE} pixels (got "
+                                 f"{hr.shape[1]}×{hr.shape[0]}). Use real mode for tiny images.")
+            hr = S.modcrop(hr)
+            return S.downscale(hr), hr, notes
+        lr, notes = S.check_image(image, max_pixels=REAL_MAX_PIXELS, what="The image")
+        return lr, None, notes
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        msg = str(e)
+        if "limit" in msg and mode == "real":
+            msg += " Or switch to simulate mode, which shrinks the image 4× first."
+        raise InputError(msg) from None
+
+
+def super_resolve_all(model: S.SRModels, lr: np.ndarray, progress=None) -> dict[str, np.ndarray]:
+    """bicubic, SRResNet and SRGAN outputs (each exactly 4× the input)."""
+    out = {}
+    for i, m in enumerate(S.METHODS):
+        cb = None
+        if progress is not None:
+            cb = (lambda k, n, i=i, m=m: progress((i + k / n) / len(S.METHODS), desc=f"{m}: tile {k}/{n}"))
+            progress(i / len(S.METHODS), desc=f"{m}…")
+        out[m] = model.upscale(m, lr, progress=cb)
+    return out
+
+
+def metrics_markdown(outputs: dict[str, np.ndarray], hr: np.ndarray | None, lr: np.ndarray) -> str:
+    h, w = lr.shape[:2]
+    head = f"Input {w}×{h} → output {4 * w}×{4 * h} (4×)."
+    if hr is None:
+        g = {m: S.grad_mag(S.rgb_to_y(o)) for m, o in outputs.items()}
+        rows = "\n".join(f"| {m} | {g[m] / max(g['bicubic'], 1e-12):.2f} |" for m in S.METHODS)
+        return (f"{head} **Real mode:** there is no original to compare with, so no PSNR/SSIM — judge with "
+                "your eyes. Relative sharpness (mean |∇Y| / bicubic's):\n\n| method | sharpness vs bicubic |\n"
+                f"|---|---|\n{rows}")
+    rows = []
+    for m in S.METHODS:
+        r = S.sr_metrics(outputs[m], hr)
+        rows.append(f"| {m} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['sharpness']:.3f} |")
+    return (f"{head} **Simulate mode:** the original was shrunk 4× (bicubic) and enlarged again.\n\n"
+            "| method | PSNR (dB, Y) ↑ | SSIM (Y) ↑ | sharpness (1 = original) |\n|---|---|---|---|\n"
+            + "\n".join(rows))
+
+
+def zoom_size(zoom: str | int | None, shape) -> int | None:
+    if zoom in (None, "", "whole image"):
+        return None
+    z = as_int(zoom, "Zoom window", 16, 4096)
+    return z if z < max(shape[:2]) else None
+
+
+def region_box(shape, cx: float, cy: float, size: int | None) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1) of a size×size window centred at fractions (cx, cy) of the image, kept inside."""
+    h, w = shape[:2]
+    if size is None:
+        return 0, 0, h, w
+    sh, sw = min(size, h), min(size, w)
+    y0 = int(round(cy * h - sh / 2))
+    x0 = int(round(cx * w - sw / 2))
+    y0, x0 = min(max(y0, 0), h - sh), min(max(x0, 0), w - sw)
+    return y0, x0, y0 + sh, x0 + sw
+
+
+def enlarge(img: np.ndarray, target: int = DISPLAY) -> np.ndarray:
+    """Nearest-neighbour enlargement so that a small crop shows its pixels in the browser."""
+    k = max(1, target // max(img.shape[:2]))
+    return np.repeat(np.repeat(img, k, axis=0), k, axis=1) if k > 1 else img
+
+
+def overview(img: np.ndarray, box) -> np.ndarray:
+    """A small copy of ``img`` with the zoom window drawn as a yellow rectangle."""
+    from PIL import Image, ImageDraw
+
+    h, w = img.shape[:2]
+    f = min(1.0, OVERVIEW / max(h, w))
+    im = Image.fromarray(img).resize((max(1, round(w * f)), max(1, round(h * f))), Image.BILINEAR)
+    y0, x0, y1, x1 = box
+    if (y1 - y0, x1 - x0) != (h, w):
+        ImageDraw.Draw(im).rectangle([x0 * f, y0 * f, x1 * f - 1, y1 * f - 1], outline=(255, 220, 0), width=3)
+    return np.asarray(im)
+
+
+def compare(result: dict | None, cx, cy, zoom):
+    """The three comparisons (bicubic|SRResNet, SRResNet|SRGAN, SRGAN|original-or-bicubic) of one region."""
+    if not result:
+        raise InputError("Run the super-resolution first.")
+    cx = as_float(cx, "Region x", 0, 100, clamp=True) / 100
+    cy = as_float(cy, "Region y", 0, 100, clamp=True) / 100
+    o = result["outputs"]
+    size = zoom_size(zoom, o["bicubic"].shape)
+    box = region_box(o["bicubic"].shape, cx, cy, size)
+    y0, x0, y1, x1 = box
+    crop = {k: v[y0:y1, x0:x1] for k, v in o.items()}
+    last = result["hr"][y0:y1, x0:x1] if result["hr"] is not None else crop["bicubic"]
+    e = enlarge
+    return ((e(crop["bicubic"]), e(crop["srresnet"])), (e(crop["srresnet"]), e(crop["srgan"])),
+            (e(crop["srgan"]), e(last)), overview(o["srgan"], box))
+
+
+def run(model: S.SRModels, image, mode: str, cx, cy, zoom, progress=None):
+    """The heavy job: prepare, super-resolve with all three methods, measure, show one region."""
+    lr, hr, notes = prepare(image, mode)
+    outputs = super_resolve_all(model, lr, progress)
+    result = {"outputs": outputs, "hr": hr, "lr": lr}
+    md = metrics_markdown(outputs, hr, lr)
+    if notes:
+        md = "**Note:** " + "; ".join(notes) + ".\n\n" + md
+    return (result, *compare(result, cx, cy, zoom), md)
+
+
+def weights_note(model: S.SRModels) -> str:
+    lines = []
+    for name, label in (("srresnet", "SRResNet"), ("srgan", "SRGAN")):
+        e = model.manifest.get(S.FILES[name], {})
+        cfg = model.nets[name].cfg
+        arch = (f"{cfg.blocks} residual blocks × {cfg.channels} channels, "
+                f"{'with' if cfg.batchnorm else 'without'} batchnorm, PReLU, "
+                f"{'bicubic skip, ' if cfg.bicubic_skip else ''}2 × PixelShuffle(2)")
+        steps = e.get("steps", "?")
+        lines.append(f"* **{label}**: {arch}; {steps} training steps. Loss and data: {e.get('data', 'unknown')}.")
+    return "**The shipped networks**\n\n" + "\n".join(lines)
+
+
+def example_files() -> list[list]:
+    """skimage.data colour images (public domain, never used for training) as example files."""
+    d = Path(tempfile.gettempdir()) / "gan_classroom_srgan_examples"
+    d.mkdir(parents=True, exist_ok=True)
+    from PIL import Image
+
+    specs = [("astronaut", "simulate", None), ("chelsea", "simulate", None), ("coffee", "simulate", None),
+             ("rocket", "simulate", None), ("hubble_deep_field", "real", (300, 300, 556, 556)),
+             ("chelsea", "real", None)]
+    rows = []
+    for name, mode, box in specs:
+        img = S.skimage_image(name)
+        if box is not None:
+            img = img[box[0]:box[2], box[1]:box[3]]
+        if mode == "real" and box is None:  # a small photo, as a real low-res input
+            img = S.downscale(img, 2)
+        p = d / f"{name}_{mode}.png"
+        if not p.exists():
+            Image.fromarray(img).save(p)
+        rows.append([str(p), mode])
+    return rows
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def build(models: dict) -> None:
+    import gradio as gr
+
+    model: S.SRModels = models["srgan"]
+    heavy = models.get("_heavy_limit", 2)
+
+    def guard(fn):
+        def wrapped(*a, **kw):
+            try:
+                return fn(*a, **kw)
+            except InputError as e:
+                raise gr.Error(str(e)) from None
+        wrapped.__name__ = fn.__name__
+        return wrapped
+
+    gr.Markdown("## SRGAN zoom — 4× super-resolution\nUpload a photo (or pick an example), choose a mode and "
+                "press **Super-resolve**. Then drag the dividers to compare, pick the region to zoom, and "
+                "scroll on an image to zoom further (all three comparisons show the same region).")
+    with gr.Row():
+        with gr.Column(scale=2):
+            image = gr.Image(label="Image", type="numpy", image_mode=None, format="png",
+                             sources=["upload", "clipboard"], height=300, elem_id="sr_input")
+            mode = gr.Radio(list(MODES), value="simulate", label="Mode",
+                            info="simulate: shrink your image 4× first and compare with it (PSNR/SSIM); "
+                                 "real: enlarge the image as it is")
+            go = gr.Button("Super-resolve", variant="primary")
+            gr.Examples(example_files(), inputs=[image, mode], label="Examples (skimage.data, never trained on)")
+        with gr.Column(scale=3):
+            over = gr.Image(label="Region to zoom (click to move it) — SRGAN output", type="numpy",
+                            format="png", interactive=False, height=300)
+            with gr.Row():
+                cx = gr.Slider(0, 100, value=50, step=1, label="Region centre x (%)")
+                cy = gr.Slider(0, 100, value=50, step=1, label="Region centre y (%)")
+                zoom = gr.Dropdown(list(ZOOMS), value="128", label="Zoom window (output pixels)")
+            metrics = gr.Markdown("Press **Super-resolve** to see the numbers.")
+    with gr.Row():
+        s1 = gr.ImageSlider(label="bicubic | SRResNet", type="numpy", format="png", slider_position=50,
+                            elem_id="sr_slider_1")
+        s2 = gr.ImageSlider(label="SRResNet | SRGAN", type="numpy", format="png", slider_position=50,
+                            elem_id="sr_slider_2")
+        s3 = gr.ImageSlider(label="SRGAN | original (simulate) or bicubic (real)", type="numpy", format="png",
+                            slider_position=50, elem_id="sr_slider_3")
+    with gr.Accordion("What is computed — formulas and the perception–distortion trade-off", open=False):
+        gr.Markdown(EXPLAIN, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
+        gr.Markdown(weights_note(model))
+    result = gr.State(None)
+
+    def do_run(image, mode, cx, cy, zoom, progress=gr.Progress()):
+        out = run(model, image, mode, cx, cy, zoom, progress=progress)
+        return out
+
+    go.click(guard(do_run), [image, mode, cx, cy, zoom], [result, s1, s2, s3, over, metrics],
+             api_name="srgan_upscale", concurrency_id="heavy", concurrency_limit=heavy)
+
+    def do_compare(result, cx, cy, zoom):
+        if not result:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return compare(result, cx, cy, zoom)
+
+    for c in (cx, cy, zoom):
+        c.change(guard(do_compare), [result, cx, cy, zoom], [s1, s2, s3, over], trigger_mode="always_last",
+                 show_progress="hidden", concurrency_limit=None, api_visibility="private")
+
+    def on_select(result, evt: gr.SelectData):
+        if not result or evt.index is None:
+            return gr.skip(), gr.skip()
+        h, w = result["outputs"]["srgan"].shape[:2]
+        f = min(1.0, OVERVIEW / max(h, w))
+        x, y = evt.index[0] / f, evt.index[1] / f
+        return round(100 * x / w), round(100 * y / h)
+
+    on_select.__annotations__["evt"] = gr.SelectData  # a real class (this module uses postponed annotations)
+    over.select(on_select, [result], [cx, cy], api_visibility="private", concurrency_limit=None,
+                show_progress="hidden")
