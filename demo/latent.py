@@ -2,7 +2,6 @@
 
 Pure functions first (numbers in, images out), then ``build(models)``.
 """
-from __future__ import annotations
 
 import math
 import tempfile
@@ -291,9 +290,9 @@ def build(models: dict) -> None:
         with gr.Column(scale=2):
             out_img = gr.Image(value=edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[0],
                                label="Edited sample G(z′)", type="numpy", format="png", interactive=False,
-                               height=260, elem_classes="pixelated")
+                               height=260, elem_classes="pixelated", elem_id="latent-out")
             info = gr.Markdown(edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[1])
-            pcs = [Slider(-4, 4, value=0, step=0.1,
+            pcs = [Slider(-4, 4, value=0, step=0.1, elem_id=f"latent-pc{k + 1}",
                              label=f"Direction {k + 1} (PC{k + 1}, {lm.explained[k]:.0%} of h's variance)")
                    for k in range(N_PCS)]
             with gr.Accordion("Raw z dimensions", open=False):

@@ -146,20 +146,20 @@ def test_app_starts_with_broken_weights(tiny_weights, tmp_path):
 def test_browser_drag_slider_changes_image(served_app, browser):
     url, _, _ = served_app
     page = browser.new_page()
-    page.goto(url, wait_until="networkidle")
-    out = page.get_by_label("Edited sample G(z′)")
-    img = out.locator("img").first
-    img.wait_for(timeout=30_000)
+    page.set_default_timeout(120_000)
+    page.goto(url, wait_until="domcontentloaded")
+    img = page.locator("#latent-out img").first
+    img.wait_for(timeout=60_000)
     before = img.get_attribute("src")
-    slider = page.locator("input[type=range]").nth(2)  # ψ, index, then direction 1
+    slider = page.locator("#latent-pc1 input[type=range]").first
     box = slider.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=8)
     page.mouse.up()
-    page.wait_for_function("(b) => { const i = document.querySelectorAll('img'); "
-                           "return [...i].some(x => x.src && x.src !== b && x.closest('[data-testid]')); }",
-                           arg=before, timeout=30_000)
-    after = img.get_attribute("src")
-    assert after != before
+    page.wait_for_function("(b) => { const i = document.querySelector('#latent-out img'); "
+                           "return i && i.src !== b; }", arg=before, timeout=60_000)
+    assert float(slider.input_value()) > 1.0
+    assert img.get_attribute("src") != before
     page.close()
