@@ -34,7 +34,7 @@ DEFAULT_STEPS = 6000
 class CGANConfig:
     z_dim: int = 62
     n_classes: int = 10
-    ngf: int = 48       # G: channels at 14×14; 2·ngf at 7×7
+    ngf: int = 32       # G: channels at 14×14; 2·ngf at 7×7
     ndf: int = 32       # D: channels at 14×14; 2·ndf at 7×7
     fc_d: int = 256     # D: features φ(x, y) before the output
 
@@ -181,7 +181,8 @@ class CGANObjective:
         return self.inner.g_loss(batch)
 
     def after_step(self):
-        self.ema.update(self.G.module if hasattr(self.G, "module") else self.G)
+        from .infogan import ema_step
+        ema_step(self.ema, self.G.module if hasattr(self.G, "module") else self.G)
 
 
 def add_args(p):

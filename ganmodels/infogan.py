@@ -54,7 +54,7 @@ class InfoGANConfig:
     n_cat: int = 10          # categorical code: K values
     n_cont: int = 2          # continuous codes c1, c2 ~ Unif(−1, 1)
     fc_g: int = 256          # G: first fully connected layer (paper: 1024)
-    ngf: int = 48            # G: channels at 14×14 (paper: 64); 2·ngf at 7×7
+    ngf: int = 32            # G: channels at 14×14 (paper: 64); 2·ngf at 7×7
     ndf: int = 32            # D: channels at 14×14 (paper: 64); 2·ndf at 7×7
     fc_d: int = 256          # D: fully connected layer shared by the D and Q heads (paper: 1024)
     fc_q: int = 128          # Q head hidden layer (paper: 128)
@@ -218,7 +218,17 @@ class InfoGANObjective:
 
     def after_step(self):
         if self.ema is not None:
-            self.ema.update(self.G.module if hasattr(self.G, "module") else self.G)
+            ema_step(self.ema, self.G.module if hasattr(self.G, "module") else self.G)
+
+
+def ema_step(ema: EMA, G: nn.Module) -> None:
+    """EMA update with a warm-up: decay_t = min(decay, (1 + t) / (10 + t)), so that short runs
+    are not dominated by the untrained initial weights (t = updates since the run started)."""
+    t = getattr(ema, "t", 0)
+    target = getattr(ema, "target_decay", ema.decay)
+    ema.target_decay, ema.t = target, t + 1
+    ema.decay = min(target, (1 + t) / (10 + t))
+    ema.update(G)
 
 
 # ------------------------------------------------------------------ the loaded model

@@ -143,6 +143,21 @@ def test_short_training_q_accuracy_rises():
     assert last > 0.8
 
 
+def test_ema_warmup_follows_a_short_run():
+    from ganmodels.dcgan import EMA
+
+    net = torch.nn.Linear(2, 2, bias=False)
+    torch.nn.init.zeros_(net.weight)
+    ema = EMA(net, 0.999)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    for _ in range(200):
+        IG.ema_step(ema, net)
+    # a plain 0.999 average would still be at 1 − 0.999²⁰⁰ ≈ 0.18; the warm-up reaches > 0.9
+    assert ema.shadow.weight.min().item() > 0.9
+    assert ema.decay == pytest.approx(200 / 209) and ema.target_decay == 0.999
+
+
 # ---------------------------------------------------------------- matching and measurements
 
 
