@@ -82,6 +82,8 @@ class InstanceNorm(nn.Module):
         self.stats: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "normal":
+            return Fn.instance_norm(x, eps=self.eps)  # fused; the same formula as below
         if self.mode == "frozen" and self.stats is not None:
             mean, var = self.stats
         else:
@@ -449,7 +451,7 @@ def run_net(net: nn.Module, x: torch.Tensor, *, tile: int = 512, overlap: int = 
 
 def image_to_tensor(img: np.ndarray) -> torch.Tensor:
     """uint8 (H, W, 3) → float (1, 3, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
 
 
 def tensor_to_image(x: torch.Tensor) -> np.ndarray:
@@ -587,7 +589,7 @@ def save(nets: dict[str, nn.Module], cfg: CycleGANConfig, out_dir) -> dict[str, 
 @dataclass
 class JudgeConfig:
     width: int = 16
-    size: int = 128         # images are resized to size×size
+    size: int = 64          # whole images are resized to size×size (colour, composition, coarse texture)
 
 
 class MonetJudge(nn.Module):
@@ -598,7 +600,7 @@ class MonetJudge(nn.Module):
         self.cfg = cfg
         w = cfg.width
         layers, ch = [], 3
-        for i, nxt in enumerate([w, 2 * w, 4 * w, 8 * w, 8 * w]):
+        for nxt in [w, 2 * w, 4 * w, 8 * w]:
             # (B, ch, s, s) → (B, nxt, s/2, s/2)
             layers += [nn.Conv2d(ch, nxt, 3, 1, 1), nn.BatchNorm2d(nxt), nn.ReLU(True), nn.MaxPool2d(2)]
             ch = nxt
@@ -648,27 +650,31 @@ class JudgeObjective:
         return loss, {"bce": loss.item(), "acc": acc.item()}
 
 
+def resize_all(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 (N, H, W, 3) → uint8 (N, size, size, 3), area-antialiased (once, before training)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    out = [Fn.interpolate(x[i:i + 64], size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+           for i in range(0, len(x), 64)]
+    return torch.cat(out).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
 def judge_batches(photos: np.ndarray, monets: np.ndarray, size: int, batch: int, seed: int = 0):
-    """Balanced batches (half photos, half Monets): random resized crops (≥ 70 % side) + flips."""
-    rng = np.random.default_rng(seed)
-    half = batch // 2
+    """Balanced batches (half photos, half Monets) of whole images resized to size² once;
+    augmentation: random shifts (reflect-pad size/16, crop) and horizontal flips."""
+    g = torch.Generator().manual_seed(seed)
+    half, pad = batch // 2, max(1, size // 16)
+    P = torch.from_numpy(resize_all(photos, size)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    M = torch.from_numpy(resize_all(monets, size)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
     def take(arr, n):
-        out = []
-        for i in rng.integers(0, len(arr), n):
-            im = arr[i]
-            h, w = im.shape[:2]
-            s = int(rng.uniform(0.7, 1.0) * min(h, w))
-            t, l = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
-            c = torch.from_numpy(np.ascontiguousarray(im[t:t + s, l:l + s])).permute(2, 0, 1)[None].float()
-            c = Fn.interpolate(c, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            out.append(c.flip(-1) if rng.random() < 0.5 else c)
-        return torch.cat(out) / 127.5 - 1
+        x = Fn.pad(arr[torch.randint(0, len(arr), (n,), generator=g)], (pad,) * 4, mode="reflect")
+        t, l = torch.randint(0, 2 * pad + 1, (2,), generator=g).tolist()
+        x = x[..., t:t + size, l:l + size]
+        flip = torch.rand(n, generator=g) < 0.5
+        return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
     while True:
-        x = torch.cat([take(photos, half), take(monets, half)])
-        t = torch.cat([torch.zeros(half), torch.ones(half)])
-        yield x, t
+        yield torch.cat([take(P, half), take(M, half)]), torch.cat([torch.zeros(half), torch.ones(half)])
 
 
 # ------------------------------------------------------------------ training recipe (CLI)
@@ -761,7 +767,7 @@ def _make_judge_run(args):
     X, Y = read_rgb(px), read_rgb(py)
     net = MonetJudge(cfg).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
-    steps = args.steps or 600
+    steps = args.steps or 400
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     stream = judge_batches(X, Y, cfg.size, args.batch or 32, args.seed)
 
@@ -774,8 +780,8 @@ def _make_judge_run(args):
         return {JUDGE_FILE: W.save_network(net, Path(out) / JUDGE_FILE, family=FAMILY, network="judge",
                                            config=cfg)}
 
-    desc = (f"training split only of ../shared/data photo/ ({len(X)}) and monet/ ({len(Y)}); "
-            "balanced batches, random resized crops + flips")
+    desc = (f"training split only of ../shared/data photo/ ({len(X)}) and monet/ ({len(Y)}); whole images "
+            f"at {cfg.size}², balanced batches, random shifts + flips")
     return Run(modules={"judge": net}, optimizers={"G": opt}, objective=JudgeObjective(net), data=data(),
                export=export, data_desc=desc, schedulers=[sched])
 
@@ -882,7 +888,7 @@ def evaluate(args) -> dict:
         "identity_l1_F_on_photos": round(float(np.mean(idx_err)), 4),
         "identity_l1_G_on_monets": round(float(np.mean(idy_err)), 4),
         "identity_note": "mean |F(x) − x| and |G(y) − y| on the [-1, 1] scale (0 = untouched)",
-        "judge": "MonetJudge CNN (128² input) trained on the training split only",
+        "judge": f"MonetJudge CNN ({judge.cfg.size}² whole-image input) trained on the training split only",
         "image_size": "256×256 held-out images, translated whole",
     }
-    return {"files": [*FILES.values(), JUDGE_FILE], "metrics": m}
+    return {"files": [FILES["G"], FILES["F"], JUDGE_FILE], "metrics": m}

@@ -347,3 +347,24 @@ def test_browser_example_translates(served_tab, browser):
     assert page.locator("#cg_slider img").count() >= 1
     assert "512×512" in page.locator("#cg_info").inner_text()
     page.close()
+
+
+def test_evaluate_cli_on_a_tiny_folder(tiny_dir, tmp_path, capsys):
+    """The evaluation pipeline end to end on made-up folders (the real numbers come from ../shared)."""
+    from ganmodels.evaluate import main
+
+    rng = np.random.default_rng(0)
+    for sub, tint in (("photo", (0, 80, 0)), ("monet", (80, 0, 80))):
+        (tmp_path / sub).mkdir()
+        for i in range(40):
+            im = (rng.random((32, 32, 3)) * 120 + np.array(tint)).astype(np.uint8)
+            Image.fromarray(im).save(tmp_path / sub / f"{sub}{i:03d}.png")
+        assert C.split_folder(tmp_path / sub)[1], "the made-up folder needs a held-out file"
+    assert main(["cyclegan", "--json", "--weights", str(tiny_dir), "--data", str(tmp_path)]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    m = res["metrics"]
+    assert res["files"] == [C.FILES["G"], C.FILES["F"], C.JUDGE_FILE]
+    assert m["heldout_photos"] == len(C.split_folder(tmp_path / "photo")[1])
+    for k in ("judge_heldout_accuracy", "photo2monet_called_monet", "monet2photo_called_photo"):
+        assert 0.0 <= m[k] <= 1.0
+    assert 0 < m["cycle_psnr_db"] < 60 and m["identity_l1_F_on_photos"] > 0
