@@ -1,0 +1,568 @@
+"""Live training tab: watch a GAN learn — 2-D toys (GAN Lab style) up to MNIST digits.
+
+One run per app: a ``ganmodels.trainer.Trainer`` owns it and its single background
+thread.  Every browser tab polls the trainer's latest snapshot with an always-active
+``gr.Timer`` and skips the update when nothing changed, so all tabs show the same run
+and closing a tab does not touch it.  Pictures are rendered (matplotlib) once per
+snapshot and shared by every viewer.
+
+Pure functions first (settings → RunConfig, snapshot → pictures), then ``build(models)``.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from demo.common import InputError, as_float, as_int
+
+# ganmodels (torch) is imported inside the functions that need it: the picture functions
+# below also run in a small render process, which then starts without torch.
+
+REQUIRES = ()
+OPTIONAL = ("classifier",)
+
+POLL_S = 0.5            # each tab asks for a new picture twice a second
+CANVAS = 256            # drawing canvas, pixels; it spans [−3, 3]²
+CANVAS_EXTENT = 3.0
+MAX_DRAWN = 400         # points kept from a drawing
+
+EXPLAIN = r"""
+**The game.** G turns noise $z\sim\mathcal N(0,I)$ into samples; D scores how real a sample looks, $D(x)=\sigma(\text{logit})$.
+Training alternates **k steps of D**, descending $-\tfrac1m\sum_i[\log D(x^{(i)})+\log(1-D(G(z^{(i)})))]$ (or the chosen loss),
+and **one step of G**, descending its loss — the same loop (`ganmodels.train.train_loop`) as the command-line trainer.
+**Step** does exactly one D step (k of them) and one G step, to walk through the algorithm.
+
+*2-D data:* blue = real points, red = $G(z)$ for 500 $z$ fixed at the start, background = $D(x)$ over the plane
+(green: D says real, purple: D says fake), arrows $-\nabla_x L_G$ = where G's loss pushes each sample (as in GAN Lab).
+*Images:* the grid shows $G(z_i)$ for $z_i$ fixed at the start of the run.
+
+**Metrics** (unrolled GAN / VEEGAN, on 2,500 samples from fixed $z$): a sample is *high-quality* if it lies within $3\sigma$
+of its nearest mode; a mode is *covered* if at least 20 high-quality samples have it as their nearest mode.
+Digits: *recognised* = share of the fixed-$z$ grid that the project's MNIST classifier labels with top probability ≥ 0.9.
+"""
+
+LABELS = {
+    "none (1 / 0)": (1.0, 0.0),
+    "one-sided: real = 0.9": (0.9, 0.0),
+    "soft: real 0.9, fake 0.1": (0.9, 0.1),
+}
+
+SETTING_NAMES = ("dataset", "loss", "lr_g", "lr_d", "k", "batch", "z_dim", "labels", "seed",
+                 "points_text", "folder")
+
+
+# ---------------------------------------------------------------- settings ↔ RunConfig
+
+
+def parse_points(text: str | None) -> list[list[float]]:
+    """"x, y" per line (or separated by ';') → [[x, y], ...]."""
+    pts = []
+    for i, line in enumerate((text or "").replace(";", "\n").splitlines()):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.replace(",", " ").split()
+        if len(parts) != 2:
+            raise InputError(f"points, line {i + 1}: write 'x, y', got {line!r}")
+        try:
+            x, y = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise InputError(f"points, line {i + 1}: {line!r} is not two numbers") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise InputError(f"points, line {i + 1}: coordinates must be finite")
+        pts.append([x, y])
+    return pts
+
+
+def points_text(points) -> str:
+    return "\n".join(f"{x:.2f}, {y:.2f}" for x, y in points)
+
+
+def points_from_canvas(value, max_points: int = MAX_DRAWN, seed: int = 0) -> list[list[float]]:
+    """The painted pixels of a gr.ImageEditor value → points in [−3, 3]² (y up)."""
+    if not isinstance(value, dict):
+        return []
+    mask = None
+    for layer in value.get("layers") or []:
+        if layer is None:
+            continue
+        a = np.asarray(layer)
+        m = a[..., 3] > 0 if a.ndim == 3 and a.shape[2] == 4 else a.reshape(a.shape[0], a.shape[1], -1).max(-1) > 0
+        mask = m if mask is None else (mask | m)
+    if mask is None or not mask.any():
+        return []
+    rows, cols = np.nonzero(mask)
+    h, w = mask.shape
+    x = cols / max(w - 1, 1) * 2 * CANVAS_EXTENT - CANVAS_EXTENT
+    y = CANVAS_EXTENT - rows / max(h - 1, 1) * 2 * CANVAS_EXTENT
+    pts = np.stack([x, y], 1)
+    if len(pts) > max_points:
+        pts = pts[np.random.default_rng(seed).choice(len(pts), max_points, replace=False)]
+    return np.round(pts, 2).tolist()
+
+
+def canvas_background(size: int = CANVAS) -> np.ndarray:
+    """A light plane with the axes and a unit grid, RGBA."""
+    img = np.full((size, size, 4), 250, dtype=np.uint8)
+    for v in range(-3, 4):
+        p = int(round((v + CANVAS_EXTENT) / (2 * CANVAS_EXTENT) * (size - 1)))
+        shade = 150 if v == 0 else 215
+        img[:, p, :3] = shade
+        img[p, :, :3] = shade
+    return img
+
+
+def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_txt, folder,
+                base: T.RunConfig | None = None) -> T.RunConfig:
+    """The UI's settings → a checked RunConfig (InputError with a teaching message)."""
+    from ganmodels import trainer as T
+    from ganmodels.losses import LOSSES
+
+    if dataset not in T.DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}")
+    if loss not in LOSSES:
+        raise InputError(f"unknown loss {loss!r}")
+    if labels not in LABELS:
+        raise InputError(f"unknown label setting {labels!r}")
+    real, fake = LABELS[labels]
+    base = base or T.RunConfig()
+    cfg = T.RunConfig(**{**base.__dict__})
+    cfg.dataset, cfg.loss = dataset, loss
+    cfg.lr_g = as_float(lr_g, "Learning rate G", 1e-7, 10.0)
+    cfg.lr_d = as_float(lr_d, "Learning rate D", 1e-7, 10.0)
+    cfg.k = as_int(k, "k (D steps per G step)", 1, 20)
+    cfg.batch = as_int(batch, "Batch size", 2, 1024)
+    cfg.z_dim = as_int(z_dim, "Latent size", 1, 256)
+    cfg.seed = as_int(seed, "Seed", 0, 2**31 - 1)
+    cfg.real_label, cfg.fake_label = real, fake
+    cfg.points = parse_points(points_txt) if dataset == "drawn" else base.points
+    cfg.folder = (folder or "").strip() if dataset == "folder" else base.folder
+    if dataset == "drawn" and len(cfg.points) < 2:
+        raise InputError(f"the drawn distribution has {len(cfg.points)} point(s): draw at least 2 "
+                         "(strokes on the canvas, or 'x, y' lines in the points box)")
+    try:
+        return T.check_config(cfg)
+    except (ValueError, FileNotFoundError) as e:
+        raise InputError(str(e)) from None
+
+
+def settings_of(cfg: T.RunConfig) -> list:
+    """RunConfig → the values of the settings components (SETTING_NAMES order)."""
+    label = next((n for n, v in LABELS.items() if v == (cfg.real_label, cfg.fake_label)), "none (1 / 0)")
+    return [cfg.dataset, cfg.loss, cfg.lr_g, cfg.lr_d, cfg.k, cfg.batch, cfg.z_dim, label, cfg.seed,
+            points_text(cfg.points or []), cfg.folder]
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def _png_html(fig, alt: str, width: int) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    b64 = base64.b64encode(buf.getvalue()).decode()
+    return (f'<img class="live-plot" alt="{alt}" src="data:image/png;base64,{b64}" '
+            f'style="width:100%;max-width:{width}px;height:auto"/>')
+
+
+def snapshot_dict(snap) -> dict:
+    """A Snapshot as plain numbers/arrays (what the render process receives)."""
+    return {f: getattr(snap, f) for f in ("version", "step", "state", "message", "steps_per_s", "kind",
+                                          "dataset", "loss", "extent", "real", "fake", "arrows", "field",
+                                          "grid", "metrics")}
+
+
+def render_plane(snap: dict, size_in: float = 4.2, dpi: int = 80) -> str:
+    """Real vs generated points, D's output as a heat map, G's gradient arrows (matplotlib)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size_in, size_in), dpi=dpi)
+    ax = fig.add_axes([0.09, 0.06, 0.88, 0.86])
+    e = snap["extent"]
+    real, fake, arrows = snap["real"], snap["fake"], snap["arrows"]
+    if snap["field"] is not None:
+        ax.imshow(snap["field"], extent=(-e, e, -e, e), cmap="PRGn", vmin=0, vmax=1, alpha=0.65,
+                  interpolation="bilinear")
+    if real is not None:
+        ax.scatter(real[:, 0], real[:, 1], s=5, c="#1f77b4", linewidths=0, label="real x")
+    if fake is not None:
+        ax.scatter(fake[:, 0], fake[:, 1], s=5, c="#d62728", linewidths=0, label="G(z)")
+        if arrows is not None and len(arrows):
+            n = np.linalg.norm(arrows, axis=1)
+            scale = 0.12 * e / max(float(np.percentile(n, 90)), 1e-12)
+            a = np.clip(arrows * scale, -0.3 * e, 0.3 * e)
+            p = fake[:len(a)]
+            ax.quiver(p[:, 0], p[:, 1], a[:, 0], a[:, 1], angles="xy", scale_units="xy", scale=1,
+                      width=0.004, color="#333333", alpha=0.8)
+    ax.set_xlim(-e, e)
+    ax.set_ylim(-e, e)
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=7)
+    ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.7)
+    ax.set_title(f"step {snap['step']}: blue real, red G(z), arrows −∇ₓL_G", fontsize=8)
+    return _png_html(fig, f"2-D view at step {snap['step']}", int(size_in * dpi))
+
+
+def render_grid(snap: dict, scale: int = 4) -> str:
+    """The fixed-z grid, enlarged with nearest-neighbour pixels."""
+    from PIL import Image
+
+    g = snap["grid"]
+    img = np.repeat(np.repeat(g, scale, 0), scale, 1)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    b64 = base64.b64encode(buf.getvalue()).decode()
+    return (f'<img class="live-grid pixelated" alt="fixed-z grid at step {snap["step"]}" '
+            f'src="data:image/png;base64,{b64}" style="image-rendering:pixelated;width:{img.shape[1]}px;'
+            f'max-width:100%;height:auto"/><div style="font-size:0.85em">G(z) for the fixed z, '
+            f'step {snap["step"]}</div>')
+
+
+def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 72) -> str:
+    """D and G losses, mean D(x) and D(G(z)), and the quality metrics over the steps (matplotlib)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, 4.0), dpi=dpi)
+    axs = fig.subplots(2, 2)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.45, wspace=0.22)
+    s = curves["step"]
+    ax = axs[0, 0]
+    ax.plot(s, curves["d_loss"], lw=1, label="D loss")
+    ax.plot(s, curves["g_loss"], lw=1, label="G loss")
+    ax.set_title("losses", fontsize=8)
+    ax = axs[0, 1]
+    ax.plot(s, curves["d_real"], lw=1, label="mean D(x)")
+    ax.plot(s, curves["d_fake"], lw=1, label="mean D(G(z))")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("D's outputs (σ of the score)", fontsize=8)
+    if kind == "toy":
+        m = curves["m_modes_covered"]
+        axs[1, 0].plot(m[:, 0], m[:, 1], lw=1, color="C2", drawstyle="steps-post")
+        axs[1, 0].set_title("modes covered", fontsize=8)
+        q = curves["m_high_quality"]
+        axs[1, 1].plot(q[:, 0], 100 * q[:, 1], lw=1, color="C3")
+        axs[1, 1].set_ylim(-2, 102)
+        axs[1, 1].set_title("% high-quality samples", fontsize=8)
+    else:
+        r = curves["m_recognised"]
+        axs[1, 0].plot(r[:, 0], 100 * r[:, 1], lw=1, color="C2")
+        axs[1, 0].set_ylim(-2, 102)
+        axs[1, 0].set_title("% of the grid recognised (classifier)" if len(r) else
+                            "% recognised (needs the classifier and MNIST)", fontsize=8)
+        axs[1, 1].plot(s, curves["gp"], lw=1, color="C4")
+        axs[1, 1].set_title("gradient penalty (WGAN-GP only)", fontsize=8)
+    for ax in axs.flat:
+        ax.tick_params(labelsize=6)
+        ax.locator_params(nbins=4)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, loc="upper right")
+    axs[1, 0].set_xlabel("step", fontsize=7)
+    axs[1, 1].set_xlabel("step", fontsize=7)
+    return _png_html(fig, "training curves", int(width_in * dpi))
+
+
+def status_markdown(snap: dict, note: str = "") -> str:
+    from ganmodels.losses import LOSS_NAMES
+    from ganmodels.trainer import DATASET_NAMES
+
+    m = snap["metrics"]
+    parts = [f"**step {snap['step']}**",
+             f"{snap['steps_per_s']:.0f} steps/s" if snap["state"] == "running" else None,
+             f"*{snap['state']}*",
+             f"{DATASET_NAMES.get(snap['dataset'], snap['dataset'])}, {LOSS_NAMES.get(snap['loss'], snap['loss'])}"]
+    if "modes_covered" in m:
+        parts.append(f"modes covered **{m['modes_covered']}/{m['n_modes']}**, "
+                     f"high-quality **{100 * m['high_quality']:.0f} %**")
+    if "recognised" in m:
+        parts.append(f"recognised **{100 * m['recognised']:.0f} %** of the grid")
+    if "d_real" in m:
+        parts.append(f"D(x) {m['d_real']:.2f}, D(G(z)) {m['d_fake']:.2f}")
+    out = " · ".join(p for p in parts if p)
+    if snap["message"]:
+        out += f"\n\n⚠️ {snap['message']}" if snap["message"].startswith("Paused") else f"\n\n{snap['message']}"
+    if note:
+        out += f"\n\n{note}"
+    return out
+
+
+def render_all(snap: dict, curves: dict | None) -> tuple[str, str | None]:
+    """(view HTML, curves HTML or None): what the render process computes for one snapshot."""
+    view = render_plane(snap) if snap["kind"] == "toy" else render_grid(snap)
+    return view, (render_curves(curves, snap["kind"]) if curves is not None else None)
+
+
+class Views:
+    """The pictures of the latest snapshot, rendered once per snapshot for all viewers.
+
+    matplotlib is slow and holds Python's GIL, which the training thread needs too; so the
+    figures are drawn in one small helper process (spawned on first use), and a poll never
+    waits for a drawing: it gets the newest finished pictures and, if the run has moved on,
+    starts the next drawing.  If no helper process can be started, drawing happens here.
+    The curves are redrawn at most every ``curves_every_s`` seconds while the run is running.
+    """
+
+    def __init__(self, trainer, *, use_process: bool = True, curves_every_s: float = 2.0):
+        self.trainer = trainer
+        self.use_process = use_process
+        self.curves_every_s = curves_every_s
+        self._lock = threading.Lock()
+        self._pool = None
+        self._job = None                 # (future, snapshot dict, curves wanted) in flight
+        self._version = -1               # version of the snapshot whose pictures are in _out
+        self._curves_at = -1e9
+        self._view_html = self._curves_html = ""
+        self._out: tuple = ("", "", "")
+        self.renders = 0
+
+    def _submit(self, snap: dict, curves: dict | None):
+        if self.use_process:
+            try:
+                if self._pool is None:
+                    import multiprocessing
+                    from concurrent.futures import ProcessPoolExecutor
+
+                    self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                return self._pool.submit(render_all, snap, curves)
+            except Exception:  # noqa: BLE001 -- no helper process (sandbox, frozen app): draw here
+                self.use_process = False
+                self.close()
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        fut.set_result(render_all(snap, curves))
+        return fut
+
+    def _collect(self, block: bool) -> None:
+        fut, snap = self._job[0], self._job[1]
+        if not block and not fut.done():
+            return
+        self._job = None
+        try:
+            view, ch = fut.result(timeout=120)
+        except Exception:  # noqa: BLE001 -- the helper died: draw in this process from now on
+            self.use_process = False
+            self.close()
+            view, ch = render_all(snap, None)
+        self._view_html = view
+        if ch is not None:
+            self._curves_html = ch
+        self._version = snap["version"]
+        self.renders += 1
+
+    def get(self, wait: bool = False) -> tuple[int, str, str, str]:
+        """(version shown, view HTML, curves HTML, status Markdown) — never waits for a drawing
+        unless ``wait`` (or nothing has been drawn yet)."""
+        snap = self.trainer.snapshot()
+        with self._lock:
+            if self._job is not None:
+                self._collect(block=wait or self._version < 0)
+            if self._job is None and snap.version != self._version:
+                now = time.monotonic()
+                want = snap.state != "running" or now - self._curves_at >= self.curves_every_s
+                if want:
+                    self._curves_at = now
+                d = snapshot_dict(snap)
+                self._job = (self._submit(d, self.trainer.curves() if want else None), d)
+                if wait or self._version < 0:
+                    self._collect(block=True)
+            status = status_markdown(snapshot_dict(snap))
+            return (self._version, self._view_html, self._curves_html, status)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def build(models: dict):
+    import gradio as gr
+
+    from ganmodels import trainer as T
+    from ganmodels.losses import LOSS_NAMES, LOSSES
+
+    trainer = models.get("_trainer")
+    if trainer is None:
+        trainer = T.Trainer(T.preset_config("nonsat"), device=models.get("_device", "cpu"),
+                            classifier=models.get("classifier"))
+        models["_trainer"] = trainer            # the app closes it at shutdown (close())
+    views = models["_training_views"] = Views(trainer)   # closed at shutdown too (render process)
+    files_dir = Path(tempfile.mkdtemp(prefix="gan_live_"))
+
+    def status_text():
+        return status_markdown(snapshot_dict(trainer.snapshot()))
+
+    def err(e):
+        return gr.Error(str(e))
+
+    gr.Markdown("## Watch a GAN learn\n" + EXPLAIN)
+    with gr.Row():
+        preset = gr.Dropdown([(p.title, k) for k, p in T.PRESETS.items()], value="nonsat",
+                             label="Preset (an example that teaches one thing)", scale=3)
+        use_preset = gr.Button("Use this preset (resets the run)", scale=1)
+    preset_md = gr.Markdown(T.PRESETS["nonsat"].explain)
+    with gr.Row():
+        start_b = gr.Button("▶ Start / resume", variant="primary")
+        pause_b = gr.Button("⏸ Pause")
+        step_b = gr.Button("⏭ One step (k D steps + 1 G step)")
+        reset_b = gr.Button("↺ Reset (apply all settings)")
+    status = gr.Markdown(status_text())
+    with gr.Row():
+        view = gr.HTML("", label="samples")
+        curves = gr.HTML("", label="curves")
+    cfg0 = trainer.cfg
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            dataset = gr.Dropdown([(T.DATASET_NAMES[d], d) for d in T.DATASETS], value=cfg0.dataset,
+                                  label="Dataset")
+            loss = gr.Dropdown([(LOSS_NAMES[l], l) for l in LOSSES], value=cfg0.loss, label="Loss")
+            labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing")
+        with gr.Row():
+            lr_g = gr.Number(cfg0.lr_g, label="Learning rate G")
+            lr_d = gr.Number(cfg0.lr_d, label="Learning rate D")
+            k = gr.Slider(1, 10, value=cfg0.k, step=1, label="k: D steps per G step")
+        with gr.Row():
+            batch = gr.Slider(8, 512, value=cfg0.batch, step=8, label="Batch size (needs reset)")
+            z_dim = gr.Slider(1, 128, value=cfg0.z_dim, step=1, label="Latent size dim z (needs reset)")
+            seed = gr.Number(cfg0.seed, precision=0, label="Seed (needs reset)")
+        folder = gr.Textbox(cfg0.folder, label="Image folder (for the 'image folder' dataset; resized to 32×32)")
+        gr.Markdown("**Draw a distribution** (dataset 'points you draw'): paint strokes on the plane "
+                    "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.")
+        with gr.Row():
+            canvas = gr.ImageEditor(value={"background": canvas_background(), "layers": [], "composite": None},
+                                    type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
+                                    fixed_canvas=True, sources=(), transforms=(), layers=False,
+                                    brush=gr.Brush(default_size=8, colors=["#1f77b4"], color_mode="fixed"),
+                                    eraser=gr.Eraser(default_size=12), label="Draw here", height=CANVAS + 90)
+            points_box = gr.Textbox("", lines=8, max_lines=12, label="…or type points, one 'x, y' per line")
+        gr.Examples([["-1.5, 1.5\n1.5, 1.5\n0, -1.5"], ["-2, 0\n-1, 0\n0, 0\n1, 0\n2, 0\n0, 2\n0, -2"]],
+                    inputs=[points_box], label="Example drawings (3 blobs; a cross)")
+    settings_msg = gr.Markdown("")
+    with gr.Accordion("Save, load, export", open=False):
+        with gr.Row():
+            save_b = gr.Button("Save checkpoint")
+            gif_b = gr.Button("Export time-lapse GIF")
+            csv_b = gr.Button("Export curves CSV")
+        with gr.Row():
+            out_file = gr.File(label="Download", interactive=False)
+            load_file = gr.File(label="Load a checkpoint (.safetensors)", file_types=[".safetensors"])
+    last = gr.State({})
+    timer = gr.Timer(POLL_S, active=True)
+
+    settings = [dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_box, folder]
+
+    # -- handlers (one-liners over the trainer and the pure functions)
+
+    def poll(shown):
+        """Timer tick of one browser tab: only what changed since this tab's last update."""
+        v, view_html, curves_html, md = views.get()
+        shown = shown if isinstance(shown, dict) else {}
+        if shown.get("v") == v and shown.get("md") == md:
+            return gr.skip()
+        new_pics = shown.get("v") != v
+        return (view_html if new_pics else gr.skip(), curves_html if new_pics else gr.skip(),
+                md if shown.get("md") != md else gr.skip(), {"v": v, "md": md})
+
+    def apply_settings(*vals):
+        try:
+            cfg = make_config(*vals, base=trainer.cfg)
+        except InputError as e:
+            return f"⚠️ {e}"
+        try:
+            return trainer.configure(cfg)
+        except (ValueError, FileNotFoundError, OSError) as e:
+            return f"⚠️ {e}"
+
+    def start():
+        trainer.start()
+        return status_text()
+
+    def pause():
+        trainer.pause()
+        return status_text()
+
+    def one_step():
+        trainer.step_once()
+        return status_text()
+
+    def reset(*vals):
+        try:
+            cfg = make_config(*vals, base=trainer.cfg)
+            trainer.reset(cfg)
+        except (InputError, ValueError, FileNotFoundError, OSError) as e:
+            raise err(e) from None
+        return status_text(), ""
+
+    def choose_preset(name):
+        if name not in T.PRESETS:
+            raise gr.Error(f"unknown preset {name!r}")
+        return T.PRESETS[name].explain
+
+    def use(name):
+        if name not in T.PRESETS:
+            raise gr.Error(f"unknown preset {name!r}")
+        cfg = T.preset_config(name)
+        try:
+            trainer.reset(cfg)
+        except (ValueError, FileNotFoundError, OSError) as e:
+            raise err(e) from None
+        return [*settings_of(cfg), T.PRESETS[name].explain, status_text(), ""]
+
+    def save():
+        p = files_dir / f"live_run_step{trainer.step}.safetensors"
+        return str(trainer.save(p))
+
+    def export_gif():
+        try:
+            return str(trainer.export_gif(files_dir / f"timelapse_step{trainer.step}.gif"))
+        except ValueError as e:
+            raise err(e) from None
+
+    def export_csv():
+        return str(trainer.export_csv(files_dir / f"curves_step{trainer.step}.csv"))
+
+    def load(path):
+        if not path:
+            return gr.skip()
+        from ganmodels.weights import WeightsError
+
+        try:
+            trainer.load(path)
+        except (WeightsError, ValueError, FileNotFoundError, OSError) as e:
+            raise gr.Error(f"could not load {os.path.basename(str(path))}: {e}") from None
+        return [*settings_of(trainer.cfg), status_text()]
+
+    def draw(value):
+        pts = points_from_canvas(value)
+        return points_text(pts) if pts else gr.skip()
+
+    cheap = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
+    timer.tick(poll, [last], [view, curves, status, last], api_name="training_poll", **cheap)
+    for comp in settings:
+        comp.change(apply_settings, settings, settings_msg, api_visibility="private", **cheap)
+    start_b.click(start, None, status, api_name="training_start", **cheap)
+    pause_b.click(pause, None, status, api_name="training_pause", **cheap)
+    step_b.click(one_step, None, status, api_name="training_step", concurrency_limit=None)
+    reset_b.click(reset, settings, [status, settings_msg], api_name="training_reset", concurrency_limit=None)
+    preset.change(choose_preset, preset, preset_md, api_visibility="private", **cheap)
+    use_preset.click(use, preset, [*settings, preset_md, status, settings_msg], api_name="training_preset",
+                     concurrency_limit=None)
+    save_b.click(save, None, out_file, api_name="training_save", concurrency_limit=None)
+    gif_b.click(export_gif, None, out_file, api_name="training_export_gif", concurrency_limit=None)
+    csv_b.click(export_csv, None, out_file, api_name="training_export_csv", concurrency_limit=None)
+    load_file.upload(load, load_file, [*settings, status], api_name="training_load", concurrency_limit=None)
+    canvas.change(draw, canvas, points_box, api_visibility="private", **cheap)
+    return trainer

@@ -1,0 +1,420 @@
+"""Live training tab: 2-D toys and metrics, the trainer's state machine, save/load/export, the UI.
+
+Small nets and batches so that the default run stays short; nothing here reads ../shared.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ganmodels import toy
+from ganmodels import trainer as T
+from ganmodels.train import NonFiniteLoss
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small(**kw) -> T.RunConfig:
+    base = dict(dataset="ring", loss="ns", batch=32, hidden=16, lr_g=1e-3, lr_d=1e-3)
+    return T.RunConfig(**{**base, **kw})
+
+
+def wait_until(cond, timeout=30.0):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def trainer_threads():
+    return [t for t in threading.enumerate() if t.name == "gan-live-trainer" and t.is_alive()]
+
+
+# ------------------------------------------------------------------ toy data and metrics
+
+
+@pytest.mark.parametrize("name", ["ring", "grid", "moons", "spiral"])
+def test_toy_datasets_sample_in_view(name):
+    d = toy.ToyData(name, seed=1)
+    x = d.sample(1000)
+    assert x.shape == (1000, 2) and torch.isfinite(x).all()
+    assert x.abs().max() < d.extent                      # the plot shows all of it
+    assert x.std(0).min() > 0.3                           # spread out, not a point
+
+
+def test_mode_metrics_definitions():
+    d = toy.ToyData("ring", seed=0)
+    real = d.sample(toy.N_METRIC)
+    m = toy.mode_metrics(real, d.modes, d.sigma)
+    assert m["modes_covered"] == 8 and m["high_quality"] > 0.97     # P(r ≤ 3σ) = 1 − e^(−4.5) ≈ 0.989
+    # everything on one mode: 1 covered; far from every mode: none high-quality
+    one = d.modes[3] + d.sigma * torch.randn(toy.N_METRIC, 2)
+    assert toy.mode_metrics(one, d.modes, d.sigma)["modes_covered"] == 1
+    assert toy.mode_metrics(torch.zeros(toy.N_METRIC, 2), d.modes, d.sigma)["high_quality"] == 0.0
+    # a mode needs ≥ 20 of 2,500 high-quality samples: 19 is not enough
+    few = torch.cat([d.modes[0] + 0 * torch.randn(19, 2), torch.zeros(toy.N_METRIC - 19, 2)])
+    assert toy.mode_metrics(few, d.modes, d.sigma)["modes_covered"] == 0
+    g = toy.ToyData("grid")
+    assert toy.mode_metrics(g.sample(toy.N_METRIC), g.modes, g.sigma)["modes_covered"] == 25
+
+
+def test_drawn_points_need_two():
+    with pytest.raises(ValueError, match="at least 2"):
+        toy.ToyData("drawn", points=[[0.0, 0.0]])
+    with pytest.raises(ValueError, match="at least 2"):
+        toy.ToyData("drawn", points=[[1.0, 1.0], [1.0, 1.0]])     # same point twice
+    with pytest.raises(ValueError):
+        T.check_config(small(dataset="drawn", points=[]))
+    d = toy.ToyData("drawn", points=[[1, 1], [-1, -1]])
+    x = d.sample(500)
+    assert ((x - torch.tensor([1.0, 1.0])).norm(dim=1) < 0.3).float().mean() > 0.3
+
+
+def test_render_frame_shows_points():
+    real = np.array([[0.0, 0.0]], dtype=np.float32)
+    fake = np.array([[2.0, 2.0]], dtype=np.float32)
+    img = toy.render_frame(real, fake, np.zeros((8, 8)), 3.0, size=64)
+    assert img.shape == (64, 64, 3) and img.dtype == np.uint8
+    assert tuple(img[32, 32]) == tuple(toy.REAL_RGB.astype(np.uint8))
+    col = round(5 / 6 * 63)
+    assert tuple(img[63 - col, col]) == tuple(toy.FAKE_RGB.astype(np.uint8))
+
+
+# ------------------------------------------------------------------ the trainer
+
+
+def test_state_machine_and_no_thread_left():
+    tr = T.Trainer(small(), snapshot_every_s=0.05)
+    try:
+        assert tr.state == "idle" and tr.step == 0 and not tr.thread_alive
+        v0 = tr.version
+        assert tr.step_once() == 1 and tr.state == "paused"
+        assert tr.snapshot().step == 1 and tr.version > v0
+        assert len(tr.history) == 1 and all(math.isfinite(v) for v in tr.history[0][1:5])
+        tr.start()
+        assert tr.state == "running"
+        assert wait_until(lambda: tr.snapshot().step > 20)
+        tr.pause()
+        assert tr.state == "paused"
+        assert wait_until(lambda: tr.snapshot().state == "paused" and tr.snapshot().step == tr.step)
+        s = tr.step
+        time.sleep(0.3)
+        assert tr.step == s                               # paused means paused
+        assert tr.step_once() == s + 1                    # a single step from paused
+        tr.resume()
+        assert wait_until(lambda: tr.step > s + 10)
+        assert tr.step_once() > s + 10 and tr.state == "paused"   # step while running: pause + 1
+        assert len(trainer_threads()) == 1
+        tr.reset()
+        assert tr.step == 0 and tr.state == "idle" and not tr.thread_alive
+        assert tr.history == [] and tr.snapshot().step == 0
+        tr.start()
+        assert wait_until(lambda: tr.step > 3)
+    finally:
+        tr.close()
+    assert not tr.thread_alive and not trainer_threads()
+    assert tr.snapshot().state == "closed"
+    with pytest.raises(RuntimeError):
+        tr.start()
+
+
+def test_settings_live_or_restart():
+    tr = T.Trainer(small())
+    try:
+        assert tr.configure(small(loss="lsgan")) == ""             # idle at step 0: rebuilt now
+        assert tr.cfg.loss == "lsgan" and tr.objective.loss == "lsgan"
+        tr.step_once()
+        msg = tr.configure(small(loss="lsgan", lr_g=5e-4, batch=64))
+        assert "batch" in msg and "Reset" in msg                   # needs a new run, and says so
+        assert tr.cfg.batch == 32                                  # …not applied yet
+        assert tr.optimizers["G"].param_groups[0]["lr"] == 5e-4    # the learning rate is live
+        tr.reset(small(loss="hinge", batch=64))
+        assert tr.cfg.batch == 64 and tr.objective.loss == "hinge" and tr.step == 0
+        with pytest.raises(ValueError, match="lr_g"):
+            T.check_config(small(lr_g=float("nan")))
+        with pytest.raises(ValueError, match="lr_d"):
+            T.check_config(small(lr_d=1e6))
+    finally:
+        tr.close()
+
+
+def test_nan_loss_pauses_with_message():
+    tr = T.Trainer(small(), snapshot_every_s=0.05)
+    try:
+        orig = tr.objective.g_loss
+
+        def bad(batch):
+            loss, logs = orig(batch)
+            if tr.step >= 5:
+                return loss * float("nan"), {**logs, "g_loss": float("nan")}
+            return loss, logs
+
+        tr.objective.g_loss = bad
+        tr.start()
+        assert wait_until(lambda: tr.snapshot().state == "paused")
+        snap = tr.snapshot()
+        assert "NaN" in snap.message and "learning rate" in snap.message and snap.state == "paused"
+        assert tr.step == 5
+        tr.reset()                                                 # the app keeps working
+        tr.start()
+        assert wait_until(lambda: tr.step > 8)
+    finally:
+        tr.close()
+
+
+def test_image_run_grid_changes(tmp_path):
+    """A tiny DCGAN on an image folder the test writes: the fixed-z grid changes with training."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    cfg = T.RunConfig(dataset="folder", folder=str(tmp_path), batch=4, z_dim=8, ngf=4, ndf=4, grid_n=2)
+    tr = T.Trainer(cfg)
+    try:
+        g0 = tr.snapshot().grid.copy()
+        assert g0.shape[2] == 3 and tr.snapshot().kind == "image"
+        tr.run_steps(3)
+        assert not np.array_equal(g0, tr.snapshot().grid)
+        with pytest.raises(ValueError, match="not a folder"):
+            tr.reset(T.RunConfig(dataset="folder", folder=str(tmp_path / "does_not_exist")))
+    finally:
+        tr.close()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no images"):
+        T.Trainer(T.RunConfig(dataset="folder", folder=str(empty)))
+
+
+def test_bad_folder_keeps_the_run(tmp_path):
+    tr = T.Trainer(small())
+    try:
+        tr.run_steps(4)
+        (tmp_path / "e").mkdir()
+        with pytest.raises(ValueError, match="no images"):
+            tr.reset(T.RunConfig(dataset="folder", folder=str(tmp_path / "e")))
+        assert tr.step == 4 and tr.cfg.dataset == "ring"
+    finally:
+        tr.close()
+
+
+def test_save_load_and_exports(tmp_path):
+    tr = T.Trainer(small(), snapshot_every_s=0.0, frame_every_s=0.0)
+    try:
+        tr.run_steps(30)
+        p = tr.save(tmp_path / "run.safetensors")
+        G_before = [t.clone() for t in tr.G.state_dict().values()]
+        tr.run_steps(5)
+        tr.load(p)
+        assert tr.step == 30 and tr.state == "paused"
+        assert all(torch.equal(a, b) for a, b in zip(G_before, tr.G.state_dict().values()))
+        assert len(tr.history) == 30
+        tr.run_steps(3)                                        # training goes on from there
+        assert tr.step == 33
+        gif = tr.export_gif(tmp_path / "t.gif")
+        from PIL import Image
+
+        with Image.open(gif) as im:
+            assert im.format == "GIF" and im.n_frames >= 2
+        c = tr.export_csv(tmp_path / "c.csv")
+        rows = list(csv.DictReader(open(c)))
+        assert len(rows) == 33 and rows[0]["step"] == "1"
+        assert all(math.isfinite(float(r["d_loss"])) for r in rows)
+        assert any(r["modes_covered"] != "" for r in rows)
+    finally:
+        tr.close()
+    tr2 = T.Trainer(small())
+    with pytest.raises(Exception, match="checkpoint|safetensors"):
+        bad = tmp_path / "bad.safetensors"
+        bad.write_bytes(b"not a checkpoint")
+        tr2.load(bad)
+    assert tr2.step == 0                                         # a bad file changes nothing
+    tr2.close()
+
+
+def test_killed_save_leaves_previous_checkpoint_loadable(tmp_path):
+    """Kill -9 a process while it rewrites the checkpoint again and again: the file still loads."""
+    path = tmp_path / "run.safetensors"
+    tr = T.Trainer(small(hidden=256))
+    tr.run_steps(2)
+    tr.save(path)
+    code = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(ROOT)!r})
+        from ganmodels import trainer as T
+        tr = T.Trainer(T.RunConfig(dataset="ring", batch=32, hidden=256))
+        tr.run_steps(1)
+        print("ready", flush=True)
+        while True:
+            tr.save({str(path)!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        proc.kill()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    tr.load(path)                                                # no exception: an intact file
+    assert tr.step in (1, 2)
+    tr.close()
+
+
+def test_presets_are_valid_and_explained():
+    for name, p in T.PRESETS.items():
+        cfg = T.preset_config(name)
+        assert T.check_config(cfg) is cfg
+        assert len(p.explain) > 200 and "$" in p.explain      # a paragraph with a formula
+    assert T.PRESETS["collapse"].config["loss"] == "minimax"
+    assert T.PRESETS["nonsat"].config["loss"] == "ns"
+    assert T.PRESETS["wgan"].config["loss"] == "wgan-gp"
+    assert T.PRESETS["digits"].config["dataset"] == "mnist"
+
+
+# ------------------------------------------------------------------ the tab's pure functions
+
+
+def test_points_parsing_and_canvas():
+    from demo import training as TR
+    from demo.common import InputError
+
+    assert TR.parse_points("1, 2\n-1 0.5; 3,4") == [[1, 2], [-1, 0.5], [3, 4]]
+    with pytest.raises(InputError, match="line 1"):
+        TR.parse_points("1, 2, 3")
+    with pytest.raises(InputError):
+        TR.parse_points("a, b")
+    layer = np.zeros((TR.CANVAS, TR.CANVAS, 4), np.uint8)
+    layer[0:3, 0:3, 3] = 255                                   # top-left corner: (−3, 3)
+    layer[-3:, -3:, 3] = 255                                   # bottom-right: (3, −3)
+    pts = np.array(TR.points_from_canvas({"background": None, "layers": [layer], "composite": None}))
+    assert len(pts) == 18
+    assert np.allclose(pts[:9].mean(0), [-2.98, 2.98], atol=0.05)
+    assert TR.points_from_canvas({"background": None, "layers": [], "composite": None}) == []
+    with pytest.raises(InputError, match="at least 2"):
+        TR.make_config("drawn", "ns", 1e-3, 1e-3, 1, 64, 2, "none (1 / 0)", 0, "1, 1", "")
+    with pytest.raises(InputError, match="Learning rate"):
+        TR.make_config("ring", "ns", 1e9, 1e-3, 1, 64, 2, "none (1 / 0)", 0, "", "")
+    cfg = TR.make_config("ring", "hinge", 1e-3, 2e-3, 2, 64, 3, "soft: real 0.9, fake 0.1", 5, "", "")
+    assert (cfg.loss, cfg.lr_d, cfg.k, cfg.z_dim, cfg.real_label, cfg.fake_label, cfg.seed) == \
+        ("hinge", 2e-3, 2, 3, 0.9, 0.1, 5)
+    assert TR.settings_of(cfg)[7] == "soft: real 0.9, fake 0.1"
+
+
+def test_pictures_render():
+    from demo import training as TR
+
+    tr = T.Trainer(small())
+    try:
+        tr.run_steps(5)
+        snap = TR.snapshot_dict(tr.snapshot())
+        view, curves = TR.render_all(snap, tr.curves())
+        assert view.startswith("<img") and "data:image/png;base64," in view
+        assert curves.startswith("<img")
+        assert "step 5" in TR.status_markdown(snap)
+    finally:
+        tr.close()
+
+
+# ------------------------------------------------------------------ the served tab
+
+
+@pytest.fixture(scope="module")
+def live_app():
+    """Only this tab, served on a free port (the trainer and its render process closed after)."""
+    import gradio as gr
+
+    from demo import training as TR
+    from tests.conftest import free_port
+
+    models = {"_device": "cpu", "_trainer": T.Trainer(small(), snapshot_every_s=0.1)}
+    with gr.Blocks() as demo:
+        TR.build(models)
+    demo.queue(default_concurrency_limit=2)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}", models
+    finally:
+        demo.close()
+        for m in models.values():
+            if callable(getattr(m, "close", None)):
+                m.close()
+        assert not trainer_threads()
+
+
+def test_two_viewers_see_the_same_step(live_app):
+    from tests.conftest import api_call
+
+    url, models = live_app
+    tr = models["_trainer"]
+    st, r = api_call(url, "training_start", [])
+    assert st == 200 and "running" in r["data"][0]
+    assert wait_until(lambda: tr.step > 10)
+    api_call(url, "training_pause", [])
+    assert wait_until(lambda: tr.snapshot().state == "paused")
+    (s1, a), (s2, b) = api_call(url, "training_poll", [{}]), api_call(url, "training_poll", [{}])
+    assert s1 == s2 == 200
+    assert a["data"][2] == b["data"][2] and f"step {tr.step}" in a["data"][2]
+    st, r = api_call(url, "training_step", [])
+    assert f"step {tr.step}" in r["data"][0]
+
+
+def test_bad_inputs_give_messages(live_app):
+    from tests.conftest import api_call
+
+    url, models = live_app
+    st, r = api_call(url, "training_reset", ["drawn", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "1, 1", ""])
+    assert "at least 2" in str(r)
+    st, r = api_call(url, "training_reset", ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "",
+                                             "/nonexistent/folder"])
+    assert "not a folder" in str(r)
+    st, r = api_call(url, "training_reset", ["ring", "ns", 1e6, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
+    assert "Learning rate G" in str(r)
+    st, r = api_call(url, "training_reset", ["ring", "lsgan", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
+    assert st == 200 and models["_trainer"].cfg.loss == "lsgan"       # still working
+
+
+def test_export_endpoints(live_app):
+    from tests.conftest import api_call
+
+    url, models = live_app
+    models["_trainer"].run_steps(3)
+    for api in ("training_export_csv", "training_export_gif", "training_save"):
+        st, r = api_call(url, api, [])
+        assert st == 200, r
+        p = Path(r["data"][0]["path"])
+        assert p.is_file() and p.stat().st_size > 0
+
+
+@pytest.mark.browser
+def test_browser_starts_training_and_grid_changes(live_app, browser):
+    url, models = live_app
+    tr = models["_trainer"]
+    tr.reset(small())
+    page = browser.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("button", name="▶ Start / resume").click()
+        img = page.locator("img.live-plot").first
+        img.wait_for(timeout=60000)
+        first = img.get_attribute("src")
+        assert wait_until(lambda: tr.step > 20, 60)
+        assert wait_until(lambda: page.locator("img.live-plot").first.get_attribute("src") != first, 60)
+        assert "step" in page.locator("img.live-plot").first.get_attribute("alt")
+    finally:
+        tr.pause()
+        page.close()
