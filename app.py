@@ -109,34 +109,80 @@ def build_app(models: dict, errors: dict | None = None):
     return app
 
 
-def main(argv=None) -> int:
+SHARE_WARNING = ("WARNING: --share exposes this app (and this machine's CPU/GPU) to anyone with the "
+                 "link, through Gradio's public tunnel (a connection to gradio.live). Uploaded images "
+                 "pass through that tunnel. Use it only for a class you trust, and stop it after the class.")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: this machine only; 0.0.0.0 = every network interface)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (off by default)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--weights", default=None, help="folder with the weight files (default: weights/)")
     p.add_argument("--hub-repo", default=None, help="opt-in: download weights from this Hugging Face repo")
+    # -- serving a class (see docs/DEPLOY.md)
     p.add_argument("--max-threads", type=int, default=40, help="worker threads serving requests")
-    p.add_argument("--concurrency", type=int, default=2, help="heavy jobs (inpainting, CycleGAN, SR) run at once")
-    p.add_argument("--max-file-size", default="20mb", help="largest upload accepted")
-    args = p.parse_args(argv)
+    p.add_argument("--concurrency", type=int, default=2,
+                   help="heavy jobs (inpainting, CycleGAN, SR) that run at once; the others wait in the "
+                        "queue and see their position (slider events never wait)")
+    p.add_argument("--queue-size", type=int, default=256,
+                   help="requests that may wait in the queue; beyond it a student gets a clear 'busy' message")
+    p.add_argument("--max-file-size", default="20mb", help="largest upload accepted (e.g. 5mb, 1gb)")
+    p.add_argument("--max-pixels", type=int, default=50_000_000,
+                   help="images with more pixels are refused before they are decoded (decompression bombs)")
+    p.add_argument("--open-api", action="store_true",
+                   help="also accept direct POST /gradio_api/run/<name> calls, which skip the queue and its "
+                        "limits (for scripts and benchmarks; off by default, as on Hugging Face Spaces)")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="CPU threads for PyTorch (default: all cores)")
+    return p.parse_args(argv)
 
+
+def serve(args: argparse.Namespace, *, block: bool = True):
+    """Load the models, build the app and launch it with the serving settings in ``args``.
+
+    With ``block=False`` it returns ``(app, models)`` with the server running in the
+    background (tests and bench/classroom.py use this; call ``app.close()``).
+    """
+    if not args.hub_repo:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")   # the hub is contacted only when asked
     import torch
+    from PIL import Image
 
+    Image.MAX_IMAGE_PIXELS = args.max_pixels          # PIL refuses bigger images before decoding them
     device = pick_device(args.device)
-    if device == "cpu":
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    elif device == "cpu":
         torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
     if args.share:
-        print("WARNING: --share exposes this app (and this machine's CPU/GPU) to anyone with the "
-              "link, through Gradio's public tunnel. Use it only for a class you trust.", file=sys.stderr)
+        print(SHARE_WARNING, file=sys.stderr)
     print(f"GAN Classroom: loading models on {device}…", file=sys.stderr)
     models, errors = load_models(args.weights, device, args.hub_repo)
     models["_heavy_limit"] = args.concurrency
     app = build_app(models, errors)
-    app.queue(default_concurrency_limit=args.concurrency)
+    app.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size,
+              api_open=args.open_api)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
-               max_threads=args.max_threads, max_file_size=args.max_file_size, show_error=True)
+               max_threads=args.max_threads, max_file_size=args.max_file_size, show_error=True,
+               prevent_thread_lock=not block, quiet=not block)
+    return app, models
+
+
+def close(app, models: dict) -> None:
+    """Stop the server and the models' background threads (the live trainer)."""
+    app.close()
+    for m in models.values():
+        stop = getattr(m, "close", None)
+        if callable(stop):
+            stop()
+
+
+def main(argv=None) -> int:
+    serve(parse_args(argv))
     return 0
 
 
