@@ -146,7 +146,9 @@ def build(models: dict) -> None:
                                                {"left": "$", "right": "$", "display": False}])
     with gr.Row():
         with gr.Column(scale=2):
-            inp = gr.Image(type="filepath", label="Your image (any size; above 4 MP it is downscaled)",
+            # type="filepath" + image_mode=None: gradio hands over the file undecoded, so a huge upload
+            # is downscaled while decoding (JPEG draft mode) instead of being expanded in memory first
+            inp = gr.Image(type="filepath", image_mode=None, label="Your image (any size; above 4 MP it is downscaled)",
                            sources=["upload", "clipboard"], height=320, elem_id="cg_input")
             direction = gr.Radio(DIRECTION_CHOICES, value="photo2monet", label="Direction")
             btn = gr.Button("Translate", variant="primary")

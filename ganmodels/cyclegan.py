@@ -522,6 +522,11 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarr
             raise ValueError(f"{path.name} could not be decoded: {e}") from None
         if im.size != (tw, th):
             im = im.resize((tw, th), Image.LANCZOS)
+        from PIL import ImageOps
+        try:
+            im = ImageOps.exif_transpose(im)  # phone photos: apply the EXIF rotation
+        except Exception:  # noqa: BLE001 -- broken EXIF: keep the pixels as stored
+            pass
         rgb, n2 = as_rgb(im)
     return rgb, notes + n2
 
