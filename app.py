@@ -147,6 +147,7 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     With ``block=False`` it returns ``(app, models)`` with the server running in the
     background (tests and bench/classroom.py use this; call ``app.close()``).
     """
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"   # no usage reports, no version check: nothing outbound
     if not args.hub_repo:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")   # the hub is contacted only when asked
     import torch
