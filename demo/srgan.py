@@ -15,6 +15,7 @@ from ganmodels import srgan as S
 REQUIRES = ("srgan",)
 
 MODES = ("simulate", "real")
+LABELS = {"bicubic": "bicubic", "srresnet": "SRResNet", "srgan": "SRGAN"}
 SIM_MAX_PIXELS = 2048 * 2048     # simulate: the uploaded image is the HR original
 REAL_MAX_PIXELS = 512 * 512      # real: the uploaded image is the LR input (output 16× larger)
 ZOOMS = ("64", "128", "256", "512", "whole image")
@@ -88,14 +89,14 @@ def metrics_markdown(outputs: dict[str, np.ndarray], hr: np.ndarray | None, lr: 
     head = f"Input {w}×{h} → output {4 * w}×{4 * h} (4×)."
     if hr is None:
         g = {m: S.grad_mag(S.rgb_to_y(o)) for m, o in outputs.items()}
-        rows = "\n".join(f"| {m} | {g[m] / max(g['bicubic'], 1e-12):.2f} |" for m in S.METHODS)
+        rows = "\n".join(f"| {LABELS[m]} | {g[m] / max(g['bicubic'], 1e-12):.2f} |" for m in S.METHODS)
         return (f"{head} **Real mode:** there is no original to compare with, so no PSNR/SSIM — judge with "
                 "your eyes. Relative sharpness (mean |∇Y| / bicubic's):\n\n| method | sharpness vs bicubic |\n"
                 f"|---|---|\n{rows}")
     rows = []
     for m in S.METHODS:
         r = S.sr_metrics(outputs[m], hr)
-        rows.append(f"| {m} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['sharpness']:.3f} |")
+        rows.append(f"| {LABELS[m]} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['sharpness']:.3f} |")
     return (f"{head} **Simulate mode:** the original was shrunk 4× (bicubic) and enlarged again.\n\n"
             "| method | PSNR (dB, Y) ↑ | SSIM (Y) ↑ | sharpness (1 = original) |\n|---|---|---|---|\n"
             + "\n".join(rows))

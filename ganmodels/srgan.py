@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -495,7 +496,8 @@ def upscale_cli(args) -> int:
 # ============================================================== training (python -m ganmodels.train srresnet|srgan)
 
 DEFAULT_STEPS = 20000
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_DATA = [SHARED / "photo", Path("/usr/share/backgrounds/mate/nature")]
 WALLPAPER_SHRINK = 2   # large wallpapers are shrunk ×2 first (less JPEG noise per pixel, more content per crop)
 
@@ -531,7 +533,8 @@ def load_training_images(folders, holdout: int = 32, min_side: int = 96) -> tupl
             imgs, v = imgs[:-holdout], imgs[-holdout:]
             val += v
         train += imgs
-        desc.append(f"{folder} ({len(imgs)} images)")
+        shown = Path(os.path.relpath(folder, ROOT)) if folder.resolve().is_relative_to(SHARED.parent) else folder
+        desc.append(f"{shown} ({len(imgs)} images)")
     if not train:
         raise SystemExit("no training images found")
     return train, val, "random HR crops from " + "; ".join(desc) + \

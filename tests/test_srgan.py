@@ -283,7 +283,7 @@ def test_tab_functions(model):
     assert state["outputs"]["srgan"].shape == (64, 72, 3)
     assert a1.shape == b1.shape and a1.shape[0] >= T.DISPLAY       # the 64-px crop is enlarged
     assert np.array_equal(b1, a2)                                    # the same region in every slider
-    assert "PSNR" in md and "srresnet" in md and over.ndim == 3
+    assert "PSNR" in md and "SRResNet" in md and over.ndim == 3
     real = T.run(model, photo(10, 12), "real", 0, 100, "whole image")
     assert real[0]["outputs"]["bicubic"].shape == (40, 48, 3) and "Real mode" in real[-1]
     # regions differ with the centre
