@@ -28,8 +28,9 @@ from demo.common import InputError, as_float, as_int
 
 REQUIRES = ()
 OPTIONAL = ("classifier",)
+LATENCY_ENDPOINTS = {"training_poll": [{}]}     # the timer's endpoint: cached pictures + status
 
-POLL_S = 0.5            # each tab asks for a new picture twice a second
+POLL_S = 1.0            # each tab asks for new pictures once a second
 CANVAS = 256            # drawing canvas, pixels; it spans [−3, 3]²
 CANVAS_EXTENT = 3.0
 MAX_DRAWN = 400         # points kept from a drawing
@@ -46,7 +47,8 @@ and **one step of G**, descending its loss — the same loop (`ganmodels.train.t
 
 **Metrics** (unrolled GAN / VEEGAN, on 2,500 samples from fixed $z$): a sample is *high-quality* if it lies within $3\sigma$
 of its nearest mode; a mode is *covered* if at least 20 high-quality samples have it as their nearest mode.
-Digits: *recognised* = share of the fixed-$z$ grid that the project's MNIST classifier labels with top probability ≥ 0.9.
+Digits: *recognised* = share of the fixed-$z$ grid that the project's MNIST classifier labels with top probability ≥ 0.9
+(with how many different digits among them: 36 confident copies of one digit would be mode collapse, not success).
 """
 
 LABELS = {
@@ -165,9 +167,6 @@ def settings_of(cfg: T.RunConfig) -> list:
 
 
 def _png_html(fig, alt: str, width: int) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=fig.dpi)
     b64 = base64.b64encode(buf.getvalue()).decode()
@@ -182,34 +181,64 @@ def snapshot_dict(snap) -> dict:
                                           "grid", "metrics")}
 
 
+_FIGS: dict = {}      # persistent figures (one set per process): only the data changes per frame
+
+
+def _plane_fig(extent: float, size_in: float, dpi: int):
+    """The 2-D figure with its artists, built once per extent and re-used for every frame."""
+    key = ("plane", extent, size_in, dpi)
+    if key not in _FIGS:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(size_in, size_in), dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes([0.09, 0.06, 0.88, 0.86])
+        e = extent
+        im = ax.imshow(np.full((2, 2), 0.5), extent=(-e, e, -e, e), cmap="PRGn", vmin=0, vmax=1,
+                       alpha=0.65, interpolation="bilinear")
+        real = ax.scatter([], [], s=5, c="#1f77b4", linewidths=0, label="real x")
+        fake = ax.scatter([], [], s=5, c="#d62728", linewidths=0, label="G(z)")
+        quiv = ax.quiver(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), angles="xy",
+                         scale_units="xy", scale=1, width=0.004, color="#333333", alpha=0.8)
+        ax.set_xlim(-e, e)
+        ax.set_ylim(-e, e)
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=7)
+        ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.7)
+        title = ax.set_title("", fontsize=8)
+        _FIGS[key] = (fig, im, real, fake, quiv, ax, title)
+    return _FIGS[key]
+
+
 def render_plane(snap: dict, size_in: float = 4.2, dpi: int = 80) -> str:
     """Real vs generated points, D's output as a heat map, G's gradient arrows (matplotlib)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(size_in, size_in), dpi=dpi)
-    ax = fig.add_axes([0.09, 0.06, 0.88, 0.86])
-    e = snap["extent"]
-    real, fake, arrows = snap["real"], snap["fake"], snap["arrows"]
-    if snap["field"] is not None:
-        ax.imshow(snap["field"], extent=(-e, e, -e, e), cmap="PRGn", vmin=0, vmax=1, alpha=0.65,
-                  interpolation="bilinear")
-    if real is not None:
-        ax.scatter(real[:, 0], real[:, 1], s=5, c="#1f77b4", linewidths=0, label="real x")
-    if fake is not None:
-        ax.scatter(fake[:, 0], fake[:, 1], s=5, c="#d62728", linewidths=0, label="G(z)")
-        if arrows is not None and len(arrows):
-            n = np.linalg.norm(arrows, axis=1)
-            scale = 0.12 * e / max(float(np.percentile(n, 90)), 1e-12)
-            a = np.clip(arrows * scale, -0.3 * e, 0.3 * e)
-            p = fake[:len(a)]
-            ax.quiver(p[:, 0], p[:, 1], a[:, 0], a[:, 1], angles="xy", scale_units="xy", scale=1,
-                      width=0.004, color="#333333", alpha=0.8)
-    ax.set_xlim(-e, e)
-    ax.set_ylim(-e, e)
-    ax.set_aspect("equal")
-    ax.tick_params(labelsize=7)
-    ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.7)
-    ax.set_title(f"step {snap['step']}: blue real, red G(z), arrows −∇ₓL_G", fontsize=8)
+    e = float(snap["extent"])
+    fig, im, real, fake, quiv, ax, title = _plane_fig(e, size_in, dpi)
+    field = snap["field"] if snap["field"] is not None else np.full((2, 2), 0.5)
+    im.set_data(field)
+    empty = np.zeros((0, 2))
+    real.set_offsets(snap["real"] if snap["real"] is not None else empty)
+    f = snap["fake"] if snap["fake"] is not None else empty
+    fake.set_offsets(f)
+    arrows = snap["arrows"]
+    if arrows is not None and len(arrows) and len(f):
+        n = np.linalg.norm(arrows, axis=1)
+        scale = 0.12 * e / max(float(np.percentile(n, 90)), 1e-12)
+        a = np.clip(arrows * scale, -0.3 * e, 0.3 * e)
+        p = f[:len(a)]
+        if len(a) != quiv.N:          # a quiver's arrow count is fixed: rebuild it once
+            quiv.remove()
+            quiv = ax.quiver(p[:, 0], p[:, 1], a[:, 0], a[:, 1], angles="xy", scale_units="xy", scale=1,
+                             width=0.004, color="#333333", alpha=0.8)
+            _FIGS[("plane", e, size_in, dpi)] = (fig, im, real, fake, quiv, ax, title)
+        else:
+            quiv.set_offsets(p)
+            quiv.set_UVC(a[:, 0], a[:, 1])
+        quiv.set_visible(True)
+    else:
+        quiv.set_visible(False)
+    title.set_text(f"step {snap['step']}: blue real, red G(z), arrows −∇ₓL_G")
     return _png_html(fig, f"2-D view at step {snap['step']}", int(size_in * dpi))
 
 
@@ -228,47 +257,68 @@ def render_grid(snap: dict, scale: int = 4) -> str:
             f'step {snap["step"]}</div>')
 
 
+def _curves_fig(kind: str, width_in: float, dpi: int):
+    key = ("curves", kind, width_in, dpi)
+    if key not in _FIGS:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(width_in, 4.0), dpi=dpi)
+        FigureCanvasAgg(fig)
+        axs = fig.subplots(2, 2)
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.45, wspace=0.22)
+        lines = {}
+        lines["d_loss"], = axs[0, 0].plot([], [], lw=1, label="D loss")
+        lines["g_loss"], = axs[0, 0].plot([], [], lw=1, label="G loss")
+        axs[0, 0].set_title("losses", fontsize=8)
+        lines["d_real"], = axs[0, 1].plot([], [], lw=1, label="mean D(x)")
+        lines["d_fake"], = axs[0, 1].plot([], [], lw=1, label="mean D(G(z))")
+        axs[0, 1].set_ylim(-0.02, 1.02)
+        axs[0, 1].set_title("D's outputs (σ of the score)", fontsize=8)
+        if kind == "toy":
+            lines["m_modes_covered"], = axs[1, 0].plot([], [], lw=1, color="C2", drawstyle="steps-post")
+            axs[1, 0].set_title("modes covered", fontsize=8)
+            lines["m_high_quality"], = axs[1, 1].plot([], [], lw=1, color="C3")
+            axs[1, 1].set_ylim(-2, 102)
+            axs[1, 1].set_title("% high-quality samples", fontsize=8)
+        else:
+            lines["m_recognised"], = axs[1, 0].plot([], [], lw=1, color="C2")
+            axs[1, 0].set_ylim(-2, 102)
+            axs[1, 0].set_title("% of the fixed-z grid recognised (classifier)", fontsize=8)
+            lines["gp"], = axs[1, 1].plot([], [], lw=1, color="C4")
+            axs[1, 1].set_title("gradient penalty (WGAN-GP only)", fontsize=8)
+        for ax in axs.flat:
+            ax.tick_params(labelsize=6)
+            ax.locator_params(nbins=4)
+            ax.grid(alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6, loc="upper right")
+        axs[1, 0].set_xlabel("step", fontsize=7)
+        axs[1, 1].set_xlabel("step", fontsize=7)
+        _FIGS[key] = (fig, axs, lines)
+    return _FIGS[key]
+
+
 def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 72) -> str:
     """D and G losses, mean D(x) and D(G(z)), and the quality metrics over the steps (matplotlib)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, 4.0), dpi=dpi)
-    axs = fig.subplots(2, 2)
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.45, wspace=0.22)
+    fig, axs, lines = _curves_fig(kind, width_in, dpi)
     s = curves["step"]
-    ax = axs[0, 0]
-    ax.plot(s, curves["d_loss"], lw=1, label="D loss")
-    ax.plot(s, curves["g_loss"], lw=1, label="G loss")
-    ax.set_title("losses", fontsize=8)
-    ax = axs[0, 1]
-    ax.plot(s, curves["d_real"], lw=1, label="mean D(x)")
-    ax.plot(s, curves["d_fake"], lw=1, label="mean D(G(z))")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("D's outputs (σ of the score)", fontsize=8)
-    if kind == "toy":
-        m = curves["m_modes_covered"]
-        axs[1, 0].plot(m[:, 0], m[:, 1], lw=1, color="C2", drawstyle="steps-post")
-        axs[1, 0].set_title("modes covered", fontsize=8)
-        q = curves["m_high_quality"]
-        axs[1, 1].plot(q[:, 0], 100 * q[:, 1], lw=1, color="C3")
-        axs[1, 1].set_ylim(-2, 102)
-        axs[1, 1].set_title("% high-quality samples", fontsize=8)
-    else:
-        r = curves["m_recognised"]
-        axs[1, 0].plot(r[:, 0], 100 * r[:, 1], lw=1, color="C2")
-        axs[1, 0].set_ylim(-2, 102)
-        axs[1, 0].set_title("% of the grid recognised (classifier)" if len(r) else
-                            "% recognised (needs the classifier and MNIST)", fontsize=8)
-        axs[1, 1].plot(s, curves["gp"], lw=1, color="C4")
-        axs[1, 1].set_title("gradient penalty (WGAN-GP only)", fontsize=8)
+    for name, line in lines.items():
+        if name.startswith("m_"):
+            m = curves[name]
+            y = m[:, 1] * (100 if name in ("m_high_quality", "m_recognised") else 1)
+            line.set_data(m[:, 0], y)
+        else:
+            line.set_data(s, curves[name])
+    xmax = max(float(s[-1]) if len(s) else 1.0, 1.0)
     for ax in axs.flat:
-        ax.tick_params(labelsize=6)
-        ax.locator_params(nbins=4)
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="upper right")
-    axs[1, 0].set_xlabel("step", fontsize=7)
-    axs[1, 1].set_xlabel("step", fontsize=7)
+        ax.set_xlim(0, xmax)
+    for ax in (axs[0, 0],) + ((axs[1, 0],) if kind == "toy" else (axs[1, 1],)):
+        ax.relim()
+        ax.autoscale_view(scalex=False)
+    if kind == "toy":                                   # whole modes: 0 … 8 (ring) or 25 (grid)
+        m = curves["m_modes_covered"]
+        axs[1, 0].set_ylim(-0.3, max(8.0, float(m[:, 1].max()) if len(m) else 0.0) + 0.3)
     return _png_html(fig, "training curves", int(width_in * dpi))
 
 
@@ -285,7 +335,8 @@ def status_markdown(snap: dict, note: str = "") -> str:
         parts.append(f"modes covered **{m['modes_covered']}/{m['n_modes']}**, "
                      f"high-quality **{100 * m['high_quality']:.0f} %**")
     if "recognised" in m:
-        parts.append(f"recognised **{100 * m['recognised']:.0f} %** of the grid")
+        parts.append(f"recognised **{100 * m['recognised']:.0f} %** of the grid "
+                     f"({m.get('grid_classes', 0)} different digits)")
     if "d_real" in m:
         parts.append(f"D(x) {m['d_real']:.2f}, D(G(z)) {m['d_fake']:.2f}")
     out = " · ".join(p for p in parts if p)
@@ -325,16 +376,24 @@ class Views:
         self._out: tuple = ("", "", "")
         self.renders = 0
 
-    def _submit(self, snap: dict, curves: dict | None):
-        if self.use_process:
+    def _start_pool(self) -> None:
+        if self.use_process and self._pool is None:
             try:
-                if self._pool is None:
-                    import multiprocessing
-                    from concurrent.futures import ProcessPoolExecutor
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
 
-                    self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-                return self._pool.submit(render_all, snap, curves)
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool.submit(int, 0)         # start the helper now; it imports in the background
             except Exception:  # noqa: BLE001 -- no helper process (sandbox, frozen app): draw here
+                self.use_process = False
+                self.close()
+
+    def _submit(self, snap: dict, curves: dict | None):
+        self._start_pool()
+        if self._pool is not None:
+            try:
+                return self._pool.submit(render_all, snap, curves)
+            except Exception:  # noqa: BLE001 -- the helper is gone: draw here from now on
                 self.use_process = False
                 self.close()
         from concurrent.futures import Future
@@ -343,39 +402,46 @@ class Views:
         fut.set_result(render_all(snap, curves))
         return fut
 
-    def _collect(self, block: bool) -> None:
-        fut, snap = self._job[0], self._job[1]
-        if not block and not fut.done():
-            return
-        self._job = None
-        try:
-            view, ch = fut.result(timeout=120)
-        except Exception:  # noqa: BLE001 -- the helper died: draw in this process from now on
-            self.use_process = False
-            self.close()
-            view, ch = render_all(snap, None)
+    def _apply(self, result, snap: dict) -> None:
+        view, ch = result
         self._view_html = view
         if ch is not None:
             self._curves_html = ch
         self._version = snap["version"]
         self.renders += 1
 
+    def _collect(self, block: bool) -> None:
+        fut, snap = self._job
+        if not block and not fut.done():
+            return
+        self._job = None
+        try:
+            result = fut.result(timeout=120)
+        except Exception:  # noqa: BLE001 -- the helper died: draw in this process from now on
+            self.use_process = False
+            self.close()
+            result = render_all(snap, None)
+        self._apply(result, snap)
+
     def get(self, wait: bool = False) -> tuple[int, str, str, str]:
-        """(version shown, view HTML, curves HTML, status Markdown) — never waits for a drawing
-        unless ``wait`` (or nothing has been drawn yet)."""
+        """(version shown, view HTML, curves HTML, status Markdown).  A poll never waits for the
+        helper process; the very first picture (or ``wait=True``) is drawn right here."""
         snap = self.trainer.snapshot()
         with self._lock:
             if self._job is not None:
-                self._collect(block=wait or self._version < 0)
+                self._collect(block=wait)
             if self._job is None and snap.version != self._version:
                 now = time.monotonic()
                 want = snap.state != "running" or now - self._curves_at >= self.curves_every_s
                 if want:
                     self._curves_at = now
                 d = snapshot_dict(snap)
-                self._job = (self._submit(d, self.trainer.curves() if want else None), d)
+                curves = self.trainer.curves() if want else None
                 if wait or self._version < 0:
-                    self._collect(block=True)
+                    self._apply(render_all(d, curves), d)
+                    self._start_pool()
+                else:
+                    self._job = (self._submit(d, curves), d)
             status = status_markdown(snapshot_dict(snap))
             return (self._version, self._view_html, self._curves_html, status)
 
@@ -426,8 +492,11 @@ def build(models: dict):
     cfg0 = trainer.cfg
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            dataset = gr.Dropdown([(T.DATASET_NAMES[d], d) for d in T.DATASETS], value=cfg0.dataset,
-                                  label="Dataset")
+            from ganmodels.data import fashion_available
+
+            shown = [d for d in T.DATASETS if d != "fashion" or fashion_available()]
+            dataset = gr.Dropdown([(T.DATASET_NAMES[d], d) for d in shown], value=cfg0.dataset,
+                                  label="Dataset (Fashion-MNIST appears when dataset-fashion-mnist is installed)")
             loss = gr.Dropdown([(LOSS_NAMES[l], l) for l in LOSSES], value=cfg0.loss, label="Loss")
             labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing")
         with gr.Row():

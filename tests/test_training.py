@@ -182,13 +182,19 @@ def test_image_run_grid_changes(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(8):
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
-    cfg = T.RunConfig(dataset="folder", folder=str(tmp_path), batch=4, z_dim=8, ngf=4, ndf=4, grid_n=2)
+    cfg = T.RunConfig(dataset="folder", folder=str(tmp_path), batch=4, z_dim=8, ngf=4, ndf=4, grid_n=2,
+                      ema=0.5)
     tr = T.Trainer(cfg)
     try:
         g0 = tr.snapshot().grid.copy()
         assert g0.shape[2] == 3 and tr.snapshot().kind == "image"
         tr.run_steps(3)
         assert not np.array_equal(g0, tr.snapshot().grid)
+        tr.save(tmp_path / "img_run.safetensors")                 # G, D and the moving average of G
+        ema = [t.clone() for t in tr.G_ema.shadow.state_dict().values()]
+        tr.run_steps(1)
+        tr.load(tmp_path / "img_run.safetensors")
+        assert tr.step == 3 and all(torch.equal(a, b) for a, b in zip(ema, tr.G_ema.shadow.state_dict().values()))
         with pytest.raises(ValueError, match="not a folder"):
             tr.reset(T.RunConfig(dataset="folder", folder=str(tmp_path / "does_not_exist")))
     finally:
