@@ -223,36 +223,44 @@ def settings(lam, steps, restarts, seed) -> dict:
                 restarts=as_int(restarts, "Restarts", 1, MAX_RESTARTS), seed=as_int(seed, "Seed", 0, 2**31 - 1))
 
 
-def loss_curve(history: dict, steps: int, lam: float, w: int = 420, h: int = 220) -> np.ndarray:
-    """The best restart's losses per step, drawn with PIL (fast enough for live frames). RGB uint8."""
+def _font(size: int):
+    from PIL import ImageFont
+    try:
+        return ImageFont.load_default(size=size)        # Pillow ≥ 10.1: a scalable font
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def loss_curve(history: dict, steps: int, lam: float, w: int = 460, h: int = 250) -> np.ndarray:
+    """The best restart's two losses per step, in two panels drawn with PIL (cheap enough
+    for live frames): contextual on top, perceptual below. RGB uint8."""
     from PIL import Image, ImageDraw
 
     im = Image.new("RGB", (w, h), (255, 255, 255))
     dr = ImageDraw.Draw(im)
-    L, Rm, T, B = 44, 10, 8, 22
-    n = len(history["total"])
-    series = [("contextual  ‖W⊙(G(z)−y)‖₁", [v[0] for v in history["contextual"]], (31, 119, 180)),
-              (f"total (+ λ·log(1−D), λ={lam:g})", [v[0] for v in history["total"]], (214, 39, 40))]
-    vals = [v for _, s, _ in series for v in s]
-    if not vals:
-        return np.asarray(im)
-    lo, hi = min(vals), max(vals)
-    if hi - lo < 1e-9:
-        hi = lo + 1.0
+    f = _font(12)
+    L, Rm = 58, 12
+    panels = [("contextual loss  |W*(G(z) - y)|_1", [v[0] for v in history["contextual"]], (31, 119, 180), 18, 120),
+              (f"perceptual loss  log(1 - D(G(z)))   (weight lambda = {lam:g})",
+               [v[0] for v in history["perceptual"]], (214, 39, 40), 146, 222)]
     X = lambda i: L + (w - L - Rm) * i / max(1, steps)          # noqa: E731
-    Y = lambda v: T + (h - T - B) * (hi - v) / (hi - lo)         # noqa: E731
-    dr.rectangle([L, T, w - Rm, h - B], outline=(160, 160, 160))
-    for frac in (0.0, 0.5, 1.0):
-        v = hi - frac * (hi - lo)
-        dr.text((2, Y(v) - 5), f"{v:.3g}", fill=(80, 80, 80))
-    dr.text((L, h - B + 4), "0", fill=(80, 80, 80))
-    dr.text((w - Rm - 40, h - B + 4), f"step {steps}", fill=(80, 80, 80))
-    for k, (name, s, col) in enumerate(series):
-        if len(s) > 1:
-            dr.line([(X(i), Y(v)) for i, v in enumerate(s)], fill=col, width=2)
-        dr.text((L + 6, T + 4 + 12 * k), name, fill=col)
-    if n:
-        dr.text((L + 6, T + 28), f"now: step {n - 1}", fill=(80, 80, 80))
+    for name, ser, col, top, bot in panels:
+        dr.text((L, top - 16), name, fill=col, font=f)
+        dr.rectangle([L, top, w - Rm, bot], outline=(170, 170, 170))
+        if not ser:
+            continue
+        lo, hi = min(ser), max(ser)
+        if hi - lo < 1e-9:
+            lo, hi = lo - 0.5, hi + 0.5
+        Y = lambda v: top + (bot - top) * (hi - v) / (hi - lo)   # noqa: E731
+        for v in (hi, lo):
+            dr.text((L - 5, Y(v)), f"{v:.4g}", fill=(80, 80, 80), font=f, anchor="rm")
+        if len(ser) > 1:
+            dr.line([(X(i), Y(v)) for i, v in enumerate(ser)], fill=col, width=2)
+    n = len(history["total"])
+    dr.text((L, h - 4), "step 0", fill=(80, 80, 80), font=f, anchor="ld")
+    dr.text((w - Rm, h - 4), f"{steps}", fill=(80, 80, 80), font=f, anchor="rd")
+    dr.text(((L + w - Rm) / 2, h - 4), f"now: step {max(0, n - 1)}", fill=(80, 80, 80), font=f, anchor="md")
     return np.asarray(im)
 
 
@@ -273,7 +281,7 @@ def _predict(classifier, images_u8: np.ndarray) -> list[tuple[int, float]]:
 
 
 def _cap(text: str, pred) -> str:
-    return text if pred is None else f"{text} — looks like a {pred[0]} ({pred[1]:.0%})"
+    return text if pred is None else f"{text}: a {pred[0]}? ({pred[1]:.0%})"
 
 
 def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, blend="poisson", device="cpu"):
@@ -313,18 +321,17 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
     raw = I.to_uint8(res.generated)[0]
     bih = I.biharmonic(d, known)
     mean = I.mean_fill(d, known)
-    preds = _predict(classifier, np.stack([d, out, raw, bih, mean]))
-    results = [(masked_view(d, known), _cap("masked input (red = missing)", preds[0]) if n_missing < 784
-                else "masked input: everything missing"),
-               (upscale(out, SHOW), _cap(f"result x̂ ({blend})", preds[1])),
-               (upscale(raw, SHOW), _cap("raw G(ẑ)", preds[2])),
-               (upscale(bih, SHOW), _cap("biharmonic baseline", preds[3])),
-               (upscale(mean, SHOW), _cap("mean-fill baseline", preds[4]))]
+    preds = _predict(classifier, np.stack([out, raw, bih, mean]))
+    results = [(masked_view(d, known), "input (red = missing)"),
+               (upscale(out, SHOW), _cap(f"result x̂ ({blend})", preds[0])),
+               (upscale(raw, SHOW), _cap("raw G(ẑ)", preds[1])),
+               (upscale(bih, SHOW), _cap("biharmonic", preds[2])),
+               (upscale(mean, SHOW), _cap("mean fill", preds[3]))]
     pick = I.distinct(res.candidates[0], res.mask[0], k=4)
     comp = res.mask[0] * I.as_images(d)[0] + (1 - res.mask[0]) * res.candidates[0, pick]
     tops = I.to_uint8(comp)
     tp = _predict(classifier, tops)
-    top4 = [(upscale(t, SHOW), _cap(f"restart #{p + 1} by loss (total {res.losses['total'][0, p]:.3g})", q))
+    top4 = [(upscale(t, SHOW), _cap(f"#{p + 1} (loss {res.losses['total'][0, p]:.3g})", q))
             for t, p, q in zip(tops, pick, tp)]
     last = res.history["total"][-1][0]
     status = (f"{head}\n\nDone in {time.perf_counter() - t0:.2f} s: {s['steps']} steps × {s['restarts']} restarts. "
@@ -358,7 +365,7 @@ def build(models: dict) -> None:
         return wrapped
 
     gr.Markdown("## Inpainting — let the GAN fill the hole\nLoad a digit, paint over the part to hide "
-                "(or pick a mask preset) and press **Fill the hole**. You will see the search over $z$ live.")
+                "(or pick a mask preset) and press **Fill the hole**. You will see the search over the latent vector z live.")
     with gr.Row():
         with gr.Column(scale=3):
             editor = gr.ImageEditor(
@@ -431,6 +438,9 @@ def build(models: dict) -> None:
            show_progress="hidden", concurrency_limit=None, api_visibility="private")
     editor.change(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
                   show_progress="hidden", concurrency_limit=None, api_name="inpaint_preview")
+    for ev in (editor.input, editor.apply):   # strokes (which of these fires depends on the gradio version)
+        ev(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
+           show_progress="hidden", concurrency_limit=None, api_visibility="private")
 
     b_test.click(guard(load_test_digit, "inpaint_load_test"), idx, [editor, source_note],
                  api_name="inpaint_load_test", concurrency_limit=None)

@@ -197,7 +197,7 @@ def test_run_inpaint_streams_then_shows_results(gan, clf):
     assert len(ups) >= 3 and "results" not in ups[0]
     last = ups[-1]
     assert len(last["results"]) == 5 and len(last["top4"]) == 3       # 3 restarts → 3 completions
-    assert "biharmonic" in last["results"][3][1] and "looks like a" in last["results"][1][1]
+    assert "biharmonic" in last["results"][3][1] and ": a " in last["results"][1][1]
     assert last["frame"].shape == (224, 57 * 8) and last["curve"].ndim == 3
     assert "Done" in last["status"]
 
@@ -326,14 +326,16 @@ def test_browser_paint_a_stroke_and_fill(served, browser):
     page.get_by_label("painted strokes").check()
     canvases = page.locator("#inpaint_editor canvas")
     canvases.first.wait_for(timeout=30000)
+    page.locator("#inpaint_editor button[aria-label=Brush]").click()      # the brush tool
     boxes = [c.bounding_box() for c in canvases.all()]
     box = max((b for b in boxes if b), key=lambda b: b["width"] * b["height"])
-    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5
+    x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.5
     page.mouse.move(x0, y0)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.8, y0, steps=15)
+    page.mouse.move(box["x"] + box["width"] * 0.65, y0, steps=15)
     page.mouse.up()
     page.wait_for_timeout(500)
+    page.get_by_label("Steps of Adam on z").last.fill("5")                # keep the test quick
     page.locator("#inpaint_run").click()
     status = page.locator("#inpaint_status")
     status.get_by_text("Done in").wait_for(timeout=60000)
