@@ -365,7 +365,8 @@ def build(models: dict) -> None:
                          interactive=False, elem_classes="pixelated")
     go2.click(guard(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise], [a_in, a_out, a_pix],
               api_name="latent_arithmetic")
-    preset.click(guard(lambda s, a, b: preset_groups(lm, s, int(a), int(b))), [seed, da, db], [ga, gb, gc],
+    preset.click(guard(lambda s, a, b: preset_groups(lm, s, as_int(a, "Digit a", 0, 9), as_int(b, "Digit b", 0, 9))),
+                 [seed, da, db], [ga, gb, gc],
                  api_name="latent_preset").then(guard(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise],
                                                 [a_in, a_out, a_pix], api_visibility="private")
     with gr.Accordion("What is computed (formulas)", open=False):
