@@ -116,9 +116,10 @@ SHARE_WARNING = ("WARNING: --share exposes this app (and this machine's CPU/GPU)
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default="127.0.0.1",
+    # GRADIO_SERVER_NAME/PORT: set by hosts such as Hugging Face Spaces (0.0.0.0:7860 inside its container)
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                    help="address to bind (default: this machine only; 0.0.0.0 = every network interface)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (off by default)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--weights", default=None, help="folder with the weight files (default: weights/)")
