@@ -113,20 +113,22 @@ class Discriminator(nn.Module):
         self.body = nn.Sequential(
             # (B, 1, 28, 28)
             nn.Conv2d(1, d, 4, 2, 1),
-            nn.LeakyReLU(0.1, True),
+            nn.LeakyReLU(0.2, True),
             # (B, ndf, 14, 14)
             nn.Conv2d(d, 2 * d, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.1, True),
+            nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2, True),
             # (B, 2·ndf, 7, 7)
             nn.Flatten(),
-            nn.Linear(2 * d * 49, cfg.fc_d, bias=False),
-            nn.BatchNorm1d(cfg.fc_d), nn.LeakyReLU(0.1, True),
+            # no batchnorm here (unlike the paper): with separate real and fake batches it let
+            # D normalise grey noise to look like digits, and G stayed noise for 500+ steps
+            nn.Linear(2 * d * 49, cfg.fc_d),
+            nn.LeakyReLU(0.2, True),
             # (B, fc_d): shared features
         )
         self.d_head = nn.Linear(cfg.fc_d, 1)                           # (B, 1)
         self.q_head = nn.Sequential(
             nn.Linear(cfg.fc_d, cfg.fc_q, bias=False),
-            nn.BatchNorm1d(cfg.fc_q), nn.LeakyReLU(0.1, True),
+            nn.BatchNorm1d(cfg.fc_q), nn.LeakyReLU(0.2, True),
             nn.Linear(cfg.fc_q, cfg.n_cat + 2 * cfg.n_cont),           # (B, n_cat + 2·n_cont)
         )
         self.apply(init_weights)
@@ -437,7 +439,7 @@ def add_args(p):
     p.add_argument("--lam-cat", type=float, default=2.0, help="λ for the categorical MI term (paper: 1)")
     p.add_argument("--lam-cont", type=float, default=1.0, help="λ for the continuous MI term (σ = 1: ½(c − μ)²)")
     p.add_argument("--lr-d", type=float, default=2e-4, help="D and Q")
-    p.add_argument("--lr-g", type=float, default=1e-3)
+    p.add_argument("--lr-g", type=float, default=2e-4, help="G (paper: 1e-3; slower to start here)")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
 
