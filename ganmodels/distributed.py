@@ -49,6 +49,19 @@ def wrap(run, ctx: Context) -> None:
             setattr(obj, attr, DDP(value, broadcast_buffers=False))
 
 
+def any_rank(flag: bool, ctx: Context) -> bool:
+    """True on every rank when ``flag`` is true on at least one (e.g. the --minutes limit):
+    ranks that stopped at different steps would wait for each other forever."""
+    if ctx.world <= 1:
+        return bool(flag)
+    import torch.distributed as dist
+
+    dev = f"cuda:{ctx.local_rank}" if ctx.backend == "nccl" else "cpu"
+    t = torch.tensor([1.0 if flag else 0.0], device=dev)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
 def cleanup(ctx: Context) -> None:
     if ctx.world > 1:
         import torch.distributed as dist

@@ -214,8 +214,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def save_ckpt(step):
         if ctx.rank == 0:
-            W.save_checkpoint(ckpt, modules=run.modules, optimizers=run.optimizers, step=step,
-                              info={"model": args.model, "argv": argv})
+            try:
+                W.save_checkpoint(ckpt, modules=run.modules, optimizers=run.optimizers, step=step,
+                                  info={"model": args.model, "argv": argv})
+            except OSError as e:   # disk full, read-only folder …: the previous checkpoint is intact
+                raise SystemExit(f"could not write the checkpoint {ckpt} at step {step}: {e.strerror or e}. "
+                                 "The previous checkpoint is intact (it is replaced atomically): free some "
+                                 "space and run the same command with --resume.") from None
 
     def on_step(step, logs):
         bar.update(1)
@@ -225,12 +230,17 @@ def main(argv: list[str] | None = None) -> int:
             save_png(run.sample(), out / "samples" / f"step_{step:06d}.png")
         if step % args.ckpt_every == 0:
             save_ckpt(step)
-        if t_end is not None and time.time() > t_end:
+        if t_end is not None and dist.any_rank(time.time() > t_end, ctx):  # every rank stops at the same step
             return False
         return None
 
-    last = train_loop(run.objective, run.data, run.optimizers, steps=steps, start_step=start,
-                      k=run.k, on_step=on_step, schedulers=tuple(run.schedulers))
+    try:
+        last = train_loop(run.objective, run.data, run.optimizers, steps=steps, start_step=start,
+                          k=run.k, on_step=on_step, schedulers=tuple(run.schedulers))
+    except NonFiniteLoss as e:
+        bar.close()
+        raise SystemExit(f"stopped: {e}\nThe last checkpoint ({ckpt}, written every {args.ckpt_every} steps) "
+                         "is intact: rerun with --resume and a lower learning rate.") from None
     bar.close()
     save_ckpt(last)
     if ctx.rank == 0:
@@ -238,11 +248,16 @@ def main(argv: list[str] | None = None) -> int:
             save_png(run.sample(), out / "samples" / f"step_{last:06d}.png")
         if args.export:
             exp = Path(args.export)
-            hashes = run.export(exp)
-            cmd = _canonical_command(argv, last)
-            for name in hashes:
-                W.update_manifest(exp, name, data=run.data_desc, steps=last, command=cmd,
-                                  trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
+            try:
+                hashes = run.export(exp)
+                cmd = _canonical_command(argv, last)
+                for name in hashes:
+                    W.update_manifest(exp, name, data=run.data_desc, steps=last, command=cmd,
+                                      trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
+            except OSError as e:   # disk full during export: say so, and how to export without retraining
+                raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "
+                                 f"in {ckpt} (step {last}): free some space, then run the same command with "
+                                 f"--resume --steps {last} to export without training again.") from None
             print(f"exported {', '.join(hashes)} to {exp}", file=sys.stderr)
     dist.cleanup(ctx)
     print(f"done: {last} steps", file=sys.stderr)
