@@ -126,9 +126,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hub-repo", default=None, help="opt-in: download weights from this Hugging Face repo")
     # -- serving a class (see docs/DEPLOY.md)
     p.add_argument("--max-threads", type=int, default=40, help="worker threads serving requests")
-    p.add_argument("--concurrency", type=int, default=2,
+    cores = os.cpu_count() or 2
+    p.add_argument("--concurrency", type=int, default=max(1, min(4, cores // 2)),
                    help="heavy jobs (inpainting, CycleGAN, SR) that run at once; the others wait in the "
-                        "queue and see their position (slider events never wait)")
+                        "queue and see their position (slider events never wait). Default: half the CPU "
+                        "cores (at most 4), so that sliders keep the rest")
     p.add_argument("--queue-size", type=int, default=256,
                    help="requests that may wait in the queue; beyond it a student gets a clear 'busy' message")
     p.add_argument("--max-file-size", default="20mb", help="largest upload accepted (e.g. 5mb, 1gb)")
@@ -138,7 +140,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="also accept direct POST /gradio_api/run/<name> calls, which skip the queue and its "
                         "limits (for scripts and benchmarks; off by default, as on Hugging Face Spaces)")
     p.add_argument("--torch-threads", type=int, default=None,
-                   help="CPU threads for PyTorch (default: all cores)")
+                   help="CPU threads per PyTorch operation (default on CPU: cores / (concurrency + 1), at "
+                        "least 1 — many requests run at once, each on few threads)")
     return p.parse_args(argv)
 
 
@@ -158,8 +161,8 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     device = pick_device(args.device)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    elif device == "cpu":
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+    elif device == "cpu":   # requests run side by side: few threads each, no oversubscribed cores
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // (args.concurrency + 1)))
     if args.share:
         print(SHARE_WARNING, file=sys.stderr)
     print(f"GAN Classroom: loading models on {device}…", file=sys.stderr)
