@@ -34,6 +34,7 @@ POLL_S = 1.0            # each tab asks for new pictures once a second
 CANVAS = 256            # drawing canvas, pixels; it spans [−3, 3]²
 CANVAS_EXTENT = 3.0
 MAX_DRAWN = 400         # points kept from a drawing
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 EXPLAIN = r"""
 **The game.** G turns noise $z\sim\mathcal N(0,I)$ into samples; D scores how real a sample looks, $D(x)=\sigma(\text{logit})$.
@@ -299,7 +300,7 @@ def _curves_fig(kind: str, width_in: float, dpi: int):
     return _FIGS[key]
 
 
-def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 72) -> str:
+def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 90) -> str:
     """D and G losses, mean D(x) and D(G(z)), and the quality metrics over the steps (matplotlib)."""
     fig, axs, lines = _curves_fig(kind, width_in, dpi)
     s = curves["step"]
@@ -474,17 +475,17 @@ def build(models: dict):
     def err(e):
         return gr.Error(str(e))
 
-    gr.Markdown("## Watch a GAN learn\n" + EXPLAIN)
+    gr.Markdown("## Watch a GAN learn\n" + EXPLAIN, latex_delimiters=LATEX)
     with gr.Row():
         preset = gr.Dropdown([(p.title, k) for k, p in T.PRESETS.items()], value="nonsat",
                              label="Preset (an example that teaches one thing)", scale=3)
         use_preset = gr.Button("Use this preset (resets the run)", scale=1)
-    preset_md = gr.Markdown(T.PRESETS["nonsat"].explain)
+    preset_md = gr.Markdown(T.PRESETS["nonsat"].explain, latex_delimiters=LATEX)
     with gr.Row():
-        start_b = gr.Button("▶ Start / resume", variant="primary")
-        pause_b = gr.Button("⏸ Pause")
-        step_b = gr.Button("⏭ One step (k D steps + 1 G step)")
-        reset_b = gr.Button("↺ Reset (apply all settings)")
+        start_b = gr.Button("Start / resume", variant="primary")
+        pause_b = gr.Button("Pause")
+        step_b = gr.Button("One step (k D steps + 1 G step)")
+        reset_b = gr.Button("Reset (apply all settings)")
     status = gr.Markdown(status_text())
     with gr.Row():
         view = gr.HTML("", label="samples")
@@ -509,7 +510,8 @@ def build(models: dict):
             seed = gr.Number(cfg0.seed, precision=0, label="Seed (needs reset)")
         folder = gr.Textbox(cfg0.folder, label="Image folder (for the 'image folder' dataset; resized to 32×32)")
         gr.Markdown("**Draw a distribution** (dataset 'points you draw'): paint strokes on the plane "
-                    "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.")
+                    "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.",
+                    latex_delimiters=LATEX)
         with gr.Row():
             canvas = gr.ImageEditor(value={"background": canvas_background(), "layers": [], "composite": None},
                                     type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),

@@ -414,7 +414,7 @@ def test_browser_starts_training_and_grid_changes(live_app, browser):
     page = browser.new_page()
     try:
         page.goto(url, wait_until="domcontentloaded")
-        page.get_by_role("button", name="▶ Start / resume").click()
+        page.get_by_role("button", name="Start / resume").click()
         img = page.locator("img.live-plot").first
         img.wait_for(timeout=60000)
         first = img.get_attribute("src")
