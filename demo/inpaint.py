@@ -314,9 +314,13 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
         except StopIteration as e:
             res = e.value
             break
+        if st.phase == "pool":
+            what = (f"Choosing starting points: {st.tried}/{st.pool} random z scored by the contextual loss "
+                    f"(the best {s['restarts']} will be optimised)")
+        else:
+            what = f"Optimising: step {st.step}/{s['steps']}, {s['restarts']} restarts"
         yield {"frame": live_frame(st), "curve": loss_curve(st.history, s["steps"], s["lam"]),
-               "status": f"{head}\n\nOptimising: step {st.step}/{s['steps']}, {s['restarts']} restarts, "
-                         f"{time.perf_counter() - t0:.1f} s"}
+               "status": f"{head}\n\n{what}, {time.perf_counter() - t0:.1f} s"}
     out = I.to_uint8(res.image)[0]
     raw = I.to_uint8(res.generated)[0]
     bih = I.biharmonic(d, known)
@@ -354,6 +358,8 @@ def build(models: dict) -> None:
     device = models.get("_device", "cpu")
     heavy = dict(concurrency_id="heavy", concurrency_limit=models.get("_heavy_limit", 2))
     X, _, what = test_digits()
+    # warm-up: PyTorch's first backward pass in a process is slow (~2 s); pay it now, not on the first click
+    I.complete(gan.G, gan.D, X[0], I.make_mask("center"), steps=1, restarts=2, pool=2, device=device)
 
     def guard(fn, name):
         def wrapped(*a):
@@ -454,6 +460,6 @@ def build(models: dict) -> None:
     b_draw.click(guard(load_drawing, "inpaint_load_drawing"), sketch, [editor, source_note],
                  api_name="inpaint_load_drawing", concurrency_limit=None)
 
-    gr.Examples(examples=[[m_, 0.1, 60, 16] for m_ in ("centre square 14×14", "bottom half", "left half",
+    gr.Examples(examples=[[m_, I.LAM, I.STEPS, I.RESTARTS] for m_ in ("centre square 14×14", "bottom half", "left half",
                                                        "random 80 % of pixels")],
                 inputs=[preset, lam, steps, restarts], label="Examples: mask presets with the default settings")

@@ -42,15 +42,16 @@ import torch.nn.functional as F
 
 # ----------------------------------------------------------------- defaults
 
-STEPS = 60          # Adam steps on z
+STEPS = 30          # Adam steps on z
 LAM = 0.1           # λ, weight of the perceptual loss
-RESTARTS = 16       # z's optimised together for one image
+RESTARTS = 32       # z's optimised together for one image
 LR = 0.08           # Adam learning rate on z
-POOL = 128          # random draws among which the starting z's are chosen
+POOL = 1024         # random draws among which the starting z's are chosen
 WINDOW = 7          # importance-weighting window (Yeh et al.: 7)
 WEIGHT_FLOOR = 0.2  # weight of a known pixel with no missing neighbour (paper: 0)
 Z_CLAMP = 2.5       # z is kept in [-Z_CLAMP, Z_CLAMP] per coordinate (N(0,1): 98.8 %)
 FRAME_EVERY = 5     # yield a snapshot every this many steps
+POOL_CHUNK = 256    # random draws scored at a time (a "pool" snapshot follows the first chunk)
 BLENDS = ("poisson", "composite")
 
 MASK_KINDS = ("center", "left", "right", "top", "bottom", "random")
@@ -71,6 +72,9 @@ class InpaintState:
     composite: torch.Tensor     # (N, 1, H, W) M ⊙ y + (1 − M) ⊙ best
     history: dict[str, list]    # "contextual"/"perceptual"/"total": per step a list of N floats (best restart)
     elapsed: float              # seconds since the call started
+    phase: str = "descent"      # "pool": still choosing starting points (best random draw so far shown)
+    tried: int = 0              # pool phase: random draws scored so far
+    pool: int = 0               # pool phase: draws in all
 
 
 @dataclass
@@ -321,16 +325,25 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
     D = fold_batchnorm(D) if D is not None and lam > 0 else None
     gen = torch.Generator().manual_seed(int(seed))
     # starting points: the `restarts` best of `pool` draws from the prior, by contextual loss
-    with torch.no_grad():
-        P = max(pool, R)
-        cand = torch.randn(N, P, d, generator=gen).clamp_(-z_clamp, z_clamp)
-        if P > R:
-            scores = []
-            for i in range(N):
-                x = G(cand[i].to(dev))
-                scores.append((w_[i] * (x - y_[i])).abs().flatten(1).sum(1).cpu())
-            pick = torch.stack(scores).argsort(1)[:, :R]      # (N, R)
-            cand = torch.gather(cand, 1, pick[..., None].expand(-1, -1, d))
+    P = max(pool, R)
+    cand = torch.randn(N, P, d, generator=gen).clamp_(-z_clamp, z_clamp)
+    if P > R:
+        scores = torch.empty(N, P)
+        best_x = torch.zeros_like(y)
+        for a in range(0, P, POOL_CHUNK):                             # chunks, so a first frame comes early
+            with torch.no_grad():
+                for i in range(N):
+                    x = G(cand[i, a:a + POOL_CHUNK].to(dev))
+                    scores[i, a:a + POOL_CHUNK] = (w_[i] * (x - y_[i])).abs().flatten(1).sum(1).cpu()
+                    j = int(scores[i, :a + POOL_CHUNK].argmin())
+                    if a <= j < a + POOL_CHUNK:
+                        best_x[i] = x[j - a].cpu()
+            if a == 0 and P > POOL_CHUNK:
+                yield InpaintState(0, steps, best_x.clone(), m * y + (1 - m) * best_x, {k: [] for k in
+                                   ("contextual", "perceptual", "total")}, time.perf_counter() - t0,
+                                   phase="pool", tried=min(P, a + POOL_CHUNK), pool=P)
+        pick = scores.argsort(1)[:, :R]                               # (N, R)
+        cand = torch.gather(cand, 1, pick[..., None].expand(-1, -1, d))
     z = cand.reshape(N * R, d).to(dev).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     history: dict[str, list] = {"contextual": [], "perceptual": [], "total": []}

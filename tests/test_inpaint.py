@@ -59,6 +59,13 @@ def test_inpaint_yields_states_and_returns_sorted_result(gan):
     assert r.history["total"][-1][0] < r.history["total"][0][0]       # the descent made progress
 
 
+def test_large_pool_shows_a_first_frame_before_the_descent(gan):
+    states, r = run_all(I.inpaint(gan.G, gan.D, digit(), I.make_mask("center"), steps=2, restarts=2,
+                                  pool=I.POOL_CHUNK + 10, frame_every=1))
+    assert states[0].phase == "pool" and states[0].tried == I.POOL_CHUNK and states[0].pool == I.POOL_CHUNK + 10
+    assert [s.phase for s in states[1:]] == ["descent"] * 3 and r.settings["pool"] == I.POOL_CHUNK + 10
+
+
 def test_inpaint_is_deterministic_and_seed_matters(gan):
     y, known = digit(), I.make_mask("left")
     a = I.complete(gan.G, gan.D, y, known, steps=5, restarts=4, pool=8, seed=1)
