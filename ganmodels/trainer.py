@@ -186,7 +186,7 @@ class Trainer:
     """One live GAN training run with a single background thread (see the module docstring)."""
 
     def __init__(self, cfg: RunConfig | None = None, *, device: str = "cpu", classifier=None,
-                 snapshot_every_s: float = 0.4, frame_every_s: float = 0.5):
+                 snapshot_every_s: float = 0.5, frame_every_s: float = 1.0):
         self.device = torch.device(device)
         self.classifier = classifier
         self.snapshot_every_s = snapshot_every_s
