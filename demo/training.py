@@ -592,18 +592,30 @@ def build(models: dict):
             raise err(e) from None
         return [*settings_of(cfg), T.PRESETS[name].explain, status_text(), ""]
 
+    def disk_error(e: OSError):
+        return gr.Error(f"could not write the file on the server: {e.strerror or e} "
+                        "(is its disk full?). The run itself is not affected.")
+
     def save():
         p = files_dir / f"live_run_step{trainer.step}.safetensors"
-        return str(trainer.save(p))
+        try:
+            return str(trainer.save(p))
+        except OSError as e:
+            raise disk_error(e) from None
 
     def export_gif():
         try:
             return str(trainer.export_gif(files_dir / f"timelapse_step{trainer.step}.gif"))
         except ValueError as e:
             raise err(e) from None
+        except OSError as e:
+            raise disk_error(e) from None
 
     def export_csv():
-        return str(trainer.export_csv(files_dir / f"curves_step{trainer.step}.csv"))
+        try:
+            return str(trainer.export_csv(files_dir / f"curves_step{trainer.step}.csv"))
+        except OSError as e:
+            raise disk_error(e) from None
 
     def load(path):
         if not path:
