@@ -577,8 +577,6 @@ def test_disk_full_during_export_gives_a_clear_message(tmp_path, monkeypatch):
     assert not list((tmp_path / "export").glob("*.safetensors*"))
 
 
-@pytest.mark.xfail(reason="demo/training.py's save/export handlers let OSError escape (reported); "
-                          "remove this mark once they raise gr.Error", strict=False)
 def test_disk_full_in_the_app_gives_a_message(classroom_app, eps, monkeypatch):
     """Saving from the live tab when the disk is full: a message, not a server error."""
     if "training_save" not in eps:
