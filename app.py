@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outbound calls at start-up
 
@@ -136,6 +137,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-file-size", default="20mb", help="largest upload accepted (e.g. 5mb, 1gb)")
     p.add_argument("--max-pixels", type=int, default=50_000_000,
                    help="images with more pixels are refused before they are decoded (decompression bombs)")
+    p.add_argument("--data-dir", action="append", default=[],
+                   help="let the Live training tab train on image folders inside DIR (repeatable; "
+                        "off by default: a path typed in a browser never reaches the rest of the disk)")
     p.add_argument("--open-api", action="store_true",
                    help="also accept direct POST /gradio_api/run/<name> calls, which skip the queue and its "
                         "limits (for scripts and benchmarks; off by default, as on Hugging Face Spaces)")
@@ -157,6 +161,8 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     import torch
     from PIL import Image
 
+    if args.data_dir:
+        os.environ["GAN_CLASSROOM_DATA_DIRS"] = os.pathsep.join(str(Path(d).resolve()) for d in args.data_dir)
     Image.MAX_IMAGE_PIXELS = args.max_pixels          # PIL refuses bigger images before decoding them
     device = pick_device(args.device)
     if args.torch_threads:

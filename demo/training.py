@@ -123,6 +123,28 @@ def canvas_background(size: int = CANVAS) -> np.ndarray:
     return img
 
 
+def allowed_folder(folder) -> str:
+    """An image folder a student typed: only inside the folders the lecturer allowed (``--data-dir``).
+
+    Without the flag the folder dataset is off: a path from a browser must never walk the server's disk.
+    """
+    import os
+    from pathlib import Path
+
+    roots = [Path(p).resolve() for p in os.environ.get("GAN_CLASSROOM_DATA_DIRS", "").split(os.pathsep) if p]
+    if not roots:
+        raise InputError("the image-folder dataset is off: start the app with --data-dir DIR to let the "
+                         "class train on folders inside DIR")
+    text = str(folder or "").strip()
+    if not text:
+        raise InputError(f"give an image folder inside {', '.join(map(str, roots))}")
+    p = Path(text)
+    p = (p if p.is_absolute() else roots[0] / p).resolve()
+    if not any(p == r or r in p.parents for r in roots):
+        raise InputError(f"{text}: only folders inside {', '.join(map(str, roots))} are allowed")
+    return str(p)
+
+
 def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_txt, folder,
                 base: T.RunConfig | None = None) -> T.RunConfig:
     """The UI's settings → a checked RunConfig (InputError with a teaching message)."""
@@ -147,7 +169,7 @@ def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points
     cfg.seed = as_int(seed, "Seed", 0, 2**31 - 1)
     cfg.real_label, cfg.fake_label = real, fake
     cfg.points = parse_points(points_txt) if dataset == "drawn" else base.points
-    cfg.folder = (folder or "").strip() if dataset == "folder" else base.folder
+    cfg.folder = allowed_folder(folder) if dataset == "folder" else base.folder
     if dataset == "drawn" and len(cfg.points) < 2:
         raise InputError(f"the drawn distribution has {len(cfg.points)} point(s): draw at least 2 "
                          "(strokes on the canvas, or 'x, y' lines in the points box)")

@@ -387,7 +387,7 @@ def test_bad_inputs_give_messages(live_app):
     assert "at least 2" in str(r)
     st, r = api_call(url, "training_reset", ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "",
                                              "/nonexistent/folder"])
-    assert "not a folder" in str(r)
+    assert "image-folder dataset is off" in str(r)   # no --data-dir: a typed path never reaches the disk
     st, r = api_call(url, "training_reset", ["ring", "ns", 1e6, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
     assert "Learning rate G" in str(r)
     st, r = api_call(url, "training_reset", ["ring", "lsgan", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
@@ -424,3 +424,18 @@ def test_browser_starts_training_and_grid_changes(live_app, browser):
     finally:
         tr.pause()
         page.close()
+
+
+def test_image_folder_only_inside_data_dir(tmp_path, monkeypatch):
+    from demo.common import InputError
+    from demo.training import allowed_folder
+
+    monkeypatch.delenv("GAN_CLASSROOM_DATA_DIRS", raising=False)
+    with pytest.raises(InputError, match="--data-dir"):
+        allowed_folder(str(tmp_path))
+    (tmp_path / "digits").mkdir()
+    monkeypatch.setenv("GAN_CLASSROOM_DATA_DIRS", str(tmp_path))
+    assert allowed_folder("digits") == str((tmp_path / "digits").resolve())
+    for bad in ("/", "/etc", "../", str(tmp_path / ".." / "x")):
+        with pytest.raises(InputError, match="only folders inside"):
+            allowed_folder(bad)
