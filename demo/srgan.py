@@ -28,7 +28,8 @@ EXPLAIN = r"""
 * **Bicubic**: interpolation with a fixed cubic kernel — nothing learned.
 * **SRResNet**: a residual CNN $G$ trained for *pixel accuracy*: $\min_G\ \mathbb E\,\lVert G(I^{LR})-I^{HR}\rVert_2^2$.
 * **SRGAN**: the same $G$, started from SRResNet, trained with the *perceptual loss*
-  $l^{SR}=l_{\text{content}}+10^{-3}\,l_{\text{adv}}$, $\;l_{\text{adv}}=-\log D(G(I^{LR}))$, while the discriminator
+  $l^{SR}=l_{\text{content}}+w\,l_{\text{adv}}$, $\;l_{\text{adv}}=-\log D(G(I^{LR}))$ (paper: $w=10^{-3}$; the shipped
+  SRGAN: see *The shipped networks* below), while the discriminator
   $D$ maximises $\log D(I^{HR})+\log\big(1-D(G(I^{LR}))\big)$. (The paper's content loss uses VGG19 features; no
   pretrained VGG is available offline, so here $l_{\text{content}}$ is the pixel MSE — the paper's "SRGAN-MSE".)
 
@@ -40,6 +41,8 @@ $\text{SSIM}=\frac{(2\mu_x\mu_y+C_1)(2\sigma_{xy}+C_2)}{(\mu_x^2+\mu_y^2+C_1)(\s
 **The perception–distortion trade-off** (Blau & Michaeli 2018): when many sharp images fit the same low-res input,
 the *average* of them has the lowest pixel error but is blurry. A GAN must pick one plausible sharp image instead —
 it looks more real yet scores a lower PSNR. In the paper (Set5, 4×): bicubic 28.43 dB, SRResNet 32.05 dB, SRGAN 29.40 dB.
+Our SRGAN was fine-tuned for only a few hundred steps on a CPU: zoom in and you will see its sharpness comes partly
+with a regular grid pattern — the *checkerboard artefact* of sub-pixel upsampling that a young GAN amplifies.
 """
 
 
