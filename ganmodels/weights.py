@@ -62,6 +62,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; weights and manifests are meant to be read
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
