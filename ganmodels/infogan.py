@@ -289,23 +289,14 @@ def sample_balanced(model: InfoGAN, n: int, seed: int):
 
 def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None,
          with_D: bool = True) -> InfoGAN:
-    store = store or W.WeightStore(weights_dir)
-    man = store.manifest_for_check()
-    G, cfg, _ = W.load_network(store.path(FILES["G"]), Generator, InfoGANConfig,
-                               family=FAMILY, network="G", device=device, manifest=man)
-    D = None
-    if with_D:
-        D, _, _ = W.load_network(store.path(FILES["D"]), Discriminator, InfoGANConfig,
-                                 family=FAMILY, network="D", device=device, manifest=man)
-        D.requires_grad_(False)
-    G.requires_grad_(False)
+    G, D, cfg = W.load_g_and_d(store or W.WeightStore(weights_dir), family=FAMILY, files=FILES,
+                               generator=Generator, discriminator=Discriminator, config_cls=InfoGANConfig,
+                               device=device, with_D=with_D)
     return InfoGAN(G, D, cfg, device)
 
 
 def save(G: nn.Module, D: nn.Module, cfg: InfoGANConfig, out_dir: str | Path) -> dict[str, str]:
-    out_dir = Path(out_dir)
-    return {FILES["G"]: W.save_network(G, out_dir / FILES["G"], family=FAMILY, network="G", config=cfg),
-            FILES["D"]: W.save_network(D, out_dir / FILES["D"], family=FAMILY, network="D", config=cfg)}
+    return W.save_g_and_d(G, D, cfg, out_dir, family=FAMILY, files=FILES)
 
 
 @torch.no_grad()

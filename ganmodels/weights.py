@@ -148,6 +148,29 @@ def load_network(path: str | os.PathLike, build, config_cls, *, family: str, net
     return module, cfg, extra
 
 
+def save_g_and_d(G: torch.nn.Module, D: torch.nn.Module, config: Any, out_dir: str | os.PathLike, *,
+                 family: str, files: dict[str, str]) -> dict[str, str]:
+    """Save a generator/discriminator pair as ``files["G"]`` and ``files["D"]``. Returns {name: sha256}."""
+    out_dir = Path(out_dir)
+    return {files[n]: save_network(net, out_dir / files[n], family=family, network=n, config=config)
+            for n, net in (("G", G), ("D", D))}
+
+
+def load_g_and_d(store: "WeightStore", *, family: str, files: dict[str, str], generator, discriminator,
+                 config_cls, device="cpu", with_D: bool = True):
+    """Load a G (and optionally its D) saved by ``save_g_and_d``, frozen, in eval mode: (G, D | None, cfg)."""
+    man = store.manifest_for_check()
+    G, cfg, _ = load_network(store.path(files["G"]), generator, config_cls, family=family, network="G",
+                             device=device, manifest=man)
+    D = None
+    if with_D:
+        D, _, _ = load_network(store.path(files["D"]), discriminator, config_cls, family=family,
+                               network="D", device=device, manifest=man)
+        D.requires_grad_(False)
+    G.requires_grad_(False)
+    return G, D, cfg
+
+
 # ---------------------------------------------------------------- manifest
 
 
