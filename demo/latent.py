@@ -20,7 +20,7 @@ N_PCS = 6        # principal directions shown as sliders
 N_RAW = 4        # raw z dimensions shown as sliders
 GRID = 64        # 8×8 sample grid
 POOL = 512       # samples addressable by index in the z-arithmetic
-SCALE = 8        # 28 px → 224 px on screen
+SCALE = 4        # 28 px → 112 px (shown larger with CSS image-rendering: pixelated)
 MAX_SEED = 2**31 - 1
 
 EXPLAIN = r"""
