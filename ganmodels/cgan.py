@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import weights as W
-from .dcgan import EMA, init_weights
+from .dcgan import EMA, LoadedGAN, init_weights
 
 FAMILY = "cgan"
 FILES = {"G": "cgan_G.safetensors", "D": "cgan_D.safetensors"}
@@ -98,19 +98,8 @@ class Discriminator(nn.Module):
         return (self.out(phi).view(-1) + (self.embed(y.long()) * phi).sum(1))  # (B,)
 
 
-class CGAN:
+class CGAN(LoadedGAN):
     """The loaded model: G (EMA, eval mode) and, when present, D."""
-
-    def __init__(self, G: Generator, D: Discriminator | None, cfg: CGANConfig, device="cpu"):
-        self.G, self.D, self.cfg, self.device = G, D, cfg, torch.device(device)
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    def z_from_seed(self, seed: int, n: int = 1) -> torch.Tensor:
-        g = torch.Generator().manual_seed(int(seed))
-        return torch.randn(n, self.cfg.z_dim, generator=g)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, y) -> torch.Tensor:

@@ -111,10 +111,10 @@ class EMA:
             s.copy_(b)
 
 
-class DCGAN:
-    """The loaded model: G (eval mode) and, when present, D. Used by the tabs and CLIs."""
+class LoadedGAN:
+    """A loaded generator (eval mode), its D when present, and seeded latents (shared by dcgan/cgan/infogan)."""
 
-    def __init__(self, G: Generator, D: Discriminator | None, cfg: DCGANConfig, device="cpu"):
+    def __init__(self, G: nn.Module, D: nn.Module | None, cfg, device="cpu"):
         self.G, self.D, self.cfg, self.device = G, D, cfg, torch.device(device)
 
     @property
@@ -124,6 +124,10 @@ class DCGAN:
     def z_from_seed(self, seed: int, n: int = 1) -> torch.Tensor:
         g = torch.Generator().manual_seed(int(seed))
         return torch.randn(n, self.cfg.z_dim, generator=g)
+
+
+class DCGAN(LoadedGAN):
+    """The loaded model: G (eval mode) and, when present, D. Used by the tabs and CLIs."""
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import weights as W
-from .dcgan import EMA, init_weights
+from .dcgan import EMA, LoadedGAN, init_weights
 from .losses import d_loss as adv_d_loss
 from .losses import d_prob
 from .losses import g_loss as adv_g_loss
@@ -236,21 +236,13 @@ def ema_step(ema: EMA, G: nn.Module) -> None:
 # ------------------------------------------------------------------ the loaded model
 
 
-class InfoGAN:
+class InfoGAN(LoadedGAN):
     """The loaded model: G (EMA, eval mode), D/Q when present, and the code → digit mapping."""
 
     def __init__(self, G: Generator, D: Discriminator | None, cfg: InfoGANConfig, device="cpu"):
-        self.G, self.D, self.cfg, self.device = G, D, cfg, torch.device(device)
+        super().__init__(G, D, cfg, device)
         self.mapping: np.ndarray | None = None   # code k → digit (set by measure_mapping)
         self.match: dict | None = None
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    def z_from_seed(self, seed: int, n: int = 1) -> torch.Tensor:
-        g = torch.Generator().manual_seed(int(seed))
-        return torch.randn(n, self.cfg.z_dim, generator=g)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, c_cat, c_cont) -> torch.Tensor:
