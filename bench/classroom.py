@@ -4,8 +4,10 @@
 
 Starts the app itself in its own process (``python app.py``: shipped weights, default serving settings),
 finds its public API endpoints (``GET /config``; so every tab present is covered), then
-runs N simulated students for S seconds.  Each student is a thread with its own session
-that, like a person, mostly drags sliders (InfoGAN codes, latent directions), now and then
+lets N simulated students open the page (all within ~1.5 s; the first event of each session
+also creates that session on the server, so it is timed apart: ``session_start_p50_ms`` /
+``session_start_p95_ms``), then runs them for S seconds.  Each student is a thread with its own
+session (as a browser tab keeps one) that, like a person, mostly drags sliders (InfoGAN codes, latent directions), now and then
 asks for a heavy job (inpainting, super-resolution, photo → Monet) and keeps the training
 viewer polling — with a short "think time" between actions.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import random
 import socket
@@ -110,9 +113,13 @@ def upload(url: str, name: str, data: bytes, timeout: float = 60) -> dict:
     return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
 
 
-def call_run(url: str, api_name: str, data: list, timeout: float = 120):
+def _body(data: list, session: str | None) -> bytes:
+    return json.dumps({"data": data, **({"session_hash": session} if session else {})}).encode()
+
+
+def call_run(url: str, api_name: str, data: list, timeout: float = 120, session: str | None = None):
     """Direct route. Returns ("ok"|"error"|"busy"|"lost", message)."""
-    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=json.dumps({"data": data}).encode(),
+    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=_body(data, session),
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -128,9 +135,12 @@ def call_run(url: str, api_name: str, data: list, timeout: float = 120):
         return "lost", f"{type(e).__name__}: {e}"
 
 
-def call_queue(url: str, api_name: str, data: list, timeout: float = 120):
-    """Through the queue, as a browser: POST /call/<api_name> → event id → read its event stream."""
-    req = urllib.request.Request(f"{url}/gradio_api/call/{api_name}", data=json.dumps({"data": data}).encode(),
+def call_queue(url: str, api_name: str, data: list, timeout: float = 120, session: str | None = None):
+    """Through the queue, as a browser: POST /call/<api_name> → event id → read its event stream.
+
+    ``session``: the session hash a browser tab keeps for its whole visit (without one, every
+    call would open a new session on the server, which no browser does)."""
+    req = urllib.request.Request(f"{url}/gradio_api/call/{api_name}", data=_body(data, session),
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -229,6 +239,7 @@ class Student(threading.Thread):
     def __init__(self, i, url, eps, files, t_end, via, results, lock, heavy, sliders):
         super().__init__(daemon=True)
         self.rng = random.Random(1000 + i)
+        self.session = uuid.UUID(int=self.rng.getrandbits(128)).hex[:11]   # one browser tab per student
         self.url, self.eps, self.files, self.t_end, self.via = url, eps, files, t_end, via
         self.results, self.lock = results, lock
         names = sorted(eps)
@@ -247,6 +258,16 @@ class Student(threading.Thread):
                 return self.rng.choice(pool)
         return self.rng.choice(self.sliders) if self.sliders else None
 
+    def open_page(self) -> None:
+        """The student opens the app: the first event of a session also creates the session on the
+        server (its copy of every component's config), which costs far more than a slider move.
+        Measured apart from the steady-state latencies (``session_start_*`` in the summary)."""
+        name = self.sliders[0] if self.sliders else sorted(self.eps)[0]
+        data = [value_for(c, self.rng, self.files) for c in self.eps[name]]
+        call = call_queue if self.via == "queue" else call_run
+        t0 = time.perf_counter()
+        self.first = (call(self.url, name, data, session=self.session)[0], (time.perf_counter() - t0) * 1000)
+
     def run(self):
         call = call_queue if self.via == "queue" else call_run
         while time.time() < self.t_end:
@@ -257,10 +278,10 @@ class Student(threading.Thread):
             # (the teacher's settings) with the student's own photo
             data = [value_for(c, self.rng, self.files, move=name not in self.heavy) for c in self.eps[name]]
             t0 = time.perf_counter()
-            status, msg = call(self.url, name, data)
+            status, msg = call(self.url, name, data, session=self.session)
             ms = (time.perf_counter() - t0) * 1000
             with self.lock:
-                self.results.append((name, status, ms, msg))
+                self.results.append((name, status, ms, msg, t0))
             # think time: a slider drag sends a value every 0.1-0.4 s; a heavy result is looked at for 5-15 s
             time.sleep(self.rng.uniform(5.0, 15.0) if name in self.heavy else self.rng.uniform(0.1, 0.4))
 
@@ -288,7 +309,7 @@ def percentile(xs, q):
 
 def summarise(results, eps, args, url, sliders: set[str]) -> dict:
     per = {}
-    for name, status, ms, msg in results:
+    for name, status, ms, msg, _ in results:
         d = per.setdefault(name, {"requests": 0, "errors": 0, "lost": 0, "busy": 0, "_ms": []})
         d["requests"] += 1
         if status == "ok":
@@ -304,16 +325,16 @@ def summarise(results, eps, args, url, sliders: set[str]) -> dict:
     for name, d in sorted(per.items()):
         table[name] = {"requests": d["requests"], "errors": d["errors"], "lost": d["lost"], "busy": d["busy"],
                        "p50_ms": percentile(d["_ms"], 50), "p95_ms": percentile(d["_ms"], 95)}
-    slider_ms = [ms for name, status, ms, _ in results if status == "ok" and name in sliders]
+    slider_ms = [ms for name, status, ms, _, _ in results if status == "ok" and name in sliders]
     examples = {}
-    for name, status, _, msg in results:
+    for name, status, _, msg, _ in results:
         if status in ("error", "lost") and name not in examples:
             examples[name] = f"{status}: {str(msg)[:160]}"
     return {"requests": len(results), "errors": sum(d["errors"] for d in table.values()),
             "lost": sum(d["lost"] for d in table.values()), "busy": sum(d["busy"] for d in table.values()),
             "slider_p95_ms": percentile(slider_ms, 95), "slider_p50_ms": percentile(slider_ms, 50),
             "slider_endpoints": sorted(sliders),
-            "students": args.students, "seconds": args.seconds, "via": args.via,
+            "students": args.students, "seconds": args.seconds, "via": args.via, "mix": dict(MIX),
             "concurrency": args.concurrency, "torch_threads": args.torch_threads, "load_avg_1min": round(os.getloadavg()[0], 2),
             "cpus": os.cpu_count(), "error_examples": examples, "endpoints": table}
 
@@ -327,8 +348,19 @@ def main(argv=None) -> int:
     p.add_argument("--via", choices=["queue", "run"], default="queue")
     p.add_argument("--concurrency", type=int, default=None, help="app.py --concurrency (default: app.py's)")
     p.add_argument("--torch-threads", type=int, default=None, help="app.py --torch-threads")
+    p.add_argument("--mix", default=None,
+                   help="override the action mix, e.g. slider=0.8,click=0.1,poll=0.1,heavy=0 (for diagnosis)")
+    p.add_argument("--no-live-training", action="store_true",
+                   help="do not start the live training run (by default the lecturer's run is going)")
+    p.add_argument("--raw", default=None, help="also write every request (name, status, start s, ms) to this CSV")
     p.add_argument("--url", default=None, help="use an app that is already running instead of starting one")
     args = p.parse_args(argv)
+    if args.mix:
+        for kv in args.mix.split(","):
+            k, v = kv.split("=")
+            if k.strip() not in MIX:
+                p.error(f"--mix: unknown kind {k!r} (choose from {', '.join(MIX)})")
+            MIX[k.strip()] = float(v)
 
     server = None
     if args.url:
@@ -374,21 +406,42 @@ def main(argv=None) -> int:
               f"slider events: {sorted(sliders)}; "
               f"heavy: {sorted(heavy)}", file=sys.stderr)
         results, lock = [], threading.Lock()
-        live = "training_start" in eps
+        live = "training_start" in eps and not args.no_live_training
         if live:                                  # the lecturer starts the live run; students watch it
             print("training_start:", (call_queue if args.via == "queue" else call_run)(url, "training_start", []),
                   file=sys.stderr)
+        students = [Student(i, url, eps, files, 0.0, args.via, results, lock, heavy, sliders)
+                    for i in range(args.students)]
+        # the class opens the page: all students within a second or two (measured on its own)
+        openers = [threading.Thread(target=s.open_page, daemon=True) for s in students]
+        t_open = time.perf_counter()
+        for o in openers:
+            o.start()
+            time.sleep(0.05)
+        for o in openers:
+            o.join(timeout=300)
+        open_s = time.perf_counter() - t_open
+        firsts = [getattr(s, "first", ("lost", math.nan)) for s in students]
         cpu0 = cpu_seconds(server.pid) if server else None
         t_end = time.time() + args.seconds
-        students = [Student(i, url, eps, files, t_end, args.via, results, lock, heavy, sliders)
-                    for i in range(args.students)]
         for s in students:
+            s.t_end = t_end
             s.start()
-            time.sleep(0.05)                      # students arrive over a second or two
+            time.sleep(0.05)                      # and do not all move a slider at the same instant
         for s in students:
             s.join(timeout=args.seconds + 300)
         with lock:
             summary = summarise(list(results), eps, args, url, sliders)
+            ok_first = [ms for st, ms in firsts if st == "ok"]
+            summary.update(session_start_p50_ms=percentile(ok_first, 50), session_start_p95_ms=percentile(ok_first, 95),
+                           session_start_failed=sum(st != "ok" for st, _ in firsts),
+                           session_start_all_s=round(open_s, 2))
+            if args.raw:
+                t_first = min((r[4] for r in results), default=0.0)
+                with open(args.raw, "w") as f:
+                    f.write("endpoint,status,start_s,ms\n")
+                    for name, status, ms, _, t0 in sorted(results, key=lambda r: r[4]):
+                        f.write(f"{name},{status},{t0 - t_first:.3f},{ms:.1f}\n")
         summary["live_training_running"] = live
         if server is not None:
             used = cpu_seconds(server.pid) - cpu0

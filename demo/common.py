@@ -14,6 +14,33 @@ class InputError(ValueError):
     """Bad user input; the message says what to do. Handlers turn it into gr.Error."""
 
 
+def guard(fn, name: str | None = None, *, interactive: bool = False):
+    """Wrap an event handler: an InputError becomes gr.Error (the message shown to the user).
+
+    ``interactive=True`` marks a quick request that a person is waiting on (a slider move, a
+    poll): while it runs, background work (live training, an inpainting optimisation) gives
+    way (``ganmodels.priority``). Not for generator handlers.
+    """
+    import gradio as gr
+    from ganmodels import priority
+
+    def wrapped(*a, **kw):
+        try:
+            if interactive:
+                with priority.interactive():
+                    return fn(*a, **kw)
+            return fn(*a, **kw)
+        except InputError as e:
+            raise gr.Error(str(e)) from None
+    wrapped.__name__ = name or fn.__name__
+    return wrapped
+
+
+def quick(fn, name: str | None = None):
+    """``guard`` for a quick request a person is waiting on (background work gives way to it)."""
+    return guard(fn, name, interactive=True)
+
+
 def as_int(value, name: str, lo: int | None = None, hi: int | None = None) -> int:
     """A whole number in [lo, hi], or InputError saying what was wrong."""
     try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, digit_image, grid
+from demo.common import InputError, as_float, as_int, digit_image, grid, quick
 
 REQUIRES = ("infogan",)
 OPTIONAL = ("cgan", "classifier")
@@ -193,15 +193,6 @@ def build(models: dict) -> None:
 
     tab = prepare(models)
 
-    def guard(fn, name):
-        def wrapped(*a):
-            try:
-                return fn(*a)
-            except InputError as e:
-                raise gr.Error(str(e)) from None
-        wrapped.__name__ = name
-        return wrapped
-
     gr.Markdown("## InfoGAN codes — meanings learned without labels, next to a conditional GAN that was told\n"
                 "Pick a categorical code and move the continuous codes c₁, c₂ (trained on −1…1; the paper shows "
                 "the meaning carries on beyond). The same noise z feeds both generators.")
@@ -242,13 +233,13 @@ def build(models: dict) -> None:
     grid_img = gr.Image(value=figure2_grid(tab, "c1", 0), label="Columns: −2 … +2 (trained on −1 … 1)",
                         type="numpy", format="png", interactive=False, elem_classes="pixelated")
 
-    ig_fn = guard(lambda *a: infogan_sample(tab, *a), "infogan_sample")
+    ig_fn = quick(lambda *a: infogan_sample(tab, *a), "infogan_sample")
     ig_in = [code, c1, c2, seed]
     for i, comp in enumerate([c1, c2, code]):
         comp.change(ig_fn, ig_in, [ig_img, ig_info], trigger_mode="always_last", show_progress="hidden",
                     concurrency_limit=None, api_name="infogan_sample" if i == 0 else None,
                     api_visibility="public" if i == 0 else "private")
-    grid_fn = guard(lambda w, s: figure2_grid(tab, w, s), "infogan_grid")
+    grid_fn = quick(lambda w, s: figure2_grid(tab, w, s), "infogan_grid")
     grid_btn.click(grid_fn, [which, seed], grid_img, concurrency_limit=None, api_name="infogan_grid")
     which.change(grid_fn, [which, seed], grid_img, show_progress="hidden", concurrency_limit=None,
                  api_visibility="private")
@@ -259,12 +250,12 @@ def build(models: dict) -> None:
     new_z.click(lambda: int(np.random.default_rng().integers(0, 100_000)), None, seed,
                 api_visibility="private")
     if tab.cgan is not None:
-        cg_fn = guard(lambda *a: cgan_sample(tab, *a), "cgan_sample")
+        cg_fn = quick(lambda *a: cgan_sample(tab, *a), "cgan_sample")
         digit.change(cg_fn, [digit, seed], [cg_img, cg_info], trigger_mode="always_last",
                      show_progress="hidden", concurrency_limit=None, api_name="cgan_sample")
         seed.change(cg_fn, [digit, seed], [cg_img, cg_info], show_progress="hidden", concurrency_limit=None,
                     api_visibility="private")
-        seed.change(guard(lambda s: cgan_row(tab, s), "cgan_row"), seed, cg_row, show_progress="hidden",
+        seed.change(quick(lambda s: cgan_row(tab, s), "cgan_row"), seed, cg_row, show_progress="hidden",
                     concurrency_limit=None, api_visibility="private")
         # choosing a code also shows the cGAN's version of the digit that code drew
         if tab.match is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, upscale
+from demo.common import InputError, as_float, as_int, quick, upscale
 from ganmodels import inpaint as I
 
 REQUIRES = ("dcgan",)
@@ -361,15 +361,6 @@ def build(models: dict) -> None:
     # warm-up: PyTorch's first backward pass in a process is slow (~2 s); pay it now, not on the first click
     I.complete(gan.G, gan.D, X[0], I.make_mask("center"), steps=1, restarts=2, pool=2, device=device)
 
-    def guard(fn, name):
-        def wrapped(*a):
-            try:
-                return fn(*a)
-            except InputError as e:
-                raise gr.Error(str(e)) from None
-        wrapped.__name__ = name
-        return wrapped
-
     gr.Markdown("## Inpainting — let the GAN fill the hole\nLoad a digit, paint over the part to hide "
                 "(or pick a mask preset) and press **Fill the hole**. You will see the search over the latent vector z live.")
     with gr.Row():
@@ -440,24 +431,24 @@ def build(models: dict) -> None:
         d = digit_from_editor(ed)
         return masked_view(d, get_mask(ed, pre, as_int(seed_v, "Seed", 0, 2**31 - 1)))
     for ev in (preset.change, seed.change):
-        ev(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
+        ev(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
            show_progress="hidden", concurrency_limit=None, api_visibility="private")
-    editor.change(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
+    editor.change(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
                   show_progress="hidden", concurrency_limit=None, api_name="inpaint_preview")
     for ev in (editor.input, editor.apply):   # strokes (which of these fires depends on the gradio version)
-        ev(guard(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
+        ev(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
            show_progress="hidden", concurrency_limit=None, api_visibility="private")
 
-    b_test.click(guard(load_test_digit, "inpaint_load_test"), idx, [editor, source_note],
+    b_test.click(quick(load_test_digit, "inpaint_load_test"), idx, [editor, source_note],
                  api_name="inpaint_load_test", concurrency_limit=None)
     b_rand.click(lambda: int(np.random.default_rng().integers(len(X))), None, idx,
-                 api_visibility="private").then(guard(load_test_digit, "inpaint_load_test"), idx,
+                 api_visibility="private").then(quick(load_test_digit, "inpaint_load_test"), idx,
                                                  [editor, source_note], api_visibility="private")
-    b_gen.click(guard(lambda s: load_generated_digit(gan, s), "inpaint_load_generated"), gseed,
+    b_gen.click(quick(lambda s: load_generated_digit(gan, s), "inpaint_load_generated"), gseed,
                 [editor, source_note], api_name="inpaint_load_generated", concurrency_limit=None)
-    upload.upload(guard(load_upload, "inpaint_load_upload"), upload, [editor, source_note],
+    upload.upload(quick(load_upload, "inpaint_load_upload"), upload, [editor, source_note],
                   api_name="inpaint_load_upload", concurrency_limit=None)
-    b_draw.click(guard(load_drawing, "inpaint_load_drawing"), sketch, [editor, source_note],
+    b_draw.click(quick(load_drawing, "inpaint_load_drawing"), sketch, [editor, source_note],
                  api_name="inpaint_load_drawing", concurrency_limit=None)
 
     gr.Examples(examples=[[m_, I.LAM, I.STEPS, I.RESTARTS] for m_ in ("centre square 14×14", "bottom half", "left half",

@@ -5,12 +5,13 @@ Pure functions first (numbers in, images out), then ``build(models)``.
 
 import math
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from demo.common import InputError, Number, Slider, as_float, as_int, digit_image, grid, to_gif
+from demo.common import InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, to_gif
 from ganmodels.data import to_uint8
 
 REQUIRES = ("dcgan",)
@@ -177,22 +178,16 @@ def interpolate(lm: LatentModel, seed_a=0, seed_b=1, frames=10, mode="slerp", tr
 
 
 def norm_plot(za, zb, d):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """‖z_t‖ along lerp and slerp, and √d, as a table for gr.LinePlot (drawn by the browser:
+    no server-side rendering, so a class clicking "Interpolate" at once costs little)."""
+    import pandas as pd
 
     t = torch.linspace(0, 1, 50)
-    fig, ax = plt.subplots(figsize=(5, 2.6), dpi=90)
-    ax.plot(t, lerp(za, zb, t).norm(dim=1), label="lerp")
-    ax.plot(t, slerp(za, zb, t).norm(dim=1), label="slerp")
-    ax.axhline(math.sqrt(d), color="grey", ls=":", label="√d (typical ‖z‖)")
-    ax.set_xlabel("t")
-    ax.set_ylabel("‖z_t‖")
-    ax.set_ylim(0, None)
-    ax.legend(loc="lower center", ncol=3, fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    rows = {"lerp": lerp(za, zb, t).norm(dim=1), "slerp": slerp(za, zb, t).norm(dim=1),
+            "√d (typical ‖z‖)": torch.full((50,), math.sqrt(d))}
+    return pd.DataFrame({"t": np.tile(t.numpy(), len(rows)),
+                         "‖z_t‖": torch.cat(list(rows.values())).numpy().round(4),
+                         "path": np.repeat(list(rows), 50)})
 
 
 def parse_group(text, name: str) -> list[int]:
@@ -234,6 +229,31 @@ def arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise=0.25):
     return inputs, result, digit_image(pixel, 6)
 
 
+_POOL_CACHE: "OrderedDict[tuple[int, int], list]" = OrderedDict()
+POOL_CHUNK = 128
+
+
+@torch.no_grad()
+def pool_reading(lm: LatentModel, seed: int, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(class, confidence, ink area) of the seed's pool samples 0 … (chunk+1)·128 − 1.
+
+    Rendering and classifying digits is the costliest thing this tab does, so the pool is read
+    128 samples at a time, only as far as needed, and kept for the last 32 seeds."""
+    key = (id(lm), seed)
+    chunks = _POOL_CACHE.setdefault(key, [])
+    _POOL_CACHE.move_to_end(key)
+    while len(chunks) <= chunk:
+        from ganmodels.classifier import predict
+
+        i = len(chunks) * POOL_CHUNK
+        imgs = render(lm, seed_z(lm, seed, POOL)[i:i + POOL_CHUNK])
+        probs, _ = predict(lm.classifier, imgs)
+        chunks.append((probs.argmax(1), probs.max(1), (imgs > 127).mean((1, 2))))
+    while len(_POOL_CACHE) > 32:
+        _POOL_CACHE.popitem(last=False)
+    return tuple(np.concatenate([c[j] for c in chunks[:chunk + 1]]) for j in range(3))
+
+
 @torch.no_grad()
 def preset_groups(lm: LatentModel, seed, digit_a: int, digit_b: int) -> tuple[str, str, str]:
     """"bold a − thin a + thin b" from the seed's pool, using the classifier and ink area.
@@ -242,12 +262,11 @@ def preset_groups(lm: LatentModel, seed, digit_a: int, digit_b: int) -> tuple[st
     """
     if lm.classifier is None:
         raise InputError("This preset needs the MNIST classifier, which is not loaded.")
-    from ganmodels.classifier import predict
-
-    imgs = render(lm, seed_z(lm, seed, POOL))
-    probs, _ = predict(lm.classifier, imgs)
-    pred, conf = probs.argmax(1), probs.max(1)
-    ink = (imgs > 127).mean((1, 2))
+    seed = as_int(seed, "Seed", 0, MAX_SEED)
+    for chunk in range(POOL // POOL_CHUNK):   # read only as much of the pool as needed: ≥ 6 of each digit
+        pred, conf, ink = pool_reading(lm, seed, chunk)
+        if all(((pred == d) & (conf > 0.9)).sum() >= 6 for d in (digit_a, digit_b)):
+            break
     out = []
     for digit, thick in ((digit_a, True), (digit_a, False), (digit_b, False)):
         idx = np.where((pred == digit) & (conf > 0.9))[0]
@@ -266,15 +285,6 @@ def build(models: dict) -> None:
     import gradio as gr
 
     lm = prepare(models)
-
-    def guard(fn):
-        def wrapped(*a):
-            try:
-                return fn(*a)
-            except InputError as e:
-                raise gr.Error(str(e)) from None
-        wrapped.__name__ = fn.__name__
-        return wrapped
 
     gr.Markdown("## Latent space — DCGAN on MNIST digits\nPick a sample from the grid, then move through "
                 "latent space with the sliders. Everything updates as you drag.")
@@ -301,7 +311,7 @@ def build(models: dict) -> None:
             reset = gr.Button("Reset directions", size="sm")
 
     slider_inputs = [seed, index, truncation, *pcs, *raws]
-    edit_fn = guard(lambda *a: edit(lm, *a))
+    edit_fn = quick(lambda *a: edit(lm, *a))
     edit_fn.__name__ = "latent_edit"
     for i, s in enumerate([truncation, *pcs, *raws]):
         s.change(edit_fn, slider_inputs, [out_img, info], trigger_mode="always_last",
@@ -312,12 +322,12 @@ def build(models: dict) -> None:
         vals = raw_values(lm, seed_v, index_v)
         return [gr.update(value=0.0)] * N_PCS + [gr.update(value=v) for v in vals]
 
-    index.change(guard(pick), [seed, index], [*pcs, *raws], show_progress="hidden",
+    index.change(quick(pick), [seed, index], [*pcs, *raws], show_progress="hidden",
                  concurrency_limit=None, api_name="latent_pick")
-    seed.change(guard(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
+    seed.change(quick(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
                 show_progress="hidden", concurrency_limit=None, api_name="latent_grid").then(
-        guard(pick), [seed, index], [*pcs, *raws], show_progress="hidden", api_visibility="private")
-    truncation.release(guard(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
+        quick(pick), [seed, index], [*pcs, *raws], show_progress="hidden", api_visibility="private")
+    truncation.release(quick(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
                        show_progress="hidden", concurrency_limit=None, api_visibility="private")
 
     def on_click(evt: gr.SelectData):
@@ -338,8 +348,9 @@ def build(models: dict) -> None:
         strip = gr.Image(label="Frames z_A → z_B", type="numpy", format="png", interactive=False,
                          elem_classes="pixelated", scale=3)
         gif = gr.Image(label="Animated", type="filepath", interactive=False, scale=1)
-    norm = gr.Plot(label="Length of z along the path")
-    go.click(guard(lambda *a: interpolate(lm, *a)), [seed_a, seed_b, frames, mode, truncation],
+    norm = gr.LinePlot(x="t", y="‖z_t‖", color="path", y_lim=[0, None], height=240,
+                       label="Length of z along the path (lerp cuts through the low-probability middle)")
+    go.click(quick(lambda *a: interpolate(lm, *a)), [seed_a, seed_b, frames, mode, truncation],
              [strip, gif, norm], api_name="latent_interpolate")
     gr.Examples([[3, 8, 10, "slerp"], [0, 1, 16, "lerp"], [42, 7, 12, "slerp"]],
                 [seed_a, seed_b, frames, mode])
@@ -363,11 +374,11 @@ def build(models: dict) -> None:
                          format="png", interactive=False, elem_classes="pixelated")
         a_pix = gr.Image(label="Same sum on pixels (for contrast)", type="numpy", format="png",
                          interactive=False, elem_classes="pixelated")
-    go2.click(guard(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise], [a_in, a_out, a_pix],
+    go2.click(quick(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise], [a_in, a_out, a_pix],
               api_name="latent_arithmetic")
-    preset.click(guard(lambda s, a, b: preset_groups(lm, s, as_int(a, "Digit a", 0, 9), as_int(b, "Digit b", 0, 9))),
+    preset.click(quick(lambda s, a, b: preset_groups(lm, s, as_int(a, "Digit a", 0, 9), as_int(b, "Digit b", 0, 9))),
                  [seed, da, db], [ga, gb, gc],
-                 api_name="latent_preset").then(guard(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise],
+                 api_name="latent_preset").then(quick(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise],
                                                 [a_in, a_out, a_pix], api_visibility="private")
     with gr.Accordion("What is computed (formulas)", open=False):
         gr.Markdown(EXPLAIN, latex_delimiters=[{"left": "$", "right": "$", "display": False}])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.common import InputError, as_float, as_int
+from demo.common import InputError, as_float, as_int, guard, quick
 from ganmodels import srgan as S
 
 REQUIRES = ("srgan",)
@@ -216,15 +216,6 @@ def build(models: dict) -> None:
     model: S.SRModels = models["srgan"]
     heavy = models.get("_heavy_limit", 2)
 
-    def guard(fn):
-        def wrapped(*a, **kw):
-            try:
-                return fn(*a, **kw)
-            except InputError as e:
-                raise gr.Error(str(e)) from None
-        wrapped.__name__ = fn.__name__
-        return wrapped
-
     gr.Markdown("## SRGAN zoom — 4× super-resolution\nUpload a photo (or pick an example), choose a mode and "
                 "press **Super-resolve**. Then drag the dividers to compare, pick the region to zoom, and "
                 "scroll on an image to zoom further (all three comparisons show the same region).")
@@ -270,7 +261,7 @@ def build(models: dict) -> None:
         return compare(result, cx, cy, zoom)
 
     for c in (cx, cy, zoom):
-        c.change(guard(do_compare), [result, cx, cy, zoom], [s1, s2, s3, over], trigger_mode="always_last",
+        c.change(quick(do_compare), [result, cx, cy, zoom], [s1, s2, s3, over], trigger_mode="always_last",
                  show_progress="hidden", concurrency_limit=None, api_visibility="private")
 
     def on_select(result, evt: gr.SelectData):

@@ -40,6 +40,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import priority
+
 # ----------------------------------------------------------------- defaults
 
 STEPS = 30          # Adam steps on z
@@ -369,6 +371,7 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             yield st
         if step == steps:
             break
+        priority.yield_to_interactive()                       # interactive requests first (ganmodels.priority)
         opt.zero_grad(set_to_none=True)
         tot.sum().backward()                                  # restarts are independent: sum
         opt.step()

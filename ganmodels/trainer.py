@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from . import data as datamod
-from . import toy
+from . import priority, toy
 from . import weights as W
 from .losses import LOSSES, GANObjective, d_loss, d_prob, gradient_penalty
 from .train import NonFiniteLoss, train_loop
@@ -449,6 +449,7 @@ class Trainer:
 
     def _on_step(self, step: int, logs: dict):
         self.step = step
+        priority.yield_to_interactive()      # students' slider moves go first (see ganmodels.priority)
         self.history.append((step, logs.get("d_loss", math.nan), logs.get("g_loss", math.nan),
                              logs.get("d_real", math.nan), logs.get("d_fake", math.nan),
                              logs.get("gp", math.nan)))

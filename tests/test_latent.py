@@ -50,7 +50,9 @@ def test_interpolation_outputs(lm, tmp_path):
     from PIL import Image
     with Image.open(gif) as im:
         assert im.n_frames == 6 + 4  # there and back
-    assert fig is not None
+    lengths = fig.pivot(index="t", columns="path", values="‖z_t‖")
+    assert (lengths["lerp"] <= lengths["slerp"] + 1e-4).all()          # lerp's path is shorter than slerp's
+    assert lengths["lerp"].iloc[25] < lengths["slerp"].iloc[25]
 
 
 def test_arithmetic_is_mean_combination(lm):
