@@ -142,6 +142,33 @@ def _checked(base):
     return Checked
 
 
+def _image_checked():
+    """gr.Image whose upload decoding answers a broken, unknown or oversized file with a clear
+    message (the stock component lets PIL's exception through: the client sees no explanation)."""
+    import gradio as gr
+
+    class CheckedImage(gr.Image):
+        def get_block_name(self) -> str:
+            return "image"
+
+        def preprocess(self, payload):
+            from PIL import Image as PILImage
+            try:
+                return super().preprocess(payload)
+            except PILImage.DecompressionBombError as e:
+                raise gr.Error(f"This image has too many pixels to open safely ({e}).") from None
+            except (OSError, ValueError, SyntaxError, EOFError):   # UnidentifiedImageError is an OSError
+                raise gr.Error("This file is not an image that can be read (broken, or not a picture): "
+                               "upload a PNG or JPEG.") from None
+
+    return CheckedImage
+
+
+def ImageInput(*args, **kwargs):
+    """A checked gr.Image (see _image_checked)."""
+    return _image_checked()(*args, **kwargs)
+
+
 def Number(*args, **kwargs):
     import gradio as gr
     return _checked(gr.Number)(*args, **kwargs)

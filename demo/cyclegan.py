@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.common import InputError
+from demo.common import ImageInput, InputError
 from ganmodels import cyclegan as C
 
 REQUIRES = ("cyclegan",)
@@ -147,8 +147,9 @@ def build(models: dict) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             # type="filepath" + image_mode=None: gradio hands over the file undecoded, so a huge upload
-            # is downscaled while decoding (JPEG draft mode) instead of being expanded in memory first
-            inp = gr.Image(type="filepath", image_mode=None, label="Your image (any size; above 4 MP it is downscaled)",
+            # is downscaled while decoding (JPEG draft mode) instead of being expanded in memory first;
+            # ImageInput: a broken or non-image file gets a clear message
+            inp = ImageInput(type="filepath", image_mode=None, label="Your image (any size; above 4 MP it is downscaled)",
                            sources=["upload", "clipboard"], height=320, elem_id="cg_input")
             direction = gr.Radio(DIRECTION_CHOICES, value="photo2monet", label="Direction")
             btn = gr.Button("Translate", variant="primary")

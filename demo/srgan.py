@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.common import InputError, as_float, as_int, guard, quick
+from demo.common import ImageInput, InputError, as_float, as_int, guard, quick
 from ganmodels import srgan as S
 
 REQUIRES = ("srgan",)
@@ -221,7 +221,7 @@ def build(models: dict) -> None:
                 "scroll on an image to zoom further (all three comparisons show the same region).")
     with gr.Row():
         with gr.Column(scale=2):
-            image = gr.Image(label="Image", type="numpy", image_mode=None, format="png",
+            image = ImageInput(label="Image", type="numpy", image_mode=None, format="png",   # checked decoding
                              sources=["upload", "clipboard"], height=300, elem_id="sr_input")
             mode = gr.Radio(list(MODES), value="simulate", label="Mode",
                             info="simulate: shrink your image 4× first and compare with it (PSNR/SSIM); "

@@ -332,6 +332,18 @@ def test_api_rejects_a_tiny_image(served_tab, tmp_path):
     assert "at least 16" in json.dumps(out, ensure_ascii=False), out
 
 
+def test_api_explains_a_file_that_is_not_an_image(served_tab, tmp_path):
+    from tests.conftest import api_call
+
+    url, _ = served_tab
+    p = tmp_path / "fake.png"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 50)
+    server_path = _upload(url, p)
+    status, out = api_call(url, "cyclegan_translate", [{"path": server_path, "meta": {"_type": "gradio.FileData"}},
+                                                       "photo2monet"])
+    assert "not an image that can be read" in json.dumps(out, ensure_ascii=False), out
+
+
 @pytest.mark.browser
 def test_browser_example_translates(served_tab, browser):
     url, _ = served_tab

@@ -337,6 +337,10 @@ def test_api_endpoint(served):
     small = {"url": _data_url(photo(20, 20)), "meta": {"_type": "gradio.FileData"}}
     status, out = api_call(served, "srgan_upscale", [small, "simulate", 50, 50, "128"])
     assert "Use real mode for tiny images" in str(out)     # a teaching message, not a crash
+    junk = {"url": "data:image/png;base64," + base64.b64encode(b"\x89PNG but not really" * 20).decode(),
+            "meta": {"_type": "gradio.FileData"}}
+    status, out = api_call(served, "srgan_upscale", [junk, "real", 50, 50, "128"])
+    assert "not an image that can be read" in str(out), out    # our message, not the framework's
 
 
 @pytest.mark.browser
