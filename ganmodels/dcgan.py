@@ -31,6 +31,8 @@ class DCGANConfig:
     ndf: int = 64          # discriminator width
     channels: int = 1
     image_size: int = 28   # 28 (MNIST) or 32
+    fc_g: int = 0          # G: width of a hidden fully connected layer before the projection (0: none,
+                           # the paper's single "project and reshape"); as in InfoGAN's generator
 
 
 class Generator(nn.Module):
@@ -39,8 +41,12 @@ class Generator(nn.Module):
         self.cfg = cfg
         g, s0 = cfg.ngf, cfg.image_size // 4
         # project z: a single matrix multiply (Radford et al. §3: "could be called fully connected")
+        hidden = []
+        if cfg.fc_g:   # (B, z_dim) → (B, fc_g): a deeper map from z lets G separate the digit classes more sharply
+            hidden = [nn.Linear(cfg.z_dim, cfg.fc_g, bias=False), nn.BatchNorm1d(cfg.fc_g), nn.ReLU(True)]
         self.project = nn.Sequential(
-            nn.Linear(cfg.z_dim, g * 4 * s0 * s0, bias=False),
+            *hidden,
+            nn.Linear(cfg.fc_g or cfg.z_dim, g * 4 * s0 * s0, bias=False),
             nn.BatchNorm1d(g * 4 * s0 * s0), nn.ReLU(True),
         )
         self.net = nn.Sequential(

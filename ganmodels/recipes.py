@@ -36,6 +36,7 @@ class DCGANRecipe:
         p.add_argument("--z_dim", type=int, default=None)
         p.add_argument("--ngf", type=int, default=None)
         p.add_argument("--ndf", type=int, default=None)
+        p.add_argument("--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
         p.add_argument("--lr-g", type=float, default=2e-4)
         p.add_argument("--lr-d", type=float, default=2e-4)
         p.add_argument("--beta1", type=float, default=0.5)

@@ -33,6 +33,21 @@ def test_dcgan_shapes():
     assert D(x).shape == (5,)
 
 
+def test_dcgan_hidden_fc_layer_round_trips(tmp_path):
+    """fc_g adds a hidden layer before the projection; the config travels in the file's header,
+    and files without the field (older weights) load as fc_g = 0."""
+    cfg = dcgan.DCGANConfig(z_dim=16, ngf=4, ndf=4, fc_g=24)
+    G, D = dcgan.Generator(cfg).eval(), dcgan.Discriminator(cfg)
+    assert G.project[0].out_features == 24
+    for name in dcgan.save(G, D, cfg, tmp_path):
+        W.update_manifest(tmp_path, name, data="none (test)", steps=0, command="tests/test_foundation.py")
+    m = dcgan.load(tmp_path)
+    assert m.cfg.fc_g == 24
+    z = torch.randn(3, 16)
+    torch.testing.assert_close(m.generate(z), G(z))
+    assert dcgan.DCGANConfig().fc_g == 0
+
+
 def test_classifier_shapes():
     net = C.Classifier(C.ClassifierConfig(width=4, feat_dim=16))
     probs, feats = C.predict(net, np.zeros((3, 28, 28), np.uint8))
