@@ -5,6 +5,7 @@ Pure functions first (numbers in, images out), then ``build(models)``.
 
 import math
 import tempfile
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -230,6 +231,7 @@ def arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise=0.25):
 
 
 _POOL_CACHE: "OrderedDict[tuple[int, int], list]" = OrderedDict()
+_POOL_LOCK = threading.Lock()     # handlers run in parallel threads: one reader of the pool at a time
 POOL_CHUNK = 128
 
 
@@ -239,19 +241,20 @@ def pool_reading(lm: LatentModel, seed: int, chunk: int) -> tuple[np.ndarray, np
 
     Rendering and classifying digits is the costliest thing this tab does, so the pool is read
     128 samples at a time, only as far as needed, and kept for the last 32 seeds."""
-    key = (id(lm), seed)
-    chunks = _POOL_CACHE.setdefault(key, [])
-    _POOL_CACHE.move_to_end(key)
-    while len(chunks) <= chunk:
-        from ganmodels.classifier import predict
+    from ganmodels.classifier import predict
 
-        i = len(chunks) * POOL_CHUNK
-        imgs = render(lm, seed_z(lm, seed, POOL)[i:i + POOL_CHUNK])
-        probs, _ = predict(lm.classifier, imgs)
-        chunks.append((probs.argmax(1), probs.max(1), (imgs > 127).mean((1, 2))))
-    while len(_POOL_CACHE) > 32:
-        _POOL_CACHE.popitem(last=False)
-    return tuple(np.concatenate([c[j] for c in chunks[:chunk + 1]]) for j in range(3))
+    key = (id(lm), seed)
+    with _POOL_LOCK:
+        chunks = _POOL_CACHE.setdefault(key, [])
+        _POOL_CACHE.move_to_end(key)
+        while len(chunks) <= chunk:
+            i = len(chunks) * POOL_CHUNK
+            imgs = render(lm, seed_z(lm, seed, POOL)[i:i + POOL_CHUNK])
+            probs, _ = predict(lm.classifier, imgs)
+            chunks.append((probs.argmax(1), probs.max(1), (imgs > 127).mean((1, 2))))
+        while len(_POOL_CACHE) > 32:
+            _POOL_CACHE.popitem(last=False)
+        return tuple(np.concatenate([c[j] for c in chunks[:chunk + 1]]) for j in range(3))
 
 
 @torch.no_grad()

@@ -165,3 +165,36 @@ def test_browser_drag_slider_changes_image(served_app, browser):
     assert float(slider.input_value()) > 1.0
     assert img.get_attribute("src") != before
     page.close()
+
+
+def test_preset_groups_reads_the_pool_once_and_in_order(lm, monkeypatch):
+    """bold a − thin a + thin b: the groups hold confident samples of the asked digits, thick before
+    thin; the pool is read 128 samples at a time, only as far as needed, and cached — also when
+    many students ask at once (no chunk read twice)."""
+    import threading
+
+    import ganmodels.classifier as C
+
+    calls = []
+
+    def fake_predict(net, imgs):                 # sample i of a chunk "is" digit (i mod 10), confident
+        calls.append(len(imgs))
+        probs = np.full((len(imgs), 10), 0.005, np.float32)
+        probs[np.arange(len(imgs)), np.arange(len(imgs)) % 10] = 0.955
+        return probs, None
+
+    monkeypatch.setattr(C, "predict", fake_predict)
+    monkeypatch.setattr(lm, "classifier", object())
+    L._POOL_CACHE.clear()
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(L.preset_groups(lm, 7, 3, 5))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [L.POOL_CHUNK]               # 12 threes and fives in the first 128: one chunk read, once
+    assert len(set(out)) == 1
+    bold, thin, other = ([int(i) for i in g.split(",")] for g in out[0])
+    assert all(i % 10 == 3 for i in bold + thin) and all(i % 10 == 5 for i in other)
+    pred, conf, ink = L.pool_reading(lm, 7, 0)
+    assert min(ink[bold]) >= max(ink[thin])
