@@ -326,3 +326,20 @@ def test_train_cli_checkpoint_resume_export(tmp_path):
     assert entry["command"].startswith("python -m ganmodels.train dcgan --steps 5")
     model = dcgan.load(exp)
     assert model.cfg.z_dim == 8
+
+
+def test_readme_weights_table_comes_from_the_manifest(tmp_path):
+    from ganmodels import evaluate as E
+
+    f = tmp_path / "x_G.safetensors"
+    W.save_tensors({"w": torch.zeros(1)}, f, {"family": "dcgan"})
+    W.update_manifest(tmp_path, f.name, data="d", steps=7, command="c",
+                      metrics={"dcgan": {"confident_share": 0.5, "not_headline": 1}})
+    table = E.manifest_table(tmp_path)
+    assert "| `x_G.safetensors` | 7 | dcgan: confident_share 0.5 |" in table
+    readme = tmp_path / "README.md"
+    readme.write_text(f"top\n{E.TABLE_START}\nintro\n\n| file | old |\n|---|\n{E.TABLE_END}\nbottom\n")
+    E.update_readme_table(readme, tmp_path)
+    text = readme.read_text()
+    assert "| old |" not in text and "confident_share 0.5" in text
+    assert text.startswith("top\n") and text.endswith(f"{E.TABLE_END}\nbottom\n") and "\nintro\n" in text
