@@ -624,3 +624,20 @@ def test_checkpoint_killed_mid_save_keeps_the_previous_one(tmp_path):
         assert step >= 1
         for leftover in tmp_path.glob(".ck.safetensors.*"):
             leftover.unlink()                        # a killed writer may leave its temp file; never the target
+
+
+def test_classroom_bench_runs_and_reports(classroom_app, tmp_path, capsys):
+    """bench/classroom.py against a running app, 3 students for 2 s: one JSON line with the fields
+    the issue names, a per-endpoint table, the session-start latency apart, and the raw log."""
+    url = classroom_app[0]
+    raw = tmp_path / "raw.csv"
+    assert B.main(["--url", url, "--students", "3", "--seconds", "2", "--no-live-training",
+                   "--mix", "slider=0.9,click=0.1,poll=0,heavy=0", "--raw", str(raw)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for k in ("requests", "errors", "lost", "slider_p95_ms", "endpoints", "session_start_p95_ms"):
+        assert k in out, k
+    assert out["requests"] > 0 and out["errors"] == 0 and out["lost"] == 0
+    assert out["session_start_failed"] == 0 and out["mix"]["heavy"] == 0
+    assert sum(e["requests"] for e in out["endpoints"].values()) == out["requests"]
+    assert raw.read_text().startswith("endpoint,status,start_s,ms\n")
+    assert len(raw.read_text().splitlines()) == out["requests"] + 1
