@@ -1,4 +1,5 @@
 """ganmodels.priority: background work gives way to interactive requests, and is never starved."""
+import contextlib
 import threading
 import time
 
@@ -14,7 +15,9 @@ def test_no_wait_when_nobody_is_active(monkeypatch):
     assert time.perf_counter() - t0 < 0.5
 
 
-def test_waits_while_a_request_runs_then_resumes():
+@contextlib.contextmanager
+def request_in_flight():
+    """An interactive request running in another thread until the block ends (yields its release event)."""
     release = threading.Event()
 
     def request():
@@ -24,38 +27,31 @@ def test_waits_while_a_request_runs_then_resumes():
     th = threading.Thread(target=request)
     th.start()
     try:
-        for _ in range(200):                     # wait until the request is in flight
+        for _ in range(1000):                    # wait until the request is in flight
             if priority.in_flight():
                 break
-            time.sleep(0.005)
+            time.sleep(0.002)
+        yield release
+    finally:
+        release.set()
+        th.join()
+
+
+def test_waits_while_a_request_runs_then_resumes():
+    with request_in_flight() as release:
         assert priority.in_flight() == 1 and priority.active()
         threading.Timer(0.05, release.set).start()
         waited = priority.yield_to_interactive(max_wait=2.0)
         assert 0.03 <= waited < 1.0              # slept until the request finished, not the full max_wait
-    finally:
-        release.set()
-        th.join()
     assert priority.in_flight() == 0
 
 
 def test_never_starved_by_a_long_request():
-    release = threading.Event()
-
-    def request():
-        with priority.interactive():
-            release.wait(5)
-
-    th = threading.Thread(target=request)
-    th.start()
-    try:
-        while not priority.in_flight():
-            time.sleep(0.001)
+    with request_in_flight():
+        assert priority.in_flight() == 1
         t0 = time.perf_counter()
         priority.yield_to_interactive(max_wait=0.05)
         assert time.perf_counter() - t0 < 0.5    # bounded by max_wait (plus scheduling slack)
-    finally:
-        release.set()
-        th.join()
 
 
 def test_duty_cycle_while_people_are_active(monkeypatch):
