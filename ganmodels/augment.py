@@ -84,3 +84,15 @@ class AugmentedD(nn.Module):
         if self.training and self.policy:
             x = diff_augment(x, self.policy)
         return self.D(x, *cond)
+
+
+def add_cli_arg(p) -> None:
+    """The training CLI's ``--diffaug POLICY`` (recipes that train a D on images)."""
+    p.add_argument("--diffaug", default="", help="DiffAugment policy for D, e.g. translation or "
+                   "translation,cutout (Zhao et al. 2020: real and generated images augmented alike; "
+                   "note that shifts also hide whether a digit is centred)")
+
+
+def seen_by_objective(D: nn.Module, policy: str) -> nn.Module:
+    """What the objective trains through: D ∘ T with a policy, D itself without (the saved D is always D)."""
+    return AugmentedD(D, policy) if policy else D

@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import augment
 from . import weights as W
 from .dcgan import EMA, LoadedGAN, init_weights
 from .losses import d_loss as adv_d_loss
@@ -425,8 +426,7 @@ def add_args(p):
     p.add_argument("--lr-g", type=float, default=2e-4, help="G (paper: 1e-3; slower to start here)")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--diffaug", default="", help="DiffAugment policy for D and Q, e.g. translation "
-                   "(ganmodels.augment; codes that mean digit, slant, width survive a shift)")
+    augment.add_cli_arg(p)
 
 
 def make_run(args):
@@ -439,9 +439,8 @@ def make_run(args):
     ema = EMA(G, args.ema)
     X, _ = data.mnist_digits(seed=args.seed)
     x = data.to_tensor(X).to(dev)
-    from .augment import AugmentedD
-    D_seen = AugmentedD(D, args.diffaug) if args.diffaug else D      # D ∘ T during training only
-    obj = InfoGANObjective(G, D_seen, loss=args.loss, lam_cat=args.lam_cat, lam_cont=args.lam_cont, ema=ema)
+    obj = InfoGANObjective(G, augment.seen_by_objective(D, args.diffaug), loss=args.loss, lam_cat=args.lam_cat,
+                           lam_cont=args.lam_cont, ema=ema)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
     # fixed sheet: rows = categorical code, columns = c1 from −1 to 1, one z per row

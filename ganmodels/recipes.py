@@ -8,7 +8,7 @@ import torch
 
 from . import classifier as C
 from . import data, dcgan
-from .augment import AugmentedD
+from . import augment
 from . import weights as W
 from .losses import LOSSES, GANObjective
 from .train import Run, config_from_args
@@ -43,8 +43,7 @@ class DCGANRecipe:
         p.add_argument("--ema", type=float, default=0.999)
         p.add_argument("--real-label", type=float, default=1.0, help="one-sided label smoothing (e.g. 0.9)")
         p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
-        p.add_argument("--diffaug", default="", help="DiffAugment policy for D, e.g. translation,cutout "
-                       "(Zhao et al. 2020: augments real and generated images alike)")
+        augment.add_cli_arg(p)
 
     @staticmethod
     def make_run(args) -> Run:
@@ -60,8 +59,8 @@ class DCGANRecipe:
             desc = MNIST_DESC
         x = data.to_tensor(X).to(dev)
         batch = args.batch or 64
-        D_seen = AugmentedD(D, args.diffaug) if args.diffaug else D   # D ∘ T during training only
-        obj = DCGANObjective(G, D_seen, ema, loss=args.loss, z_dim=cfg.z_dim, real_label=args.real_label)
+        obj = DCGANObjective(G, augment.seen_by_objective(D, args.diffaug), ema, loss=args.loss, z_dim=cfg.z_dim,
+                             real_label=args.real_label)
         opt_g = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(args.beta1, 0.999))
         opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
         z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
