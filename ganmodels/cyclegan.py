@@ -43,6 +43,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
 
+from .train import decay_schedulers, linear_decay  # noqa: F401  (linear_decay: re-exported)
 from . import weights as W
 
 FAMILY = "cyclegan"
@@ -275,16 +276,6 @@ class CycleGANObjective:
         self._last = (fake_y.detach(), fake_x.detach())
         logs["g_loss"] = loss.item()
         return loss, logs
-
-
-def linear_decay(total_steps: int, decay_from: float = 0.5):
-    """LR factor: 1 for the first ``decay_from`` of the steps, then linearly down to 0."""
-    start = int(total_steps * decay_from)
-    span = max(1, total_steps - start)
-
-    def factor(step: int) -> float:
-        return 1.0 if step < start else max(0.0, 1.0 - (step - start) / span)
-    return factor
 
 
 # ------------------------------------------------------------------ data
@@ -734,8 +725,7 @@ def make_run(args):
     opt_g = torch.optim.Adam(list(G.parameters()) + list(F.parameters()), lr=args.lr, betas=betas)
     opt_d = torch.optim.Adam(list(D_Y.parameters()) + list(D_X.parameters()), lr=args.lr, betas=betas)
     steps = args.steps or DEFAULT_STEPS
-    f = linear_decay(steps, args.decay_from)
-    scheds = [torch.optim.lr_scheduler.LambdaLR(o, f) for o in (opt_g, opt_d)]
+    scheds = decay_schedulers((opt_g, opt_d), steps, args.decay_from)
     batch = args.batch or 1
     data = paired_stream(crops(X, args.crop, batch, args.seed), crops(Y, args.crop, batch, args.seed + 1), dev)
     # fixed sample sheet: 4 training photos and 4 training Monets at 128², centre crops

@@ -182,12 +182,15 @@ def mi_lower_bound(cat_nll: float, cfg: InfoGANConfig) -> float:
 class InfoGANObjective:
     """min_{G,Q} max_D V(D,G) − λ L_I(G,Q): the MI term lives here, not in the loop.
 
-    The "D" optimizer holds D's body, the D head and the Q head; the "G" optimizer holds G.
+    By default the "D" optimizer holds D's body, the D head and the Q head, and the MI term
+    is in both steps.  With ``q_in_g`` (the common PyTorch InfoGAN recipe) the Q head sits in
+    G's optimizer and learns only in G's step, at G's learning rate; D's step is adversarial only.
     """
 
     def __init__(self, G: Generator, D: Discriminator, *, loss: str = "ns", lam_cat: float = 1.0,
-                 lam_cont: float = 1.0, ema: EMA | None = None, real_label: float = 1.0):
-        self.G, self.D, self.loss = G, D, loss
+                 lam_cont: float = 1.0, ema: EMA | None = None, real_label: float = 1.0,
+                 q_in_g: bool = False):
+        self.G, self.D, self.loss, self.q_in_g = G, D, loss, q_in_g
         self.cfg = G.cfg if not hasattr(G, "module") else G.module.cfg
         self.lam_cat, self.lam_cont, self.ema, self.real_label = lam_cat, lam_cont, ema, real_label
 
@@ -205,7 +208,7 @@ class InfoGANObjective:
         f, cat_logits, mu, logsig = self.D(fake)
         adv = adv_d_loss(self.loss, r, f, self.real_label)
         mi, cat_nll, cont_nll, acc = mi_loss(cat_logits, mu, logsig, c_cat, c_cont, self.lam_cat, self.lam_cont)
-        loss = adv + mi
+        loss = adv if self.q_in_g else adv + mi
         return loss, {"d_loss": adv.item(), "d_real": d_prob(self.loss, r).mean().item(),
                       "d_fake": d_prob(self.loss, f).mean().item(), "q_acc": acc.item(),
                       "cat_nll": cat_nll.item(), "cont_nll": cont_nll.item()}
@@ -426,12 +429,16 @@ def add_args(p):
     p.add_argument("--lr-g", type=float, default=2e-4, help="G (paper: 1e-3; slower to start here)")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--decay-from", type=float, default=1.0,
+                   help="learning rates decay linearly to 0 from this share of --steps (1: constant)")
+    p.add_argument("--q-in-g", action="store_true",
+                   help="train the Q head in G's step with G's optimizer (lr-g), not in D's step")
     augment.add_cli_arg(p)
 
 
 def make_run(args):
     from . import data
-    from .train import Run, config_from_args
+    from .train import Run, config_from_args, decay_schedulers
 
     cfg = config_from_args(InfoGANConfig, args)
     dev = torch.device(args.device)
@@ -440,9 +447,12 @@ def make_run(args):
     X, _ = data.mnist_digits(seed=args.seed)
     x = data.to_tensor(X).to(dev)
     obj = InfoGANObjective(G, augment.seen_by_objective(D, args.diffaug), loss=args.loss, lam_cat=args.lam_cat,
-                           lam_cont=args.lam_cont, ema=ema)
-    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
+                           lam_cont=args.lam_cont, ema=ema, q_in_g=args.q_in_g)
+    q_params = list(D.q_head.parameters()) if args.q_in_g else []
+    q_ids = {id(t) for t in q_params}
+    opt_g = torch.optim.Adam(list(G.parameters()) + q_params, lr=args.lr_g, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam([t for t in D.parameters() if id(t) not in q_ids], lr=args.lr_d,
+                             betas=(args.beta1, 0.999))
     # fixed sheet: rows = categorical code, columns = c1 from −1 to 1, one z per row
     gz = torch.Generator().manual_seed(1234)
     z_fixed = torch.randn(cfg.n_cat, cfg.z_dim, generator=gz).repeat_interleave(10, 0).to(dev)
@@ -461,7 +471,8 @@ def make_run(args):
     return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
                objective=obj, data=data.batches(x, args.batch or 64, seed=args.seed, rank=args.rank,
                                                 world=args.world),
-               export=export, data_desc=MNIST_DESC, sample=sample)
+               export=export, data_desc=MNIST_DESC, sample=sample,
+               schedulers=decay_schedulers((opt_g, opt_d), args.steps or DEFAULT_STEPS, args.decay_from))
 
 
 # ------------------------------------------------------------------ evaluation (python -m ganmodels.evaluate infogan)

