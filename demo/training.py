@@ -370,6 +370,19 @@ def status_markdown(snap: dict, note: str = "") -> str:
     return out
 
 
+def exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:
+    """Run in the drawing helper process: end it when the app that started it is gone.
+
+    A helper whose app was killed (not shut down) would otherwise wait for work forever.
+    """
+    def watch():
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def render_all(snap: dict, curves: dict | None) -> tuple[str, str | None]:
     """(view HTML, curves HTML or None): what the render process computes for one snapshot."""
     view = render_plane(snap) if snap["kind"] == "toy" else render_grid(snap)
@@ -405,7 +418,8 @@ class Views:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=exit_with_parent, initargs=(os.getpid(),))
                 self._pool.submit(int, 0)         # start the helper now; it imports in the background
             except Exception:  # noqa: BLE001 -- no helper process (sandbox, frozen app): draw here
                 self.use_process = False

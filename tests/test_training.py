@@ -439,3 +439,29 @@ def test_image_folder_only_inside_data_dir(tmp_path, monkeypatch):
     for bad in ("/", "/etc", "../", str(tmp_path / ".." / "x")):
         with pytest.raises(InputError, match="only folders inside"):
             allowed_folder(bad)
+
+
+def test_drawing_helper_ends_when_the_app_is_killed():
+    """The viewer's helper process must not outlive an app that was killed (not shut down)."""
+    code = textwrap.dedent("""
+        import multiprocessing, os, sys
+        from concurrent.futures import ProcessPoolExecutor
+        from demo.training import exit_with_parent
+        if __name__ == "__main__":
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=exit_with_parent, initargs=(os.getpid(), 0.1))
+            print(pool.submit(os.getpid).result(), flush=True)
+            os._exit(0)          # killed: no pool shutdown
+    """)
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    child = int(out.stdout.split()[-1])
+    t_end = time.time() + 20
+    while time.time() < t_end:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child, 9)
+    raise AssertionError(f"the helper process {child} outlived its app")
