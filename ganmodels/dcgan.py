@@ -33,6 +33,8 @@ class DCGANConfig:
     image_size: int = 28   # 28 (MNIST) or 32
     fc_g: int = 0          # G: width of a hidden fully connected layer before the projection (0: none,
                            # the paper's single "project and reshape"); as in InfoGAN's generator
+    fc_d: int = 0          # D: 0 = the paper's all-convolutional D; > 0 = InfoGAN's MNIST D: two strided
+                           # convs, then a fully connected layer of this width (no batchnorm) and the logit
 
 
 class Generator(nn.Module):
@@ -73,7 +75,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, s0 = cfg.ndf, cfg.image_size // 4
-        self.features = nn.Sequential(
+        convs = [
             # (B, channels, 28, 28)
             nn.Conv2d(cfg.channels, d, 4, 2, 1),
             nn.LeakyReLU(0.2, True),
@@ -81,6 +83,17 @@ class Discriminator(nn.Module):
             nn.Conv2d(d, d * 2, 4, 2, 1, bias=False),
             nn.BatchNorm2d(d * 2), nn.LeakyReLU(0.2, True),
             # (B, ndf*2, 7, 7)
+        ]
+        if cfg.fc_d:
+            self.features = nn.Sequential(
+                *convs, nn.Flatten(),
+                nn.Linear(d * 2 * s0 * s0, cfg.fc_d), nn.LeakyReLU(0.2, True),
+                # (B, fc_d)
+            )
+            self.head = nn.Linear(cfg.fc_d, 1)                  # (B, 1)
+            return
+        self.features = nn.Sequential(
+            *convs,
             nn.Conv2d(d * 2, d * 4, 3, 2, 1, bias=False),
             nn.BatchNorm2d(d * 4), nn.LeakyReLU(0.2, True),
             # (B, ndf*4, 4, 4)

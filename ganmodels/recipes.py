@@ -37,6 +37,8 @@ class DCGANRecipe:
         p.add_argument("--ngf", type=int, default=None)
         p.add_argument("--ndf", type=int, default=None)
         p.add_argument("--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
+        p.add_argument("--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
+                       "(InfoGAN's MNIST D; 0: the all-convolutional D)")
         p.add_argument("--lr-g", type=float, default=2e-4)
         p.add_argument("--lr-d", type=float, default=2e-4)
         p.add_argument("--beta1", type=float, default=0.5)

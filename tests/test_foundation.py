@@ -33,19 +33,21 @@ def test_dcgan_shapes():
     assert D(x).shape == (5,)
 
 
-def test_dcgan_hidden_fc_layer_round_trips(tmp_path):
-    """fc_g adds a hidden layer before the projection; the config travels in the file's header,
-    and files without the field (older weights) load as fc_g = 0."""
-    cfg = dcgan.DCGANConfig(z_dim=16, ngf=4, ndf=4, fc_g=24)
-    G, D = dcgan.Generator(cfg).eval(), dcgan.Discriminator(cfg)
+def test_dcgan_hidden_fc_layers_round_trip(tmp_path):
+    """fc_g adds a hidden layer before G's projection, fc_d a fully connected layer at D's end; the
+    config travels in the file's header, and files without the fields (older weights) load as 0."""
+    cfg = dcgan.DCGANConfig(z_dim=16, ngf=4, ndf=4, fc_g=24, fc_d=12)
+    G, D = dcgan.Generator(cfg).eval(), dcgan.Discriminator(cfg).eval()
     assert G.project[0].out_features == 24
+    assert D.head.in_features == 12 and D(G(torch.randn(3, 16))).shape == (3,)
     for name in dcgan.save(G, D, cfg, tmp_path):
         W.update_manifest(tmp_path, name, data="none (test)", steps=0, command="tests/test_foundation.py")
     m = dcgan.load(tmp_path)
-    assert m.cfg.fc_g == 24
+    assert m.cfg.fc_g == 24 and m.cfg.fc_d == 12
     z = torch.randn(3, 16)
     torch.testing.assert_close(m.generate(z), G(z))
-    assert dcgan.DCGANConfig().fc_g == 0
+    torch.testing.assert_close(m.D(G(z)), D(G(z)))
+    assert dcgan.DCGANConfig().fc_g == 0 and dcgan.DCGANConfig().fc_d == 0
 
 
 def test_classifier_shapes():
