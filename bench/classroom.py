@@ -30,7 +30,6 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -42,8 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from bench.common import free_port, percentile  # noqa: E402  (sets the offline defaults)
 
 # Components whose value is a number / a choice / text / a file, by their config "type".
 NUMBER_TYPES = {"slider", "number", "checkedslider", "checkednumber"}
@@ -302,13 +300,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def percentile(xs, q):
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))], 1)
-
-
 def summarise(results, eps, args, url, sliders: set[str]) -> dict:
     per = {}
     for name, status, ms, msg, _ in results:
@@ -375,9 +366,7 @@ def main(argv=None) -> int:
     else:
         # the app runs in its own process, as on a server: the simulated students (this process)
         # do not share its interpreter lock
-        with socket.socket() as s_:
-            s_.bind(("127.0.0.1", 0))
-            port = s_.getsockname()[1]
+        port = free_port()
         argv_app = ["--port", str(port), "--device", args.device]
         if args.concurrency:
             argv_app += ["--concurrency", str(args.concurrency)]

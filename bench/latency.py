@@ -11,33 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import launch, percentile, post  # noqa: E402  (sets the offline defaults)
 
 
-def post(url: str, api_name: str, data: list) -> float:
-    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=json.dumps({"data": data}).encode(),
-                                 headers={"Content-Type": "application/json"})
+def timed_post(url: str, api_name: str, data: list) -> float:
+    """One round trip through the HTTP API in ms (an HTTP error raises)."""
     t0 = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=30) as r:
-        r.read()
-        if r.status != 200:
-            raise RuntimeError(f"{api_name}: HTTP {r.status}")
+    post(url, api_name, data, timeout=30)
     return (time.perf_counter() - t0) * 1000
-
-
-def percentile(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
 
 
 def main(argv=None) -> int:
@@ -53,11 +39,7 @@ def main(argv=None) -> int:
     models, errors = app_module.load_models(args.weights, args.device)
     demo = app_module.build_app(models, errors)
     demo.queue(default_concurrency_limit=2)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}"
+    url = launch(demo)
     print(f"app up in {time.time() - t0:.1f} s", file=sys.stderr)
     results = {}
     try:
@@ -66,10 +48,10 @@ def main(argv=None) -> int:
                 continue
             for api_name, data in getattr(mod, "LATENCY_ENDPOINTS", {}).items():
                 for _ in range(5):  # warm-up
-                    post(url, api_name, data)
-                times = [post(url, api_name, data) for _ in range(args.n)]
-                results[api_name] = {"p50_ms": round(percentile(times, 50), 1),
-                                     "p95_ms": round(percentile(times, 95), 1), "n": len(times)}
+                    timed_post(url, api_name, data)
+                times = [timed_post(url, api_name, data) for _ in range(args.n)]
+                results[api_name] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
+                                     "n": len(times)}
                 print(f"{api_name:>24}: {results[api_name]}", file=sys.stderr)
     finally:
         demo.close()

@@ -32,20 +32,11 @@ import os
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def post(url: str, api_name: str, data: list, timeout: float = 60) -> dict:
-    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=json.dumps({"data": data}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read())
+from bench.common import launch, post  # noqa: E402  (sets the offline defaults)
 
 
 def plain_loop_rate(cfg, seconds: float) -> tuple[float, float]:
@@ -119,13 +110,7 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
     with gr.Blocks() as demo:
         TR.build(models)
     demo.queue(default_concurrency_limit=2)
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}"
+    url = launch(demo)
     views = models["_training_views"]
     try:
         post(url, "training_poll", [{}], timeout=120)          # first picture; starts the render process

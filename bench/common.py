@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmarks: the project on sys.path, offline defaults, the HTTP API, percentiles."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def post(url: str, api_name: str, data: list, timeout: float = 60, session: str | None = None) -> dict:
+    """POST /gradio_api/run/<api_name> (the direct route, no queue) → the decoded JSON answer."""
+    body = {"data": data, **({"session_hash": session} if session else {})}
+    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def percentile(xs, q, ndigits: int | None = 1):
+    """Nearest-rank percentile q (0–100) of xs; None for no values."""
+    if not xs:
+        return None
+    xs = sorted(xs)
+    v = xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+    return round(v, ndigits) if ndigits is not None else v
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(demo) -> str:
+    """Start a built Blocks app on a free local port in this process; returns its URL."""
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return f"http://127.0.0.1:{port}"
