@@ -166,19 +166,16 @@ class CGANObjective:
 
 
 def add_args(p):
-    p.add_argument("--loss", default="ns", choices=["minimax", "ns", "lsgan", "hinge"])
+    from .train import add_gan_args
+
+    add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"])
     for f in ("ngf", "ndf", "fc_d"):
         p.add_argument(f"--{f}", type=int, default=None)
-    p.add_argument("--lr-g", type=float, default=2e-4)
-    p.add_argument("--lr-d", type=float, default=2e-4)
-    p.add_argument("--beta1", type=float, default=0.5)
-    p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--real-label", type=float, default=1.0)
 
 
 def make_run(args):
     from . import data
-    from .train import Run, config_from_args
+    from .train import config_from_args, gan_run
 
     cfg = config_from_args(CGANConfig, args)
     dev = torch.device(args.device)
@@ -187,8 +184,6 @@ def make_run(args):
     X, y = data.mnist_digits(seed=args.seed)
     x, yt = data.to_tensor(X).to(dev), torch.from_numpy(y).to(dev)
     obj = CGANObjective(G, D, ema, loss=args.loss, z_dim=cfg.z_dim, real_label=args.real_label)
-    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
     z_fixed = torch.randn(100, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
     y_fixed = torch.arange(10).repeat_interleave(10).to(dev)   # row = digit
 
@@ -199,10 +194,9 @@ def make_run(args):
     def export(out: Path):
         return save(ema.shadow, D, cfg, out)
 
-    return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
-               objective=obj, data=data.batches(x, args.batch or 64, yt, seed=args.seed, rank=args.rank,
-                                                world=args.world),
-               export=export, data_desc=MNIST_DESC, sample=sample)
+    return gan_run(args, G=G, D=D, ema=ema, objective=obj,
+                   data=data.batches(x, args.batch or 64, yt, seed=args.seed, rank=args.rank, world=args.world),
+                   export=export, data_desc=MNIST_DESC, sample=sample, default_steps=DEFAULT_STEPS)
 
 
 # ------------------------------------------------------------------ evaluation (python -m ganmodels.evaluate cgan)

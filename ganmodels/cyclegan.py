@@ -855,7 +855,7 @@ def evaluate(args) -> dict:
     px, py = judge_monet_prob(judge, X), judge_monet_prob(judge, Y)
     acc = float(((px < 0.5).sum() + (py >= 0.5).sum()) / (len(X) + len(Y)))
     # translations, cycles, identity
-    gx, fgx, ps_x, idx_err = [], [], [], []
+    gx, ps_x, idx_err = [], [], []
     for im in X:
         o, r = translate(model, im, "photo2monet", cycle=True)
         gx.append(o)

