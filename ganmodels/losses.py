@@ -16,6 +16,8 @@ All return the batch mean.  ``real_label`` < 1 gives one-sided label smoothing
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -104,6 +106,21 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, *cond) -> torch.
     return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
+def top_k_fraction(step: int, *, steps_per_epoch: int, gamma: float = 0.99, nu: float = 0.75) -> float:
+    """Share of the fake batch that G learns from at ``step`` (top-k training, Sinha et al. 2020):
+    all of it at first, then ×γ per epoch down to ν."""
+    return max(nu, gamma ** (step / max(1, steps_per_epoch)))
+
+
+def top_k(f: torch.Tensor, fraction: float) -> torch.Tensor:
+    """The ⌈fraction·B⌉ fakes that D scores as most real; G's loss ignores the rest (whose
+    gradients pull G towards the blurry in-between of modes)."""
+    if fraction >= 1:
+        return f
+    k = max(1, math.ceil(fraction * f.shape[0]))
+    return f.topk(k, dim=0).values
+
+
 def d_prob(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """What to show as "D(x)": σ(output) for every loss (for WGAN/hinge a squashed critic score)."""
     return torch.sigmoid(logits)
@@ -118,8 +135,10 @@ class GANObjective:
     """
 
     def __init__(self, G, D, *, loss: str = "ns", z_dim: int, gp_weight: float = 10.0,
-                 real_label: float = 1.0, conditional: bool = False, n_classes: int = 10):
+                 real_label: float = 1.0, conditional: bool = False, n_classes: int = 10,
+                 topk_nu: float = 1.0, steps_per_epoch: int = 1):
         self.G, self.D = G, D
+        self.topk_nu, self.steps_per_epoch, self.g_steps = topk_nu, steps_per_epoch, 0
         self.loss = check(loss)
         self.z_dim = z_dim
         self.gp_weight = gp_weight
@@ -159,5 +178,12 @@ class GANObjective:
             cond = (cond[0][torch.randperm(len(cond[0]), device=cond[0].device)],)
         z = self.sample_z(x.shape[0], x.device)
         f = self.D(self.G(z, *cond), *cond)
-        loss = g_loss(self.loss, f)
-        return loss, {"g_loss": loss.item(), "d_fake_g": d_prob(self.loss, f).mean().item()}
+        logs = {}
+        if self.topk_nu < 1:   # top-k training: G learns only from its best fakes
+            frac = top_k_fraction(self.g_steps, steps_per_epoch=self.steps_per_epoch, nu=self.topk_nu)
+            loss = g_loss(self.loss, top_k(f, frac))
+            logs["topk"] = frac
+        else:
+            loss = g_loss(self.loss, f)
+        self.g_steps += 1
+        return loss, {"g_loss": loss.item(), "d_fake_g": d_prob(self.loss, f).mean().item(), **logs}

@@ -39,6 +39,9 @@ class DCGANRecipe:
         p.add_argument("--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
                        "(InfoGAN's MNIST D; 0: the all-convolutional D)")
         p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
+        p.add_argument("--topk", type=float, default=1.0,
+                       help="top-k training (Sinha et al. 2020): G learns from the best share of each fake batch, "
+                            "from all of it down to this share (×0.99 per epoch); 1: off")
         augment.add_cli_arg(p)
 
     @staticmethod
@@ -56,7 +59,8 @@ class DCGANRecipe:
         x = data.to_tensor(X).to(dev)
         batch = args.batch or 64
         obj = DCGANObjective(G, augment.seen_by_objective(D, args.diffaug), ema, loss=args.loss, z_dim=cfg.z_dim,
-                             real_label=args.real_label)
+                             real_label=args.real_label, topk_nu=args.topk,
+                             steps_per_epoch=max(1, len(X) // (batch * args.world)))
         z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
 
         @torch.no_grad()

@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         for s in run.schedulers:
             for _ in range(start):
                 s.step()
+        if hasattr(run.objective, "g_steps"):   # objectives with a schedule of their own (top-k)
+            run.objective.g_steps = start
         print(f"resumed from {ckpt} at step {start}", file=sys.stderr)
 
     from tqdm import tqdm

@@ -228,6 +228,31 @@ def test_gradient_penalty_zero_for_unit_slope():
     assert gp.item() == pytest.approx(0, abs=1e-9)
 
 
+def test_top_k_keeps_the_fakes_d_likes_best():
+    f = torch.tensor([0.5, -2.0, 3.0, 1.0])
+    assert torch.equal(losses.top_k(f, 1.0), f)
+    assert sorted(losses.top_k(f, 0.5).tolist()) == [1.0, 3.0]
+    assert losses.top_k(f, 0.01).tolist() == [3.0]
+    fr = [losses.top_k_fraction(s, steps_per_epoch=10, nu=0.5) for s in (0, 10, 500, 10**6)]
+    assert fr[0] == 1.0 and fr[1] == pytest.approx(0.99) and fr[2] == pytest.approx(0.99 ** 50) and fr[3] == 0.5
+
+
+def test_top_k_objective_ignores_the_worst_fakes():
+    """With top-k, G's loss (non-saturating) is the mean over the best fakes only: smaller than over all."""
+    torch.manual_seed(0)
+    G, D = dcgan.Generator(TINY), dcgan.Discriminator(TINY)
+    x = data.to_tensor(data.mnist_digits()[0][:16])
+    losses_ = []
+    for nu in (1.0, 0.5):
+        obj = losses.GANObjective(G, D, loss="ns", z_dim=16, topk_nu=nu, steps_per_epoch=1)
+        obj.g_steps = 10**4                       # late in training: the fraction is at ν
+        torch.manual_seed(1)
+        loss, logs = obj.g_loss(x)
+        losses_.append(loss.item())
+        assert ("topk" in logs) == (nu < 1)
+    assert losses_[1] < losses_[0]
+
+
 # ------------------------------------------------------------------ the loop
 
 
