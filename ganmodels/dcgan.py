@@ -35,6 +35,8 @@ class DCGANConfig:
                            # the paper's single "project and reshape"); as in InfoGAN's generator
     fc_d: int = 0          # D: 0 = the paper's all-convolutional D; > 0 = InfoGAN's MNIST D: two strided
                            # convs, then a fully connected layer of this width (no batchnorm) and the logit
+    d_dropout: float = 0.0 # D: dropout after each LeakyReLU while training (a small-data regulariser,
+                           # as in TensorFlow's MNIST DCGAN tutorial); 0 = none. Off in eval mode.
 
 
 class Generator(nn.Module):
@@ -75,13 +77,14 @@ class Discriminator(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, s0 = cfg.ndf, cfg.image_size // 4
+        drop = [nn.Dropout(cfg.d_dropout)] if cfg.d_dropout else []
         convs = [
             # (B, channels, 28, 28)
             nn.Conv2d(cfg.channels, d, 4, 2, 1),
-            nn.LeakyReLU(0.2, True),
+            nn.LeakyReLU(0.2, True), *drop,
             # (B, ndf, 14, 14)
             nn.Conv2d(d, d * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(d * 2), nn.LeakyReLU(0.2, True),
+            nn.BatchNorm2d(d * 2), nn.LeakyReLU(0.2, True), *drop,
             # (B, ndf*2, 7, 7)
         ]
         if cfg.fc_d:
@@ -95,7 +98,7 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(
             *convs,
             nn.Conv2d(d * 2, d * 4, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(d * 4), nn.LeakyReLU(0.2, True),
+            nn.BatchNorm2d(d * 4), nn.LeakyReLU(0.2, True), *drop,
             # (B, ndf*4, 4, 4)
         )
         self.head = nn.Conv2d(d * 4, 1, (s0 + 1) // 2, 1, 0)  # (B, 1, 1, 1)

@@ -38,6 +38,7 @@ class DCGANRecipe:
         p.add_argument("--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
         p.add_argument("--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
                        "(InfoGAN's MNIST D; 0: the all-convolutional D)")
+        p.add_argument("--d_dropout", type=float, default=None, help="dropout in D while training (0: none)")
         p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
         p.add_argument("--topk", type=float, default=1.0,
                        help="top-k training (Sinha et al. 2020): G learns from the best share of each fake batch, "

@@ -181,8 +181,8 @@ def _recipe(name: str):
 RECIPES = ("classifier", "dcgan", "infogan", "cgan", "cyclegan", "srresnet", "srgan")
 
 
-def base_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ganmodels.train", description=__doc__,
+def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ganmodels.train", description=__doc__, add_help=add_help,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", choices=RECIPES)
     p.add_argument("--steps", type=int, default=None, help="total steps (generator updates)")
@@ -220,7 +220,9 @@ def _canonical_command(argv: list[str], steps: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    pre, _ = base_parser().parse_known_args(argv)
+    if not argv or argv[0].startswith("-"):   # no model named: the plain help lists the models
+        base_parser().parse_args(argv)
+    pre, _ = base_parser(add_help=False).parse_known_args(argv)   # --help waits for the recipe's options
     recipe = _recipe(pre.model)
     p = base_parser()
     recipe.add_args(p)

@@ -389,3 +389,12 @@ def test_every_manifest_command_parses():
         T._recipe(pre.model).add_args(p)
         args = p.parse_args(argv[3:])
         assert args.steps == entry["steps"], name
+
+
+def test_train_help_lists_the_recipe_options(capsys):
+    from ganmodels import train as T
+
+    with pytest.raises(SystemExit):
+        T.main(["dcgan", "--help"])
+    out = capsys.readouterr().out
+    assert "--ngf" in out and "--topk" in out and "--steps" in out
