@@ -404,13 +404,23 @@ def code_correlations(model: InfoGAN, n_z: int = 20, steps: int = 9, lo: float =
     return {"rho": out, "per_category": per_cat, "sweep": [lo, hi, steps], "n_z": n_z}
 
 
-def code_meanings(rho: dict) -> dict:
-    """Which continuous code means slant and which thickness: the one with the largest |ρ|."""
-    out = {}
-    for prop in ("slant", "thickness"):
-        best = max(rho, key=lambda c: abs(rho[c][prop]))
-        out[prop] = {"code": best, "rho": rho[best][prop]}
-    return out
+def code_meanings(rho: dict, props: tuple[str, ...] = ("slant", "thickness")) -> dict:
+    """Which continuous code means slant and which thickness: a one-to-one assignment of the
+    properties to codes with the largest sum of |ρ| (as the categorical codes are matched to digits).
+
+    Each entry also gives ``also``: the code's |ρ| with the other properties (how entangled it is).
+    """
+    import itertools
+
+    a = lambda c, p: 0.0 if math.isnan(rho[c][p]) else abs(rho[c][p])     # noqa: E731
+    codes = list(rho)
+    if len(codes) < len(props):                           # fewer codes than properties: best code each
+        pick = [max(codes, key=lambda c: a(c, p)) for p in props]
+    else:
+        pick = max(itertools.permutations(codes, len(props)),
+                   key=lambda cs: sum(a(c, p) for c, p in zip(cs, props)))
+    return {p: {"code": c, "rho": rho[c][p], "also": {q: rho[c][q] for q in props if q != p}}
+            for c, p in zip(pick, props)}
 
 
 # ------------------------------------------------------------------ training recipe (python -m ganmodels.train infogan)

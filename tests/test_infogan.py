@@ -209,7 +209,14 @@ def test_code_correlations_and_meanings(models):
         for v in c.values():
             assert math.isnan(v) or -1 <= v <= 1
     m = IG.code_meanings({"c1": {"slant": 0.9, "thickness": 0.1}, "c2": {"slant": -0.2, "thickness": -0.85}})
-    assert m == {"slant": {"code": "c1", "rho": 0.9}, "thickness": {"code": "c2", "rho": -0.85}}
+    assert m == {"slant": {"code": "c1", "rho": 0.9, "also": {"thickness": 0.1}},
+                 "thickness": {"code": "c2", "rho": -0.85, "also": {"slant": -0.2}}}
+    # one code may correlate most with both properties; each code still gets one meaning
+    m = IG.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": -0.99, "thickness": -0.88}})
+    assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2")
+    assert m["thickness"]["also"] == {"slant": -0.99}
+    m = IG.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": 0.3, "thickness": 0.2}})
+    assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2") and abs(m["thickness"]["rho"]) < 0.8
 
 
 # ---------------------------------------------------------------- weights, sampling, CLI
