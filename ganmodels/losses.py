@@ -106,6 +106,14 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, *cond) -> torch.
     return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
+def r1_penalty(D, real: torch.Tensor, *cond) -> tuple[torch.Tensor, torch.Tensor]:
+    """R1 (Mescheder et al. 2018): E[‖∇_x D(x)‖²] on real data; returns (penalty, D(x) logits)."""
+    x = real.detach().requires_grad_(True)
+    out = D(x, *cond)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean(), out
+
+
 def top_k_fraction(step: int, *, steps_per_epoch: int, gamma: float = 0.99, nu: float = 0.75) -> float:
     """Share of the fake batch that G learns from at ``step`` (top-k training, Sinha et al. 2020):
     all of it at first, then ×γ per epoch down to ν."""
@@ -136,8 +144,9 @@ class GANObjective:
 
     def __init__(self, G, D, *, loss: str = "ns", z_dim: int, gp_weight: float = 10.0,
                  real_label: float = 1.0, conditional: bool = False, n_classes: int = 10,
-                 topk_nu: float = 1.0, steps_per_epoch: int = 1):
+                 topk_nu: float = 1.0, steps_per_epoch: int = 1, r1_gamma: float = 0.0):
         self.G, self.D = G, D
+        self.r1_gamma = r1_gamma
         self.topk_nu, self.steps_per_epoch, self.g_steps = topk_nu, steps_per_epoch, 0
         self.loss = check(loss)
         self.z_dim = z_dim
@@ -160,9 +169,16 @@ class GANObjective:
         z = self.sample_z(x.shape[0], x.device)
         with torch.no_grad():
             fake = self.G(z, *cond)
-        r, f = self.D(x, *cond), self.D(fake, *cond)
-        loss = d_loss(self.loss, r, f, self.real_label)
         logs = {}
+        if self.r1_gamma > 0:   # R1: D's gradient on real data is penalised (flat around the data)
+            r1, r = r1_penalty(self.D, x, *cond)
+            logs["r1"] = r1.item()
+        else:
+            r = self.D(x, *cond)
+        f = self.D(fake, *cond)
+        loss = d_loss(self.loss, r, f, self.real_label)
+        if self.r1_gamma > 0:
+            loss = loss + 0.5 * self.r1_gamma * r1
         if self.loss == "wgan-gp":
             gp = gradient_penalty(self.D, x, fake, *cond)
             loss = loss + self.gp_weight * gp

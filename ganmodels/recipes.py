@@ -40,6 +40,7 @@ class DCGANRecipe:
                        "(InfoGAN's MNIST D; 0: the all-convolutional D)")
         p.add_argument("--d_dropout", type=float, default=None, help="dropout in D while training (0: none)")
         p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
+        p.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight γ on D's gradient at real data (0: off)")
         p.add_argument("--topk", type=float, default=1.0,
                        help="top-k training (Sinha et al. 2020): G learns from the best share of each fake batch, "
                             "from all of it down to this share (×0.99 per epoch); 1: off")
@@ -60,7 +61,7 @@ class DCGANRecipe:
         x = data.to_tensor(X).to(dev)
         batch = args.batch or 64
         obj = DCGANObjective(G, augment.seen_by_objective(D, args.diffaug), ema, loss=args.loss, z_dim=cfg.z_dim,
-                             real_label=args.real_label, topk_nu=args.topk,
+                             real_label=args.real_label, topk_nu=args.topk, r1_gamma=args.r1,
                              steps_per_epoch=max(1, len(X) // (batch * args.world)))
         z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
 

@@ -253,6 +253,22 @@ def test_top_k_objective_ignores_the_worst_fakes():
     assert losses_[1] < losses_[0]
 
 
+def test_r1_penalty_is_the_squared_input_gradient():
+    """R1 on a linear D(x) = w·x is ‖w‖² for every x; the objective adds γ/2 of it."""
+    w = torch.randn(1, 1, 4, 4)
+    D = lambda x: (x * w).flatten(1).sum(1)                   # noqa: E731
+    pen, out = losses.r1_penalty(D, torch.randn(5, 1, 4, 4))
+    assert pen.item() == pytest.approx(w.pow(2).sum().item(), rel=1e-5) and out.shape == (5,)
+    torch.manual_seed(0)
+    G, Dn = dcgan.Generator(TINY), dcgan.Discriminator(TINY)
+    x = data.to_tensor(data.mnist_digits()[0][:8])
+    obj = losses.GANObjective(G, Dn, z_dim=16, r1_gamma=2.0)
+    loss, logs = obj.d_loss(x)
+    assert logs["r1"] > 0 and math.isfinite(loss.item())
+    loss.backward()                                            # the penalty is differentiable in D's weights
+    assert all(p.grad is not None for p in Dn.parameters() if p.requires_grad)
+
+
 # ------------------------------------------------------------------ the loop
 
 
