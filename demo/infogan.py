@@ -57,6 +57,7 @@ class InfoTab:
     cgan: object | None = None           # ganmodels.cgan.CGAN
     classifier: object | None = None
     match: dict | None = None            # ganmodels.infogan.match_codes(...) result
+    meanings: dict | None = None         # code_meaning measured by `python -m ganmodels.evaluate infogan`
 
     @property
     def K(self) -> int:
@@ -78,9 +79,30 @@ def prepare(models: dict, n: int = N_MATCH) -> InfoTab:
     if cached is None:
         clf = models.get("classifier")
         match = ig.measure_mapping(clf, n=n, seed=0) if clf is not None else None
-        cached = InfoTab(ig, models.get("cgan"), clf, match)
+        cached = InfoTab(ig, models.get("cgan"), clf, match, measured_meanings(models.get("_store")))
         ig._info_tab = cached
     return cached
+
+
+def measured_meanings(store) -> dict | None:
+    """The continuous codes' meanings that the evaluate command wrote in the manifest (None if absent)."""
+    try:
+        m = store.manifest["files"]["infogan_G.safetensors"]["metrics"]["infogan"]["code_meaning"]
+        return {p: {"code": str(v["code"]), "rho": float(v["rho"])} for p, v in m.items()}
+    except Exception:  # noqa: BLE001 -- no store, no manifest entry, older format: the labels stay plain
+        return None
+
+
+PROPERTY_WORDS = {"slant": "slant", "thickness": "width / ink"}
+
+
+def code_label(tab: InfoTab, j: int) -> str:
+    """Slider label for continuous code j (1-based), with its measured meaning when known."""
+    base = f"c{'₁₂₃₄'[j - 1] if j <= 4 else j} (continuous code {j})"
+    for prop, v in (tab.meanings or {}).items():
+        if v["code"] == f"c{j}":
+            base += f" — measured: {PROPERTY_WORDS.get(prop, prop)}, Spearman ρ {v['rho']:+.2f}"
+    return base
 
 
 # ---------------------------------------------------------------- pure functions
@@ -203,8 +225,8 @@ def build(models: dict) -> None:
             gr.Markdown("### InfoGAN: G(z, c)")
             code = gr.Dropdown(code_choices(tab), value=first, label="Categorical code c_cat",
                                allow_custom_value=True)
-            c1 = gr.Slider(-C_MAX, C_MAX, value=0.0, step=0.1, label="c₁ (continuous code 1)")
-            c2 = gr.Slider(-C_MAX, C_MAX, value=0.0, step=0.1, label="c₂ (continuous code 2)")
+            c1 = gr.Slider(-C_MAX, C_MAX, value=0.0, step=0.1, label=code_label(tab, 1))
+            c2 = gr.Slider(-C_MAX, C_MAX, value=0.0, step=0.1, label=code_label(tab, 2))
             with gr.Row():
                 seed = gr.Number(value=0, label="Noise seed (which z)", precision=0, minimum=0, maximum=MAX_SEED)
                 new_z = gr.Button("New z", size="sm")

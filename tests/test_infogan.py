@@ -427,3 +427,19 @@ def test_decay_schedulers():
         opt.step()
         s.step()
     assert lrs[0] == lrs[50] == 1.0 and lrs[75] == pytest.approx(0.5) and lrs[99] == pytest.approx(0.02)
+
+
+def test_slider_labels_show_the_measured_meanings():
+    from types import SimpleNamespace
+
+    from demo import infogan as T
+
+    meaning = {"slant": {"code": "c2", "rho": -0.97, "also": {}}, "thickness": {"code": "c1", "rho": 0.85, "also": {}}}
+    store = SimpleNamespace(manifest={"files": {"infogan_G.safetensors": {"metrics": {"infogan": {
+        "code_meaning": meaning}}}}})
+    tab = T.InfoTab(None, meanings=T.measured_meanings(store))
+    assert "slant" in T.code_label(tab, 2) and "-0.97" in T.code_label(tab, 2)
+    assert "width" in T.code_label(tab, 1)
+    for bad in (None, SimpleNamespace(manifest={"files": {}})):
+        assert T.measured_meanings(bad) is None
+        assert T.code_label(T.InfoTab(None, meanings=T.measured_meanings(bad)), 1) == "c₁ (continuous code 1)"
