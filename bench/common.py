@@ -1,16 +1,14 @@
-"""Helpers shared by the benchmarks: the project on sys.path, offline defaults, the HTTP API, percentiles."""
+"""Helpers shared by the benchmarks: offline defaults, the HTTP API, percentiles, a free port.
+
+Importing it (``from bench.common import ...``, with the project root on sys.path) sets the offline defaults.
+"""
 from __future__ import annotations
 
 import json
 import os
 import socket
-import sys
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
 
-from .train import decay_schedulers, linear_decay  # noqa: F401  (linear_decay: re-exported)
+from .train import decay_schedulers
 from . import weights as W
 
 FAMILY = "cyclegan"

@@ -14,7 +14,7 @@ from PIL import Image
 
 from ganmodels import cyclegan as C
 from ganmodels import weights as W
-from ganmodels.train import train_loop
+from ganmodels.train import linear_decay, train_loop
 
 TINY = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8)
 
@@ -124,7 +124,7 @@ def test_history_pool():
 
 
 def test_linear_decay():
-    f = C.linear_decay(100)
+    f = linear_decay(100)
     assert f(0) == 1.0 and f(49) == 1.0 and f(75) == pytest.approx(0.5) and f(100) == 0.0
 
 
