@@ -34,6 +34,7 @@ import hashlib
 import math
 import random
 import sys
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -691,6 +692,9 @@ def add_args(p) -> None:
     p.add_argument("--lambda-id", type=float, default=0.5, help="identity weight as a fraction of λ")
     p.add_argument("--pool", type=int, default=50)
     p.add_argument("--decay-from", type=float, default=0.5, help="LR decays linearly from this share of steps")
+    p.add_argument("--init-from", default=None, metavar="DIR",
+                   help="start G and F from the weights exported in DIR (fresh discriminators); the network "
+                        "sizes come from those files, and the manifest records both runs' steps and commands")
     p.add_argument("--judge", action="store_true",
                    help="train the Monet-vs-photo judge (for the metrics) instead of CycleGAN")
 
@@ -717,7 +721,11 @@ def make_run(args):
     X, Y = read_rgb(px), read_rgb(py)
     print(f"cyclegan: {len(X)} training photos, {len(Y)} training Monets "
           f"(held out: {HELDOUT_PERCENT}% of each by file-name hash)", file=sys.stderr)
-    G, F = ResnetGenerator(cfg).to(dev), ResnetGenerator(cfg).to(dev)
+    lineage = None
+    if getattr(args, "init_from", None):
+        G, F, cfg, lineage = init_generators(args.init_from, cfg, args, dev)
+    else:
+        G, F = ResnetGenerator(cfg).to(dev), ResnetGenerator(cfg).to(dev)
     D_Y, D_X = PatchDiscriminator(cfg).to(dev), PatchDiscriminator(cfg).to(dev)
     obj = CycleGANObjective(G, F, D_Y, D_X, lambda_cyc=args.lambda_cyc, lambda_id=args.lambda_id,
                             pool_size=args.pool, seed=args.seed)
@@ -728,9 +736,12 @@ def make_run(args):
     scheds = decay_schedulers((opt_g, opt_d), steps, args.decay_from)
     batch = args.batch or 1
     data = paired_stream(crops(X, args.crop, batch, args.seed), crops(Y, args.crop, batch, args.seed + 1), dev)
-    # fixed sample sheet: 4 training photos and 4 training Monets at 128², centre crops
-    sx = image_to_tensor(np.concatenate([X[i, 64:192, 64:192] for i in range(4)], 1))
-    sy = image_to_tensor(np.concatenate([Y[i, 64:192, 64:192] for i in range(4)], 1))
+    # fixed sample sheet: 4 training photos and 4 training Monets, centre crops of 128² (or less)
+    def centre(A):
+        c = min(128, A.shape[1], A.shape[2]) // 4 * 4
+        t, l = (A.shape[1] - c) // 2, (A.shape[2] - c) // 2
+        return image_to_tensor(np.concatenate([A[i, t:t + c, l:l + c] for i in range(min(4, len(A)))], 1))
+    sx, sy = centre(X), centre(Y)
 
     @torch.no_grad()
     def sample():
@@ -749,7 +760,37 @@ def make_run(args):
             f"'I'm Something of a Painter Myself' sets minus a {HELDOUT_PERCENT}% held-out split "
             f"(sha256 of the file name); random {args.crop}² crops + flips, batch {batch}")
     return Run(modules={"G": G, "F": F, "D_Y": D_Y, "D_X": D_X}, optimizers={"G": opt_g, "D": opt_d},
-               objective=obj, data=data, export=export, data_desc=desc, sample=sample, schedulers=scheds)
+               objective=obj, data=data, export=export, data_desc=desc, sample=sample, schedulers=scheds,
+               lineage=lineage)
+
+
+def init_generators(folder, cfg: CycleGANConfig, args, device):
+    """G and F (trainable) from the files exported in ``folder``, their config, and their lineage
+    (steps, command) from that folder's manifest. A size given on the command line must agree."""
+    folder = Path(folder)
+    man = W.read_manifest(folder)
+    nets = {}
+    for key in ("G", "F"):
+        path = folder / FILES[key]
+        if not path.is_file():
+            raise SystemExit(f"--init-from {folder}: {FILES[key]} not found")
+        try:
+            nets[key], file_cfg, _ = W.load_network(path, ResnetGenerator, CycleGANConfig, family=FAMILY,
+                                                    network=key, device=device,
+                                                    manifest=man if man.get("files") else None)
+        except W.WeightsError as e:
+            raise SystemExit(f"--init-from {folder}: {e}") from None
+    for f in ("ngf", "n_blocks"):
+        given = getattr(args, f, None)
+        if given is not None and given != getattr(file_cfg, f):
+            raise SystemExit(f"--init-from {folder}: its generators have {f} {getattr(file_cfg, f)}, "
+                             f"not {given}")
+    cfg = dataclasses.replace(cfg, ngf=file_cfg.ngf, n_blocks=file_cfg.n_blocks, channels=file_cfg.channels)
+    entry = man.get("files", {}).get(FILES["G"], {})
+    lineage = (int(entry.get("steps", 0)), entry.get("command") or f"(weights from {folder})")
+    for net in nets.values():
+        net.requires_grad_(True).train()
+    return nets["G"], nets["F"], cfg, lineage
 
 
 def _make_judge_run(args):

@@ -153,6 +153,9 @@ class Run:
     sample: Callable[[], np.ndarray] | None = None       # uint8 sample sheet (fixed z)
     schedulers: list = field(default_factory=list)
     k: int = 1
+    # a run that starts from earlier exported weights (``--init-from``): their manifest entry's
+    # (steps, command), so the export records the whole lineage — steps added up, commands joined by &&
+    lineage: tuple[int, str] | None = None
 
 
 def _recipe(name: str):
@@ -297,9 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             exp = Path(args.export)
             try:
                 hashes = run.export(exp)
-                cmd = _canonical_command(argv, last)
+                cmd, total = _canonical_command(argv, last), last
+                if run.lineage is not None:
+                    total, cmd = run.lineage[0] + last, f"{run.lineage[1]} && {cmd}"
                 for name in hashes:
-                    W.update_manifest(exp, name, data=run.data_desc, steps=last, command=cmd,
+                    W.update_manifest(exp, name, data=run.data_desc, steps=total, command=cmd,
                                       trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
             except OSError as e:   # disk full during export: say so, and how to export without retraining
                 raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "

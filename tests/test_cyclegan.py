@@ -380,3 +380,37 @@ def test_evaluate_cli_on_a_tiny_folder(tiny_dir, tmp_path, capsys):
     for k in ("judge_heldout_accuracy", "photo2monet_called_monet", "monet2photo_called_photo"):
         assert 0.0 <= m[k] <= 1.0
     assert 0 < m["cycle_psnr_db"] < 60 and m["identity_l1_F_on_photos"] > 0
+
+
+def _made_up_folders(root, n=6, size=40):
+    rng = np.random.default_rng(1)
+    for sub in ("photo", "monet"):
+        (root / sub).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray((rng.random((size, size, 3)) * 255).astype(np.uint8)).save(root / sub / f"{sub}{i}.png")
+    return root
+
+
+def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
+    """--init-from DIR: G and F start from DIR's files (sizes from their headers), the manifest adds up
+    the steps and joins both commands; a size that disagrees with the files is refused."""
+    from ganmodels.train import main
+
+    data = _made_up_folders(tmp_path / "data")
+    out, exp = tmp_path / "run", tmp_path / "exp"
+    argv = ["cyclegan", "--steps", "2", "--init-from", str(tiny_dir), "--data", str(data), "--crop", "32",
+            "--ndf", "8", "--out", str(out), "--export", str(exp), "--no-progress", "--sample-every", "100"]
+    assert main(argv) == 0
+    G0, cfg0, _ = W.load_network(tiny_dir / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
+                                 family=C.FAMILY, network="G")
+    G1, cfg1, _ = W.load_network(exp / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
+                                 family=C.FAMILY, network="G")
+    assert (cfg1.ngf, cfg1.n_blocks) == (TINY.ngf, TINY.n_blocks)
+    d0, d1 = G0.state_dict(), G1.state_dict()
+    assert d0.keys() == d1.keys() and any(not torch.equal(d0[k], d1[k]) for k in d0)   # trained further
+    entry = W.read_manifest(exp)["files"][C.FILES["G"]]
+    assert entry["steps"] == 0 + 2
+    assert entry["command"].startswith("tests/test_cyclegan.py && python -m ganmodels.train cyclegan --steps 2")
+    assert "--init-from" in entry["command"]
+    with pytest.raises(SystemExit, match="ngf 4, not 16"):
+        main([*argv[:-2], "--ngf", "16", "--out", str(tmp_path / "run2")])
