@@ -33,6 +33,8 @@ class DCGANConfig:
     image_size: int = 28   # 28 (MNIST) or 32
     fc_g: int = 0          # G: width of a hidden fully connected layer before the projection (0: none,
                            # the paper's single "project and reshape"); as in InfoGAN's generator
+    fc_g_layers: int = 1   # G: how many such hidden layers (a small MLP from z, like StyleGAN's mapping
+                           # network: sharper borders between the digit classes in z-space)
     fc_d: int = 0          # D: 0 = the paper's all-convolutional D; > 0 = InfoGAN's MNIST D: two strided
                            # convs, then a fully connected layer of this width (no batchnorm) and the logit
     d_dropout: float = 0.0 # D: dropout after each LeakyReLU while training (a small-data regulariser,
@@ -46,8 +48,11 @@ class Generator(nn.Module):
         g, s0 = cfg.ngf, cfg.image_size // 4
         # project z: a single matrix multiply (Radford et al. §3: "could be called fully connected")
         hidden = []
-        if cfg.fc_g:   # (B, z_dim) → (B, fc_g): a deeper map from z lets G separate the digit classes more sharply
-            hidden = [nn.Linear(cfg.z_dim, cfg.fc_g, bias=False), nn.BatchNorm1d(cfg.fc_g), nn.ReLU(True)]
+        if cfg.fc_g:   # (B, z_dim) → (B, fc_g) [→ (B, fc_g) …]: a deeper map from z lets G separate the
+            width = cfg.z_dim   # digit classes more sharply
+            for _ in range(max(1, cfg.fc_g_layers)):
+                hidden += [nn.Linear(width, cfg.fc_g, bias=False), nn.BatchNorm1d(cfg.fc_g), nn.ReLU(True)]
+                width = cfg.fc_g
         self.project = nn.Sequential(
             *hidden,
             nn.Linear(cfg.fc_g or cfg.z_dim, g * 4 * s0 * s0, bias=False),

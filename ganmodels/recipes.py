@@ -36,6 +36,7 @@ class DCGANRecipe:
         p.add_argument("--ngf", type=int, default=None)
         p.add_argument("--ndf", type=int, default=None)
         p.add_argument("--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
+        p.add_argument("--fc_g_layers", type=int, default=None, help="how many hidden layers of width fc_g")
         p.add_argument("--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
                        "(InfoGAN's MNIST D; 0: the all-convolutional D)")
         p.add_argument("--d_dropout", type=float, default=None, help="dropout in D while training (0: none)")

@@ -51,6 +51,22 @@ def test_dcgan_hidden_fc_layers_round_trip(tmp_path):
     assert dcgan.DCGANConfig().fc_g == 0 and dcgan.DCGANConfig().fc_d == 0
 
 
+def test_dcgan_mapping_mlp_depth_round_trip(tmp_path):
+    """fc_g_layers stacks hidden layers of width fc_g (a small mapping MLP from z); the depth travels
+    in the header, and files without the field load with one layer."""
+    cfg = dcgan.DCGANConfig(z_dim=16, ngf=4, ndf=4, fc_g=24, fc_g_layers=3)
+    G, D = dcgan.Generator(cfg).eval(), dcgan.Discriminator(cfg).eval()
+    lin = [m for m in G.project if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in lin] == [(16, 24), (24, 24), (24, 24), (24, 4 * 4 * 49)]
+    for name in dcgan.save(G, D, cfg, tmp_path):
+        W.update_manifest(tmp_path, name, data="none (test)", steps=0, command="tests/test_foundation.py")
+    m = dcgan.load(tmp_path)
+    assert m.cfg.fc_g_layers == 3
+    z = torch.randn(3, 16)
+    torch.testing.assert_close(m.generate(z), G(z))
+    assert dcgan.DCGANConfig().fc_g_layers == 1
+
+
 def test_classifier_shapes():
     net = C.Classifier(C.ClassifierConfig(width=4, feat_dim=16))
     probs, feats = C.predict(net, np.zeros((3, 28, 28), np.uint8))
