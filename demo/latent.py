@@ -30,7 +30,7 @@ EXPLAIN = r"""
 Nearby $z$ give similar digits, so you can *walk* in latent space.
 
 * **Truncation** $\psi$: we show $G(\psi z)$. $\psi<1$ pulls $z$ towards the centre of the prior — cleaner, more typical, less varied digits.
-* **Principal directions** (GANSpace, Härkönen et al. 2020): sample 2,000 $z$, take the generator's first hidden layer $h(z)$,
+* **Principal directions** (GANSpace, Härkönen et al. 2020): sample 2,000 $z$, take the generator's first feature map $h(z)$ (7×7, where its fully connected part ends),
   find its principal components $u_k$ and regress them back to directions $v_k$ in $z$-space. A slider moves $z \leftarrow z + \alpha_k v_k$.
 * **Raw dimensions**: set $z_i$ directly. One coordinate alone rarely means anything — the meaningful directions are mixtures.
 * **Interpolation** from $z_a$ to $z_b$: linear $z_t=(1-t)z_a+t z_b$ or spherical
@@ -56,7 +56,7 @@ class LatentModel:
 
 @torch.no_grad()
 def ganspace_directions(gan, k: int = N_PCS, n: int = 2000, seed: int = 123) -> tuple[np.ndarray, np.ndarray]:
-    """PCA of the first hidden layer h(z), regressed back to z (GANSpace). Returns (V (k, z_dim), explained)."""
+    """PCA of G's first feature map h(z) (the output of G.project), regressed back to z (GANSpace). Returns (V (k, z_dim), explained)."""
     z = torch.randn(n, gan.z_dim, generator=torch.Generator().manual_seed(seed))
     G = gan.G
     h = G.project(z.to(gan.device)).cpu() if hasattr(G, "project") else G(z.to(gan.device)).flatten(1).cpu()

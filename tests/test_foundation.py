@@ -430,3 +430,17 @@ def test_train_help_lists_the_recipe_options(capsys):
         T.main(["dcgan", "--help"])
     out = capsys.readouterr().out
     assert "--ngf" in out and "--topk" in out and "--steps" in out
+
+
+@pytest.mark.slow
+def test_shipped_dcgan_samples_are_digits(shipped_weights):
+    """The shipped DCGAN, judged on other samples than the manifest's (seed 7, 1,000 z ~ N(0, I)):
+    most are read confidently by the classifier and every digit is 5–15 % of them."""
+    try:
+        model, net = dcgan.load(shipped_weights), C.load(shipped_weights)
+    except W.WeightsError as e:
+        pytest.skip(str(e))
+    probs, _ = C.predict(net, dcgan.sample_uint8(model, 1000, seed=7))
+    q = C.sample_quality(probs)
+    assert q["confident_share"] > 0.88
+    assert 0.05 <= q["min_class_share"] and q["max_class_share"] <= 0.15
