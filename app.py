@@ -165,7 +165,6 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     import torch
     from PIL import Image
 
-    sys.setswitchinterval(float(os.environ.get("GAN_SWITCH", "0.005")))  # EXPERIMENT
     if args.data_dir:
         os.environ["GAN_CLASSROOM_DATA_DIRS"] = os.pathsep.join(str(Path(d).resolve()) for d in args.data_dir)
     Image.MAX_IMAGE_PIXELS = args.max_pixels          # PIL refuses bigger images before decoding them
