@@ -30,11 +30,11 @@ whole image (downscaled when big) and freeze them while the tiles run.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import random
 import sys
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -722,7 +722,7 @@ def make_run(args):
     print(f"cyclegan: {len(X)} training photos, {len(Y)} training Monets "
           f"(held out: {HELDOUT_PERCENT}% of each by file-name hash)", file=sys.stderr)
     lineage = None
-    if getattr(args, "init_from", None):
+    if args.init_from:
         G, F, cfg, lineage = init_generators(args.init_from, cfg, args, dev)
     else:
         G, F = ResnetGenerator(cfg).to(dev), ResnetGenerator(cfg).to(dev)

@@ -49,7 +49,7 @@ class Generator(nn.Module):
         # project z: a single matrix multiply (Radford et al. §3: "could be called fully connected")
         hidden = []
         if cfg.fc_g:   # (B, z_dim) → (B, fc_g) [→ (B, fc_g) …]: a deeper map from z lets G separate the
-            width = cfg.z_dim   # digit classes more sharply
+            width = cfg.z_dim   # digit classes more sharply (fc_g_layers hidden layers)
             for _ in range(max(1, cfg.fc_g_layers)):
                 hidden += [nn.Linear(width, cfg.fc_g, bias=False), nn.BatchNorm1d(cfg.fc_g), nn.ReLU(True)]
                 width = cfg.fc_g
