@@ -401,7 +401,7 @@ def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     argv = ["cyclegan", "--steps", "2", "--init-from", str(tiny_dir), "--data", str(data), "--crop", "32",
             "--ndf", "8", "--out", str(out), "--export", str(exp), "--no-progress", "--sample-every", "100"]
     assert main(argv) == 0
-    G0, cfg0, _ = W.load_network(tiny_dir / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
+    G0, _, _ = W.load_network(tiny_dir / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
                                  family=C.FAMILY, network="G")
     G1, cfg1, _ = W.load_network(exp / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
                                  family=C.FAMILY, network="G")
