@@ -72,6 +72,27 @@ def test_generator_layout_matches_paper():
     assert G.net[1].out_channels == 8 and G.net[7].out_channels == 32  # c7s1-k … d4k
 
 
+def test_resize_upsampling_option_keeps_shapes_and_survives_a_save(tmp_path):
+    """upsample="resize" (nearest 2× + conv, no checkerboard) instead of the paper's transposed convs;
+    the choice is part of the config in the file's metadata."""
+    cfg = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8, upsample="resize")
+    G = C.ResnetGenerator(cfg).eval()
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert sum(isinstance(m, torch.nn.Upsample) for m in G.modules()) == 2
+    x = torch.rand(1, 3, 40, 56) * 2 - 1
+    assert G(x).shape == x.shape
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in C.ResnetGenerator(TINY).modules())
+    with pytest.raises(ValueError, match="upsample"):
+        C.ResnetGenerator(C.CycleGANConfig(upsample="bilinear-ish"))
+    path = tmp_path / "g.safetensors"
+    W.save_network(G, path, family="cyclegan", network="G_photo2monet", config=cfg)
+    G2, cfg2, _ = W.load_network(path, C.ResnetGenerator, C.CycleGANConfig, family="cyclegan",
+                                 network="G_photo2monet")
+    assert cfg2.upsample == "resize"
+    with torch.no_grad():
+        assert torch.allclose(G2(x), G(x))
+
+
 def test_patchgan_is_70x70_and_outputs_a_map():
     cfg = C.CycleGANConfig(ndf=8)
     assert C.receptive_field(cfg) == 70
