@@ -14,12 +14,14 @@ class InputError(ValueError):
     """Bad user input; the message says what to do. Handlers turn it into gr.Error."""
 
 
-def guard(fn, name: str | None = None, *, interactive: bool = False):
+def guard(fn, name: str | None = None, *, interactive: bool = False, background: bool = False):
     """Wrap an event handler: an InputError becomes gr.Error (the message shown to the user).
 
     ``interactive=True`` marks a quick request that a person is waiting on (a slider move, a
     poll): while it runs, background work (live training, an inpainting optimisation) gives
-    way (``ganmodels.priority``). Not for generator handlers.
+    way (``ganmodels.priority``). ``background=True`` runs the handler in a low-priority thread
+    instead (``priority.run_in_background``): for work that takes a while, so that slider moves
+    go first when a class is busy. Not for generator handlers.
     """
     import gradio as gr
     from ganmodels import priority
@@ -29,6 +31,8 @@ def guard(fn, name: str | None = None, *, interactive: bool = False):
             if interactive:
                 with priority.interactive():
                     return fn(*a, **kw)
+            if background:
+                return priority.run_in_background(fn, *a, **kw)
             return fn(*a, **kw)
         except InputError as e:
             raise gr.Error(str(e)) from None
@@ -39,6 +43,12 @@ def guard(fn, name: str | None = None, *, interactive: bool = False):
 def quick(fn, name: str | None = None):
     """``guard`` for a quick request a person is waiting on (background work gives way to it)."""
     return guard(fn, name, interactive=True)
+
+
+def slow(fn, name: str | None = None):
+    """``guard`` for a button whose work takes noticeably longer than a slider move (an
+    interpolation, a figure of 100 digits): it runs at background priority, sliders go first."""
+    return guard(fn, name, background=True)
 
 
 def as_int(value, name: str, lo: int | None = None, hi: int | None = None) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 
 from demo.common import ImageInput, InputError
 from ganmodels import cyclegan as C
+from ganmodels import priority
 
 REQUIRES = ("cyclegan",)
 
@@ -134,7 +135,8 @@ def build(models: dict) -> None:
 
             def tick(done, total):
                 progress(done / total, desc=f"tile {done}/{total}")
-            r = translate_image(model, img, direction, progress=tick)
+            # a low-priority thread: students' slider moves run first (ganmodels.priority)
+            r = priority.run_in_background(translate_image, model, img, direction, progress=tick)
         except InputError as e:
             raise gr.Error(str(e)) from None
         md = r["markdown"] + ("\n\n" + "\n\n".join(f"*Note: {n}.*" for n in notes) if notes else "")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, digit_image, grid, quick
+from demo.common import InputError, as_float, as_int, digit_image, grid, quick, slow
 
 REQUIRES = ("infogan",)
 OPTIONAL = ("cgan", "classifier")
@@ -261,7 +261,7 @@ def build(models: dict) -> None:
         comp.change(ig_fn, ig_in, [ig_img, ig_info], trigger_mode="always_last", show_progress="hidden",
                     concurrency_limit=None, api_name="infogan_sample" if i == 0 else None,
                     api_visibility="public" if i == 0 else "private")
-    grid_fn = quick(lambda w, s: figure2_grid(tab, w, s), "infogan_grid")
+    grid_fn = slow(lambda w, s: figure2_grid(tab, w, s), "infogan_grid")
     grid_btn.click(grid_fn, [which, seed], grid_img, concurrency_limit=None, api_name="infogan_grid")
     which.change(grid_fn, [which, seed], grid_img, show_progress="hidden", concurrency_limit=None,
                  api_visibility="private")

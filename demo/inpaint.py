@@ -14,6 +14,7 @@ import torch
 
 from demo.common import InputError, as_float, as_int, quick, upscale
 from ganmodels import inpaint as I
+from ganmodels import priority
 
 REQUIRES = ("dcgan",)
 OPTIONAL = ("classifier",)
@@ -416,7 +417,9 @@ def build(models: dict) -> None:
 
     def run_fn(ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v):
         try:
-            for upd in run_inpaint(gan, clf, ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v, device):
+            # in a low-priority thread: students' slider moves run first (ganmodels.priority)
+            for upd in priority.iterate_in_background(run_inpaint, gan, clf, ed, pre, lam_v, steps_v, rest_v,
+                                                      seed_v, blend_v, device):
                 if "Everything is masked" in upd["status"] and "results" in upd:
                     gr.Warning("Everything is masked: this is plain generation, nothing constrains the fill.")
                 yield (upd["frame"], upd["curve"], upd["status"], upd.get("results", gr.skip()),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from demo.common import InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, to_gif
+from demo.common import InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, slow, to_gif
 from ganmodels.data import to_uint8
 
 REQUIRES = ("dcgan",)
@@ -323,7 +323,9 @@ def build(models: dict) -> None:
 
     def pick(seed_v, index_v):
         vals = raw_values(lm, seed_v, index_v)
-        return [gr.update(value=0.0)] * N_PCS + [gr.update(value=v) for v in vals]
+        # plain values, not gr.update(value=…): an update makes gradio build a new Slider per output
+        # (≈ 0.5 ms each, most of this event's cost)
+        return [0.0] * N_PCS + vals
 
     index.change(quick(pick), [seed, index], [*pcs, *raws], show_progress="hidden",
                  concurrency_limit=None, api_name="latent_pick")
@@ -353,7 +355,7 @@ def build(models: dict) -> None:
         gif = gr.Image(label="Animated", type="filepath", interactive=False, scale=1)
     norm = gr.LinePlot(x="t", y="‖z_t‖", color="path", y_lim=[0, None], height=240,
                        label="Length of z along the path (lerp cuts through the low-probability middle)")
-    go.click(quick(lambda *a: interpolate(lm, *a)), [seed_a, seed_b, frames, mode, truncation],
+    go.click(slow(lambda *a: interpolate(lm, *a)), [seed_a, seed_b, frames, mode, truncation],
              [strip, gif, norm], api_name="latent_interpolate")
     gr.Examples([[3, 8, 10, "slerp"], [0, 1, 16, "lerp"], [42, 7, 12, "slerp"]],
                 [seed_a, seed_b, frames, mode])
@@ -377,11 +379,11 @@ def build(models: dict) -> None:
                          format="png", interactive=False, elem_classes="pixelated")
         a_pix = gr.Image(label="Same sum on pixels (for contrast)", type="numpy", format="png",
                          interactive=False, elem_classes="pixelated")
-    go2.click(quick(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise], [a_in, a_out, a_pix],
+    go2.click(slow(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise], [a_in, a_out, a_pix],
               api_name="latent_arithmetic")
-    preset.click(quick(lambda s, a, b: preset_groups(lm, s, as_int(a, "Digit a", 0, 9), as_int(b, "Digit b", 0, 9))),
+    preset.click(slow(lambda s, a, b: preset_groups(lm, s, as_int(a, "Digit a", 0, 9), as_int(b, "Digit b", 0, 9))),
                  [seed, da, db], [ga, gb, gc],
-                 api_name="latent_preset").then(quick(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise],
+                 api_name="latent_preset").then(slow(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise],
                                                 [a_in, a_out, a_pix], api_visibility="private")
     with gr.Accordion("What is computed (formulas)", open=False):
         gr.Markdown(EXPLAIN, latex_delimiters=[{"left": "$", "right": "$", "display": False}])

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.common import ImageInput, InputError, as_float, as_int, guard, quick
+from ganmodels import priority
 from ganmodels import srgan as S
 
 REQUIRES = ("srgan",)
@@ -249,7 +250,8 @@ def build(models: dict) -> None:
     result = gr.State(None)
 
     def do_run(image, mode, cx, cy, zoom, progress=gr.Progress()):
-        out = run(model, image, mode, cx, cy, zoom, progress=progress)
+        # a low-priority thread: students' slider moves run first (ganmodels.priority)
+        out = priority.run_in_background(run, model, image, mode, cx, cy, zoom, progress=progress)
         return out
 
     go.click(guard(do_run), [image, mode, cx, cy, zoom], [result, s1, s2, s3, over, metrics],

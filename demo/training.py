@@ -503,6 +503,9 @@ def build(models: dict):
                             classifier=models.get("classifier"))
         models["_trainer"] = trainer            # the app closes it at shutdown (close())
     views = models["_training_views"] = Views(trainer)   # closed at shutdown too (render process)
+    # the first pictures now, at start-up: the first matplotlib figure of a process takes ~0.5 s, and
+    # drawn in the first poll it made every student who opened the tab in that second wait for it
+    views.get(wait=True)
     files_dir = Path(tempfile.mkdtemp(prefix="gan_live_"))
 
     def status_text():

@@ -410,6 +410,7 @@ class Trainer:
 
     def _main(self) -> None:
         torch.set_num_threads(1)        # leave the other core to the web server and the viewers
+        priority.lower_thread_priority()   # and let the OS run their threads first when both want a core
         while True:
             with self._cv:
                 while self._cmd is None and not self._stop:

@@ -1,7 +1,11 @@
 """ganmodels.priority: background work gives way to interactive requests, and is never starved."""
 import contextlib
+import contextvars
+import sys
 import threading
 import time
+
+import pytest
 
 from ganmodels import priority
 
@@ -71,3 +75,77 @@ def test_request_errors_still_leave_the_count_balanced():
     except ValueError:
         pass
     assert priority.in_flight() == 0
+
+
+# ------------------------------------------------------------------ OS priority of background threads
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+
+
+@linux_only
+def test_lower_thread_priority_touches_only_the_calling_thread():
+    before = priority.thread_priority()
+    seen = {}
+
+    def worker():
+        seen["ok"] = priority.lower_thread_priority(before + 5)
+        seen["nice"] = priority.thread_priority()
+
+    th = threading.Thread(target=worker)
+    th.start()
+    th.join()
+    assert seen["ok"] and seen["nice"] == before + 5
+    assert priority.thread_priority() == before          # this thread kept its priority
+
+
+@linux_only
+def test_run_in_background_runs_at_lower_priority_and_returns_the_result():
+    mine = priority.thread_priority()
+    nice, name = priority.run_in_background(lambda: (priority.thread_priority(), threading.current_thread().name))
+    assert nice >= max(mine, priority.BACKGROUND_NICE) and name.startswith("background")
+    assert priority.thread_priority() == mine
+
+
+def test_run_in_background_raises_the_callers_exception_and_keeps_context_variables():
+    var = contextvars.ContextVar("request", default=None)
+    var.set("student 7")
+    assert priority.run_in_background(var.get) == "student 7"   # e.g. gradio's event id for progress bars
+
+    def boom():
+        raise ValueError("bad image")
+    with pytest.raises(ValueError, match="bad image"):
+        priority.run_in_background(boom)
+
+
+def test_iterate_in_background_yields_every_item_then_raises_the_generators_error():
+    def gen(n, fail):
+        for i in range(n):
+            yield i * i
+        if fail:
+            raise RuntimeError("NaN in step 3")
+    assert list(priority.iterate_in_background(gen, 5, False)) == [0, 1, 4, 9, 16]
+    got = []
+    with pytest.raises(RuntimeError, match="NaN in step 3"):
+        for v in priority.iterate_in_background(gen, 3, True):
+            got.append(v)
+    assert got == [0, 1, 4]
+
+
+def test_closing_the_consumer_stops_the_producer():
+    made, closed = [], threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                made.append(i)
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    it = priority.iterate_in_background(endless)
+    assert [next(it) for _ in range(3)] == [0, 1, 2]
+    it.close()                                            # the client went away
+    assert closed.wait(5), "the background generator was not closed"
+    assert len(made) <= 5                                 # it ran at most a couple of items ahead

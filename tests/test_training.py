@@ -465,3 +465,25 @@ def test_drawing_helper_ends_when_the_app_is_killed():
         time.sleep(0.1)
     os.kill(child, 9)
     raise AssertionError(f"the helper process {child} outlived its app")
+
+
+def test_first_pictures_are_drawn_at_start_up_not_in_a_poll(tiny_weights):
+    """The first matplotlib figure of a process is slow: building the tab draws it, so the first
+    students' polls do not wait for it (it stalled every slider of a class for ~1 s)."""
+    import gradio as gr
+
+    import app as app_module
+    from demo import training as DT
+
+    models, _ = app_module.load_models(tiny_weights, "cpu")
+    try:
+        with gr.Blocks():
+            DT.build(models)
+        views = models["_training_views"]
+        assert views.renders == 1 and views._version == models["_trainer"].snapshot().version
+    finally:
+        for m in models.values():
+            close = getattr(m, "close", None)
+            if callable(close):
+                close()
+        models["_training_views"].close()
