@@ -617,12 +617,12 @@ def build(models: dict):
         return status_text(), ""
 
     def choose_preset(name):
-        if name not in T.PRESETS:
+        if not isinstance(name, str) or name not in T.PRESETS:
             raise gr.Error(f"unknown preset {name!r}")
         return T.PRESETS[name].explain
 
     def use(name):
-        if name not in T.PRESETS:
+        if not isinstance(name, str) or name not in T.PRESETS:
             raise gr.Error(f"unknown preset {name!r}")
         cfg = T.preset_config(name)
         try:

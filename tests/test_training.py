@@ -392,6 +392,8 @@ def test_bad_inputs_give_messages(live_app):
     assert "Learning rate G" in str(r)
     st, r = api_call(url, "training_reset", ["ring", "lsgan", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
     assert st == 200 and models["_trainer"].cfg.loss == "lsgan"       # still working
+    st, r = api_call(url, "training_preset", [[]])                     # found by the long fuzz: was HTTP 500
+    assert "unknown preset" in str(r), (st, r)
 
 
 def test_export_endpoints(live_app):
