@@ -682,6 +682,8 @@ def test_heavy_jobs_and_slow_buttons_run_below_slider_priority(classroom_app, tm
     status, out = api_call(url, "latent_edit", DL.LATENCY_ENDPOINTS["latent_edit"])
     assert status == 200, out
     normal = priority.thread_priority()
-    assert seen["translate"] >= priority.BACKGROUND_NICE > normal, seen
-    assert seen["interpolate"] >= priority.BACKGROUND_NICE, seen
+    low = max(normal, priority.BACKGROUND_NICE)      # (a test run that is itself niced cannot go lower)
+    assert seen["translate"] == low and seen["interpolate"] == low, seen
     assert seen["slider"] == normal, seen
+    if normal < priority.BACKGROUND_NICE:
+        assert seen["translate"] > seen["slider"], seen
