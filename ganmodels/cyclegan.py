@@ -70,6 +70,9 @@ class CycleGANConfig:
     upsample: str = "deconv"
 
 
+UPSAMPLE = ("deconv", "resize")   # the choices of CycleGANConfig.upsample
+
+
 # ------------------------------------------------------------------ networks
 
 
@@ -130,8 +133,8 @@ class ResnetGenerator(nn.Module):
             # (B, 4k, H/4, W/4)
         ]
         layers += [ResnetBlock(4 * k) for _ in range(cfg.n_blocks)]
-        if cfg.upsample not in ("deconv", "resize"):
-            raise ValueError(f"upsample must be 'deconv' or 'resize', not {cfg.upsample!r}")
+        if cfg.upsample not in UPSAMPLE:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE)}, not {cfg.upsample!r}")
         layers += [
             # (B, 4k, H/4, W/4)
             *_up(4 * k, 2 * k, cfg.upsample), InstanceNorm(2 * k), nn.ReLU(True),
@@ -698,7 +701,7 @@ def add_args(p) -> None:
     p.add_argument("--n_blocks", type=int, default=None)
     p.add_argument("--ndf", type=int, default=None)
     p.add_argument("--n_layers_d", type=int, default=None)
-    p.add_argument("--upsample", choices=("deconv", "resize"), default=None,
+    p.add_argument("--upsample", choices=UPSAMPLE, default=None,
                    help="G's upsampling: transposed convs (the paper) or resize + conv (no checkerboard)")
     p.add_argument("--crop", type=int, default=96, help="training crop size (random crops + flips)")
     p.add_argument("--lr", type=float, default=2e-4)

@@ -647,7 +647,7 @@ def test_classroom_bench_runs_and_reports(classroom_app, tmp_path, capsys):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
-def test_heavy_jobs_and_slow_buttons_run_below_slider_priority(classroom_app, tmp_path, monkeypatch):
+def test_heavy_jobs_and_slow_buttons_run_below_slider_priority(classroom_app, monkeypatch):
     """A CycleGAN translation and an interpolation run in low-priority threads; a slider move does not."""
     import demo.cyclegan as DC
     import demo.latent as DL
@@ -665,17 +665,8 @@ def test_heavy_jobs_and_slow_buttons_run_below_slider_priority(classroom_app, tm
     monkeypatch.setattr(DL, "interpolate", spy("interpolate", DL.interpolate))
     monkeypatch.setattr(DL, "edit", spy("slider", DL.edit))
 
-    p = tmp_path / "in.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(p)
-    boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"in.png\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + p.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    req = urllib.request.Request(f"{url}/gradio_api/upload", data=body,
-                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        server_path = json.loads(r.read())[0]
-    status, out = api_call(url, "cyclegan_translate", [{"path": server_path, "meta": {"_type": "gradio.FileData"}},
-                                                       "photo2monet"])
+    fd = B.upload(url, "in.png", png_bytes(32, 32, "RGB", 0))
+    status, out = api_call(url, "cyclegan_translate", [fd, "photo2monet"])
     assert status == 200, out
     status, out = api_call(url, "latent_interpolate", [1, 2, 4, "slerp", 1.0])
     assert status == 200, out
