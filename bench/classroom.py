@@ -11,9 +11,10 @@ session (as a browser tab keeps one) that, like a person, mostly drags sliders (
 asks for a heavy job (inpainting, super-resolution, photo → Monet) and keeps the training
 viewer polling — with a short "think time" between actions.
 
-``--via queue`` (default) goes through Gradio's queue like a browser does
-(``POST /gradio_api/call/<api_name>`` + its event stream): heavy jobs wait for their turn,
-slider events never do.  ``--via run`` uses the direct route ``POST /gradio_api/run/<api_name>``
+``--via queue`` (default) sends each event the way the browser does: an event the app serves
+outside the queue (``queue=False``: the slider moves) as ``POST /gradio_api/run/<api_name>``, every
+other one through Gradio's queue (``POST /gradio_api/call/<api_name>`` + its event stream): heavy
+jobs wait for their turn, slider events never do.  ``--via run`` uses the direct route ``POST /gradio_api/run/<api_name>``
 (the app is then started with ``--open-api``), which skips the queue.
 
 A request is *lost* when it gets no answer at all (connection error, timeout, or a server
@@ -65,6 +66,13 @@ def slider_endpoints(url: str) -> set[str]:
     cfg = get_json(f"{url}/config")
     return {dep["api_name"] for dep in cfg["dependencies"]
             if dep.get("api_name") and any(t[1] in SLIDER_EVENTS for t in dep.get("targets", []))}
+
+
+def direct_endpoints(url: str) -> set[str]:
+    """Endpoints the app serves outside the queue (``queue=False``): the browser sends those as
+    one ``POST /gradio_api/run/<api_name>`` (its client's rule: the dependency's ``queue`` flag)."""
+    cfg = get_json(f"{url}/config")
+    return {dep["api_name"] for dep in cfg["dependencies"] if dep.get("api_name") and dep.get("queue") is False}
 
 
 def endpoints(url: str) -> dict[str, list[dict]]:
@@ -236,8 +244,9 @@ MIX = {"slider": 0.60, "click": 0.10, "poll": 0.15, "heavy": 0.15}
 
 
 class Student(threading.Thread):
-    def __init__(self, i, url, eps, files, t_end, via, results, lock, heavy, sliders):
+    def __init__(self, i, url, eps, files, t_end, via, results, lock, heavy, sliders, direct=frozenset()):
         super().__init__(daemon=True)
+        self.direct = direct
         self.rng = random.Random(1000 + i)
         self.session = uuid.UUID(int=self.rng.getrandbits(128)).hex[:11]   # one browser tab per student
         self.url, self.eps, self.files, self.t_end, self.via = url, eps, files, t_end, via
@@ -264,12 +273,15 @@ class Student(threading.Thread):
         Measured apart from the steady-state latencies (``session_start_*`` in the summary)."""
         name = self.sliders[0] if self.sliders else sorted(self.eps)[0]
         data = [value_for(c, self.rng, self.files) for c in self.eps[name]]
-        call = call_queue if self.via == "queue" else call_run
+        call = self.route(name)
         t0 = time.perf_counter()
         self.first = (call(self.url, name, data, session=self.session)[0], (time.perf_counter() - t0) * 1000)
 
+    def route(self, name: str):
+        """The route the browser would use for this event (see the module docstring)."""
+        return call_run if self.via == "run" or name in self.direct else call_queue
+
     def run(self):
-        call = call_queue if self.via == "queue" else call_run
         while time.time() < self.t_end:
             name = self.pick()
             if name is None:
@@ -278,7 +290,7 @@ class Student(threading.Thread):
             # (the teacher's settings) with the student's own photo
             data = [value_for(c, self.rng, self.files, move=name not in self.heavy) for c in self.eps[name]]
             t0 = time.perf_counter()
-            status, msg = call(self.url, name, data, session=self.session)
+            status, msg = self.route(name)(self.url, name, data, session=self.session)
             ms = (time.perf_counter() - t0) * 1000
             with self.lock:
                 self.results.append((name, status, ms, msg, t0))
@@ -406,7 +418,8 @@ def main(argv=None) -> int:
         if live:                                  # the lecturer starts the live run; students watch it
             print("training_start:", (call_queue if args.via == "queue" else call_run)(url, "training_start", []),
                   file=sys.stderr)
-        students = [Student(i, url, eps, files, 0.0, args.via, results, lock, heavy, sliders)
+        direct = frozenset(direct_endpoints(url))
+        students = [Student(i, url, eps, files, 0.0, args.via, results, lock, heavy, sliders, direct)
                     for i in range(args.students)]
         # the class opens the page: all students within a second or two (measured on its own)
         openers = [threading.Thread(target=s.open_page, daemon=True) for s in students]
@@ -439,6 +452,7 @@ def main(argv=None) -> int:
                     for name, status, ms, _, t0 in sorted(results, key=lambda r: r[4]):
                         f.write(f"{name},{status},{t0 - t_first:.3f},{ms:.1f}\n")
         summary["live_training_running"] = live
+        summary["direct_endpoints"] = sorted(direct)      # served outside the queue (queue=False)
         if server is not None:
             used = cpu_seconds(server.pid) - cpu0
             wall = time.time() - t_end + args.seconds

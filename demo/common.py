@@ -40,6 +40,14 @@ def guard(fn, name: str | None = None, *, interactive: bool = False, background:
     return wrapped
 
 
+# Event settings for a slider move (or a poll): no progress overlay, no concurrency limit, and outside
+# Gradio's queue (``queue=False``): the browser then sends one ``POST /gradio_api/run/<api_name>`` instead
+# of joining the queue and reading an event stream, which costs the server ~4-7 ms of CPU per event
+# (measured: latent_pick 9.8 → 6.0 ms, latent_edit 20.3 → 15.7 ms) — with a class dragging sliders at
+# once the server's CPU is the limit. Heavy jobs stay queued (their concurrency limit, queue position).
+LIVE = dict(show_progress="hidden", concurrency_limit=None, queue=False)
+
+
 def quick(fn, name: str | None = None):
     """``guard`` for a quick request a person is waiting on (background work gives way to it)."""
     return guard(fn, name, interactive=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, digit_image, grid, quick, slow
+from demo.common import LIVE, InputError, as_float, as_int, digit_image, grid, quick, slow
 
 REQUIRES = ("infogan",)
 OPTIONAL = ("cgan", "classifier")
@@ -258,27 +258,25 @@ def build(models: dict) -> None:
     ig_fn = quick(lambda *a: infogan_sample(tab, *a), "infogan_sample")
     ig_in = [code, c1, c2, seed]
     for i, comp in enumerate([c1, c2, code]):
-        comp.change(ig_fn, ig_in, [ig_img, ig_info], trigger_mode="always_last", show_progress="hidden",
-                    concurrency_limit=None, api_name="infogan_sample" if i == 0 else None,
+        comp.change(ig_fn, ig_in, [ig_img, ig_info], trigger_mode="always_last", **LIVE,
+                    api_name="infogan_sample" if i == 0 else None,
                     api_visibility="public" if i == 0 else "private")
     grid_fn = slow(lambda w, s: figure2_grid(tab, w, s), "infogan_grid")
     grid_btn.click(grid_fn, [which, seed], grid_img, concurrency_limit=None, api_name="infogan_grid")
     which.change(grid_fn, [which, seed], grid_img, show_progress="hidden", concurrency_limit=None,
                  api_visibility="private")
-    seed.change(ig_fn, ig_in, [ig_img, ig_info], show_progress="hidden", concurrency_limit=None,
-                api_visibility="private")
+    seed.change(ig_fn, ig_in, [ig_img, ig_info], **LIVE, api_visibility="private")
     seed.change(grid_fn, [which, seed], grid_img, show_progress="hidden", concurrency_limit=None,
                 api_visibility="private")
     new_z.click(lambda: int(np.random.default_rng().integers(0, 100_000)), None, seed,
                 api_visibility="private")
     if tab.cgan is not None:
         cg_fn = quick(lambda *a: cgan_sample(tab, *a), "cgan_sample")
-        digit.change(cg_fn, [digit, seed], [cg_img, cg_info], trigger_mode="always_last",
-                     show_progress="hidden", concurrency_limit=None, api_name="cgan_sample")
-        seed.change(cg_fn, [digit, seed], [cg_img, cg_info], show_progress="hidden", concurrency_limit=None,
+        digit.change(cg_fn, [digit, seed], [cg_img, cg_info], trigger_mode="always_last", **LIVE,
+                     api_name="cgan_sample")
+        seed.change(cg_fn, [digit, seed], [cg_img, cg_info], **LIVE, api_visibility="private")
+        seed.change(quick(lambda s: cgan_row(tab, s), "cgan_row"), seed, cg_row, **LIVE,
                     api_visibility="private")
-        seed.change(quick(lambda s: cgan_row(tab, s), "cgan_row"), seed, cg_row, show_progress="hidden",
-                    concurrency_limit=None, api_visibility="private")
         # choosing a code also shows the cGAN's version of the digit that code drew
         if tab.match is not None:
             code.change(lambda k: tab.digit_of(int(k)), code, digit, show_progress="hidden",

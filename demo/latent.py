@@ -3,6 +3,7 @@
 Pure functions first (numbers in, images out), then ``build(models)``.
 """
 
+import functools
 import math
 import tempfile
 import threading
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from demo.common import InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, slow, to_gif
+from demo.common import LIVE, InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, slow, to_gif
 from ganmodels.data import to_uint8
 
 REQUIRES = ("dcgan",)
@@ -41,7 +42,7 @@ Nearby $z$ give similar digits, so you can *walk* in latent space.
 """
 
 
-@dataclass
+@dataclass(eq=False)   # hashed by identity (the grid cache is keyed by the model)
 class LatentModel:
     """The DCGAN plus what the tab computes once at load: the GANSpace directions."""
     gan: object                     # ganmodels.dcgan.DCGAN
@@ -95,6 +96,13 @@ def render(lm: LatentModel, z: torch.Tensor) -> np.ndarray:
 def sample_grid(lm: LatentModel, seed=0, truncation=1.0) -> np.ndarray:
     """The 8×8 grid of G(ψ z_i) for the seed (what the user picks a sample from)."""
     psi = as_float(truncation, "Truncation", 0.0, 2.0, clamp=True)
+    seed = as_int(seed, "Seed", 0, MAX_SEED)
+    return _cached_grid(lm, seed, round(psi, 4)).copy()
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_grid(lm: LatentModel, seed: int, psi: float) -> np.ndarray:
+    # a class opens the tab on seed 0 and tries the same few seeds: G on 64 z's is then drawn once
     imgs = render(lm, seed_z(lm, seed) * psi)
     return grid(imgs, nrow=8, scale=3, pad=3)
 
@@ -317,8 +325,7 @@ def build(models: dict) -> None:
     edit_fn = quick(lambda *a: edit(lm, *a))
     edit_fn.__name__ = "latent_edit"
     for i, s in enumerate([truncation, *pcs, *raws]):
-        s.change(edit_fn, slider_inputs, [out_img, info], trigger_mode="always_last",
-                 show_progress="hidden", concurrency_limit=None,
+        s.change(edit_fn, slider_inputs, [out_img, info], trigger_mode="always_last", **LIVE,
                  api_name="latent_edit" if i == 0 else None, api_visibility="public" if i == 0 else "private")
 
     def pick(seed_v, index_v):
@@ -327,13 +334,12 @@ def build(models: dict) -> None:
         # (≈ 0.5 ms each, most of this event's cost)
         return [0.0] * N_PCS + vals
 
-    index.change(quick(pick), [seed, index], [*pcs, *raws], show_progress="hidden",
-                 concurrency_limit=None, api_name="latent_pick")
+    index.change(quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_name="latent_pick")
     seed.change(quick(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
-                show_progress="hidden", concurrency_limit=None, api_name="latent_grid").then(
-        quick(pick), [seed, index], [*pcs, *raws], show_progress="hidden", api_visibility="private")
+                **LIVE, api_name="latent_grid").then(
+        quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_visibility="private")
     truncation.release(quick(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
-                       show_progress="hidden", concurrency_limit=None, api_visibility="private")
+                       **LIVE, api_visibility="private")
 
     def on_click(evt: gr.SelectData):
         x, y = evt.index

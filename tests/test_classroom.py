@@ -469,10 +469,13 @@ def test_no_outbound_connection_at_start_up(tiny_weights, monkeypatch):
     try:
         url = f"http://127.0.0.1:{port}"
         assert http_get(url + "/")[0] == 200 and http_get(url + "/config")[0] == 200
-        # by default the queue cannot be skipped: a direct POST is refused, a queued call works
-        status, body = api_call(url, "latent_grid", [0, 1.0])
+        # by default a queued event cannot skip the queue: a direct POST is refused, a queued call works
+        status, body = api_call(url, "latent_interpolate", [0, 1, 4, "slerp", 1.0])
         assert status == 404 and "queue" in json.dumps(body).lower()
-        assert B.call_queue(url, "latent_grid", [0, 1.0])[0] == "ok"
+        assert B.call_queue(url, "latent_interpolate", [0, 1, 4, "slerp", 1.0])[0] == "ok"
+        # slider moves are served outside the queue (queue=False): the browser POSTs them directly
+        assert "latent_grid" in B.direct_endpoints(url) and "latent_interpolate" not in B.direct_endpoints(url)
+        assert api_call(url, "latent_grid", [0, 1.0])[0] == 200
     finally:
         A.close(app, models)
         Image.MAX_IMAGE_PIXELS = max_pixels
@@ -624,6 +627,23 @@ def test_checkpoint_killed_mid_save_keeps_the_previous_one(tmp_path):
         assert step >= 1
         for leftover in tmp_path.glob(".ck.safetensors.*"):
             leftover.unlink()                        # a killed writer may leave its temp file; never the target
+
+
+def test_slider_events_skip_the_queue_and_heavy_jobs_wait_in_it(classroom_app, eps):
+    """Every slider endpoint is served outside Gradio's queue (queue=False: the browser POSTs it, no
+    event stream), every heavy job inside it (its concurrency limit, its queue position)."""
+    url = classroom_app[0]
+    direct = B.direct_endpoints(url)
+    sliders = {n for n in B.slider_endpoints(url) if n in eps and B.is_slider(eps[n], n)}
+    heavy = set(B.heavy_endpoints(eps))
+    assert {"latent_edit", "latent_pick", "latent_grid", "infogan_sample"} <= sliders
+    assert sliders <= direct, f"slider events still queued: {sorted(sliders - direct)}"
+    assert "training_poll" in direct
+    assert heavy and not heavy & direct, f"heavy jobs outside the queue: {sorted(heavy & direct)}"
+    assert not {"latent_interpolate", "infogan_grid"} & direct     # slow buttons stay queued too
+    # the bench sends each event by the browser's route: a slider move as one direct POST
+    student = B.Student(0, url, eps, [], 0.0, "queue", [], None, sorted(heavy), sliders, frozenset(direct))
+    assert student.route("latent_edit") is B.call_run and student.route(sorted(heavy)[0]) is B.call_queue
 
 
 def test_classroom_bench_runs_and_reports(classroom_app, tmp_path, capsys):
