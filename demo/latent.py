@@ -23,6 +23,7 @@ N_PCS = 6        # principal directions shown as sliders
 N_RAW = 4        # raw z dimensions shown as sliders
 GRID = 64        # 8×8 sample grid
 POOL = 512       # samples addressable by index in the z-arithmetic
+GRID_SCALE, GRID_PAD = 2, 2   # the 8×8 sample grid: 8·(56+2)+2 = 466 px (fits a laptop screen)
 SCALE = 4        # 28 px → 112 px (shown larger with CSS image-rendering: pixelated)
 MAX_SEED = 2**31 - 1
 
@@ -104,10 +105,12 @@ def sample_grid(lm: LatentModel, seed=0, truncation=1.0) -> np.ndarray:
 def _cached_grid(lm: LatentModel, seed: int, psi: float) -> np.ndarray:
     # a class opens the tab on seed 0 and tries the same few seeds: G on 64 z's is then drawn once
     imgs = render(lm, seed_z(lm, seed) * psi)
-    return grid(imgs, nrow=8, scale=3, pad=3)
+    return grid(imgs, nrow=8, scale=GRID_SCALE, pad=GRID_PAD)
 
 
-def grid_index_from_click(x: float, y: float, cell: int = 28 * 3 + 3, pad: int = 3) -> int:
+def grid_index_from_click(x: float, y: float, cell: int = 28 * GRID_SCALE + GRID_PAD, pad: int = GRID_PAD) -> int:
+    """(x, y) in the grid image's own pixels (Gradio's select event reports those; it assumes the
+    image is never shown larger than it is, so the grid is sent at the size it is shown) → index."""
     col = int((x - pad) // cell)
     row = int((y - pad) // cell)
     return int(min(max(row, 0), 7) * 8 + min(max(col, 0), 7))
@@ -304,9 +307,11 @@ def build(models: dict) -> None:
             with gr.Row():
                 seed = Number(value=0, label="Seed (which 64 z's)", precision=None, minimum=0, maximum=MAX_SEED)
                 truncation = Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (scale of z)")
+            # 466² px, 4/9 of the PNG work of the 3× grid it was (the seed box is the costliest quick
+            # request of a class) and the whole grid fits a laptop screen
             grid_img = gr.Image(value=sample_grid(lm, 0, 1.0), label="G(ψ z) for 64 z's — click one to edit it",
                                 type="numpy", format="png", interactive=False, elem_classes="pixelated",
-                                buttons=["download"])
+                                elem_id="latent-grid", buttons=["download"])
             index = Slider(0, GRID - 1, value=0, step=1, label="Sample being edited (row-major, 0–63)")
         with gr.Column(scale=2):
             out_img = gr.Image(value=edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[0],

@@ -83,10 +83,13 @@ def test_out_of_range_slider_values_are_clamped(lm):
     np.testing.assert_array_equal(a, b)  # ψ clamped to its maximum, 2
 
 
-def test_click_maps_to_grid_index():
-    cell = 28 * 3 + 3
-    assert L.grid_index_from_click(5, 5) == 0
-    assert L.grid_index_from_click(3 + 2 * cell + 10, 3 + 5 * cell + 10) == 42
+def test_click_maps_to_grid_index(lm):
+    cell, pad = 28 * L.GRID_SCALE + L.GRID_PAD, L.GRID_PAD
+    g = L.sample_grid(lm, 0, 1.0)
+    assert g.shape == (8 * cell + pad, 8 * cell + pad)
+    assert L.grid_index_from_click(2, 2) == 0
+    assert L.grid_index_from_click(pad + 2 * cell + 10, pad + 5 * cell + 10) == 42
+    assert L.grid_index_from_click(g.shape[1] - 1, g.shape[0] - 1) == 63
     assert L.grid_index_from_click(10_000, 10_000) == 63
 
 
@@ -164,6 +167,28 @@ def test_browser_drag_slider_changes_image(served_app, browser):
                            "return i && i.src !== b; }", arg=before, timeout=60_000)
     assert float(slider.input_value()) > 1.0
     assert img.get_attribute("src") != before
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_click_on_the_grid_picks_that_sample(served_app, browser):
+    """A click on a cell of the 8×8 grid selects that sample (Gradio reports the click in the
+    image's own pixels, which is right only while the grid is not shown larger than it is)."""
+    url, _, _ = served_app
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.set_default_timeout(120_000)
+    page.goto(url, wait_until="domcontentloaded")
+    img = page.locator("#latent-grid img").first
+    img.wait_for(timeout=60_000)
+    index = page.locator("input[type=number][aria-label*='Sample being edited']").first
+    for row, col in [(2, 5), (7, 7), (5, 1)]:
+        box = img.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * (col + 0.5) / 8, box["y"] + box["height"] * (row + 0.5) / 8)
+        page.wait_for_function("(v) => { const i = [...document.querySelectorAll('input[type=number]')]"
+                               ".find(e => (e.getAttribute('aria-label') || '').includes('Sample being edited'));"
+                               " return i && i.value === String(v); }", arg=row * 8 + col, timeout=60_000)
+        assert index.input_value() == str(row * 8 + col)
     page.close()
 
 
