@@ -414,13 +414,19 @@ def test_every_manifest_command_parses():
     files = json.loads((Path(W.DEFAULT_DIR) / "manifest.json").read_text())["files"]
     assert files
     for name, entry in files.items():
-        argv = shlex.split(entry["command"])
-        assert argv[:3] == ["python", "-m", "ganmodels.train"], name
-        pre, _ = T.base_parser().parse_known_args(argv[3:])
-        p = T.base_parser()
-        T._recipe(pre.model).add_args(p)
-        args = p.parse_args(argv[3:])
-        assert args.steps == entry["steps"], name
+        # a run started from earlier weights (--init-from) records its lineage: commands joined by &&
+        parts = [shlex.split(c) for c in entry["command"].split(" && ")]
+        total = 0
+        for i, argv in enumerate(parts):
+            assert argv[:3] == ["python", "-m", "ganmodels.train"], name
+            pre, _ = T.base_parser().parse_known_args(argv[3:])
+            p = T.base_parser()
+            T._recipe(pre.model).add_args(p)
+            args = p.parse_args(argv[3:])
+            if i:   # each later run starts from the folder the run before it exported to
+                assert getattr(args, "init_from", None) == parts[i - 1][parts[i - 1].index("--export") + 1], name
+            total += args.steps
+        assert total == entry["steps"], name
 
 
 def test_train_help_lists_the_recipe_options(capsys):
