@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.common import LIVE, InputError, as_float, as_int
+from demo.common import InputError, as_float, as_int
 
 # ganmodels (torch) is imported inside the functions that need it: the picture functions
 # below also run in a small render process, which then starts without torch.
@@ -672,8 +672,8 @@ def build(models: dict):
         return points_text(pts) if pts else gr.skip()
 
     cheap = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
-    timer.tick(poll, [last], [view, curves, status, last], api_name="training_poll", trigger_mode="always_last",
-               **LIVE)
+    # the poll is a quick request like a slider move: served outside the queue (demo.common.LIVE)
+    timer.tick(poll, [last], [view, curves, status, last], api_name="training_poll", **cheap, queue=False)
     for comp in settings:
         comp.change(apply_settings, settings, settings_msg, api_visibility="private", **cheap)
     start_b.click(start, None, status, api_name="training_start", **cheap)

@@ -93,8 +93,7 @@ def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None
     store = store or W.WeightStore(weights_dir)
     net, _, _ = W.load_network(store.path(FILE), Classifier, ClassifierConfig, family=FAMILY,
                                network="C", device=device, manifest=store.manifest_for_check())
-    if torch.device(device).type == "cpu":
-        net.to(memory_format=torch.channels_last)   # oneDNN's faster layout: one digit 1.9 → 1.45 ms
+    W.cpu_layout(device, net)
     return net.requires_grad_(False)
 
 

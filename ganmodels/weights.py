@@ -168,13 +168,18 @@ def load_g_and_d(store: "WeightStore", *, family: str, files: dict[str, str], ge
                                network="D", device=device, manifest=man)
         D.requires_grad_(False)
     G.requires_grad_(False)
+    cpu_layout(device, G, D)
+    return G, D, cfg
+
+
+def cpu_layout(device, *nets) -> None:
+    """Channels-last convolution weights for inference on a CPU: oneDNN's faster layout (a DCGAN G on
+    64 z's 25-31 → 18-22 ms, one z 1.2-1.8 → 0.85 ms, the classifier on one digit 1.9 → 1.45 ms, on
+    one core); outputs agree to ~1e-6. Saving is unaffected (tensors are made contiguous)."""
     if torch.device(device).type == "cpu":
-        # channels-last convolution weights: oneDNN's faster layout on CPUs (a DCGAN G on 64 z's:
-        # 25-31 → 18-22 ms, one z 1.2-1.8 → 0.85 ms on one core); the outputs agree to ~1e-6
-        for net in (G, D):
+        for net in nets:
             if net is not None:
                 net.to(memory_format=torch.channels_last)
-    return G, D, cfg
 
 
 # ---------------------------------------------------------------- manifest
@@ -372,6 +377,6 @@ def load_checkpoint(path: str | os.PathLike, *, modules: dict[str, torch.nn.Modu
 
 __all__ = [
     "WeightsError", "WeightStore", "sha256", "save_tensors", "load_tensors", "read_metadata",
-    "save_network", "load_network", "read_manifest", "update_manifest", "verify",
+    "save_network", "load_network", "cpu_layout", "read_manifest", "update_manifest", "verify",
     "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "save_file", "DEFAULT_DIR",
 ]
