@@ -698,3 +698,19 @@ def test_heavy_jobs_and_slow_buttons_run_below_slider_priority(classroom_app, mo
     assert seen["slider"] == normal, seen
     if normal < priority.BACKGROUND_NICE:
         assert seen["translate"] > seen["slider"], seen
+
+
+def test_sessions_render_no_component_configs_up_front(classroom_app, eps):
+    """app.serve makes Gradio's per-session state lazy: a new session renders none of the app's
+    component configs (deep-link bookkeeping, ≈ 15 ms per session before), and its events still
+    answer — a slider move, then the same session's next move."""
+    from gradio.state_holder import SessionState
+
+    url, app, _ = classroom_app
+    assert SessionState._lazy_config
+    assert SessionState(app).config_values == {}
+    session = "lazy-config-test"
+    first = B.call_run(url, "latent_pick", [0, 3], session=session)
+    again = B.call_run(url, "latent_pick", [0, 5], session=session)
+    assert first[0] == "ok" and again[0] == "ok", (first, again)
+    assert app.state_holder[session].config_values == {}
