@@ -5,7 +5,7 @@
 For the first ``--n`` held-out test digits, centre 14×14 mask:
 
 * ``found``: ``ganmodels.inpaint`` with the default settings (what the tab does);
-* ``from_truth``: the same 30 Adam steps on the same centre objective, but started from the
+* ``from_truth``: the same descent on the same centre objective (``init_z``), but started from the
   projection of the *whole* digit (every pixel known, 32 restarts, 100 steps) — a start the
   search could never know, but which sits next to the right answer.
 
@@ -50,29 +50,16 @@ def main(argv=None) -> int:
         X, y = f["images"][:args.n].astype(np.uint8), f["labels"][:args.n].astype(np.int64)
     store = W.WeightStore(args.weights)
     gan, net = dcgan.load(store=store), C.load(store=store)
-    G, D = I.fold_batchnorm(gan.G), I.fold_batchnorm(gan.D)
     known = np.stack([I.make_mask("center") for _ in range(len(X))])
     rows, t0 = [], time.time()
     for i in range(0, len(X), args.batch):
         sl = slice(i, i + args.batch)
         found = I.complete(gan.G, gan.D, X[sl], known[sl])
         whole = I.complete(gan.G, gan.D, X[sl], np.ones_like(known[sl]), steps=100, restarts=32)
-        m = torch.from_numpy(known[sl])[:, None].float()
-        w, Y = I.importance_weights(m), I.as_images(X[sl])
-        z = whole.z[:, 0].clone().requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=I.LR)
-        for step in range(I.STEPS + 1):
-            x, _, _, tot = I._losses(G, D, z, Y, w, I.LAM)
-            if step == I.STEPS:
-                break
-            opt.zero_grad()
-            tot.sum().backward()
-            opt.step()
-            with torch.no_grad():
-                z.clamp_(-I.Z_CLAMP, I.Z_CLAMP)
+        truth = I.complete(gan.G, gan.D, X[sl], known[sl], restarts=1, init_z=whole.z[:, :1])
         ok_found = C.predict(net, I.to_uint8(found.image))[0].argmax(1) == y[sl]
-        ok_truth = C.predict(net, I.to_uint8(I.blend_images(x.detach(), Y, m, "poisson")))[0].argmax(1) == y[sl]
-        rows += list(zip(found.losses["total"][:, 0], tot.detach().numpy(), ok_found, ok_truth))
+        ok_truth = C.predict(net, I.to_uint8(truth.image))[0].argmax(1) == y[sl]
+        rows += list(zip(found.losses["total"][:, 0], truth.losses["total"][:, 0], ok_found, ok_truth))
         print(f"  {min(i + args.batch, len(X))}/{len(X)} ({time.time() - t0:.0f} s)", file=sys.stderr)
     lf, lt, af, at = (np.array(c) for c in zip(*rows))
     rescued = ~af & at

@@ -295,13 +295,15 @@ def _z_dim(G, z_dim):
 def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts: int = RESTARTS,
             seed: int = 0, device="cpu", lr: float = LR, pool: int = POOL, window: int = WINDOW,
             weight_floor: float = WEIGHT_FLOOR, z_clamp: float = Z_CLAMP, blend: str = "poisson",
-            frame_every: int = FRAME_EVERY, z_dim: int | None = None
+            frame_every: int = FRAME_EVERY, z_dim: int | None = None, init_z=None
             ) -> Generator[InpaintState, None, InpaintResult]:
     """Complete the missing pixels of ``image`` (see the module docstring).
 
     image: (H,W) / (N,H,W) / (N,1,H,W), uint8 or float in [-1,1]; mask: same shape, 1 = known.
     Yields :class:`InpaintState` (step 0 right after the start, then every ``frame_every``
     steps and at the end); returns :class:`InpaintResult` (``StopIteration.value``).
+    ``init_z`` (N, restarts, z_dim): start the descent from these z's instead of the best
+    ``restarts`` of ``pool`` random draws (a warm start; no pool phase).
     Deterministic for a given ``seed``.  G and D are not changed: the work is done on
     eval-mode copies with batchnorm folded in (:func:`fold_batchnorm`).
     """
@@ -327,8 +329,14 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
     D = fold_batchnorm(D) if D is not None and lam > 0 else None
     gen = torch.Generator().manual_seed(int(seed))
     # starting points: the `restarts` best of `pool` draws from the prior, by contextual loss
-    P = max(pool, R)
-    cand = torch.randn(N, P, d, generator=gen).clamp_(-z_clamp, z_clamp)
+    P = max(pool, R) if init_z is None else R
+    if init_z is None:
+        cand = torch.randn(N, P, d, generator=gen).clamp_(-z_clamp, z_clamp)
+    else:
+        cand = torch.as_tensor(init_z, dtype=torch.float32).detach().cpu().clone()
+        if cand.shape != (N, R, d):
+            raise InpaintError(f"init_z must have shape {(N, R, d)} (images, restarts, z_dim), got {tuple(cand.shape)}")
+        cand.clamp_(-z_clamp, z_clamp)
     if P > R:
         scores = torch.empty(N, P)
         best_x = torch.zeros_like(y)

@@ -351,3 +351,14 @@ def test_browser_paint_a_stroke_and_fill(served, browser):
     assert 10 < n_missing < 300                                       # a horizontal stroke, not everything
     assert page.locator("#inpaint_results img").count() >= 5
     page.close()
+
+
+def test_warm_start_descends_from_the_given_z(gan):
+    d = gan.cfg.z_dim
+    z0 = torch.randn(1, 2, d, generator=torch.Generator().manual_seed(5)) * 3   # some beyond the clamp
+    still = I.complete(gan.G, gan.D, digit(), I.make_mask("center"), steps=0, restarts=2, init_z=z0)
+    assert torch.allclose(still.z.sort(1).values, z0.clamp(-I.Z_CLAMP, I.Z_CLAMP).sort(1).values)
+    moved = I.complete(gan.G, gan.D, digit(), I.make_mask("center"), steps=5, restarts=2, init_z=z0)
+    assert moved.losses["total"][0, 0] < still.losses["total"][0, 0]
+    with pytest.raises(I.InpaintError, match="init_z"):
+        I.complete(gan.G, gan.D, digit(), I.make_mask("center"), steps=1, restarts=3, init_z=z0)
