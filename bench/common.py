@@ -42,3 +42,15 @@ def launch(demo) -> str:
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return f"http://127.0.0.1:{port}"
+
+
+def load_test_digits(path, n: int):
+    """The first ``n`` digits of an npz with uint8 'images' (N,28,28) and 'labels' → (uint8 images, int64 labels)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    if not Path(path).is_file():
+        raise SystemExit(f"test digits not found: {path} (pass --data PATH)")
+    with np.load(path, allow_pickle=False) as f:
+        return f["images"][:n].astype(np.uint8), f["labels"][:n].astype(np.int64)

@@ -63,6 +63,7 @@ def train_masked_classifier(X: torch.Tensor, y: torch.Tensor, kind: str, *, epoc
 
 
 def main(argv=None) -> int:
+    from bench.common import load_test_digits
     from ganmodels import classifier as C
     from ganmodels import inpaint as I
     from ganmodels import weights as W
@@ -79,10 +80,7 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default=str(W.DEFAULT_DIR))
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
-    if not Path(args.data).is_file():
-        raise SystemExit(f"test digits not found: {args.data} (pass --data PATH)")
-    with np.load(args.data, allow_pickle=False) as f:
-        Xte, yte = f["images"][:args.n].astype(np.uint8), f["labels"][:args.n].astype(np.int64)
+    Xte, yte = load_test_digits(args.data, args.n)
     Xtr, ytr = mnist_digits(0)
     Xtr, ytr, Xte_t = to_tensor(Xtr), torch.from_numpy(ytr), to_tensor(Xte)
     project = C.load(store=W.WeightStore(args.weights))

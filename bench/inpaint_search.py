@@ -31,6 +31,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000
 
 
 def main(argv=None) -> int:
+    from bench.common import load_test_digits
     from ganmodels import classifier as C
     from ganmodels import dcgan
     from ganmodels import inpaint as I
@@ -44,10 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=25)
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
-    if not Path(args.data).is_file():
-        raise SystemExit(f"test digits not found: {args.data} (pass --data PATH)")
-    with np.load(args.data, allow_pickle=False) as f:
-        X, y = f["images"][:args.n].astype(np.uint8), f["labels"][:args.n].astype(np.int64)
+    X, y = load_test_digits(args.data, args.n)
     store = W.WeightStore(args.weights)
     gan, net = dcgan.load(store=store), C.load(store=store)
     known = np.stack([I.make_mask("center") for _ in range(len(X))])
