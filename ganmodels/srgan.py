@@ -679,8 +679,12 @@ def add_args(p) -> None:
     p.add_argument("--lr-d", type=float, default=1e-4, help="D learning rate (Adam)")
     p.add_argument("--pixel-loss", choices=["mse", "l1"], default="mse")
     p.add_argument("--adv-weight", type=float, default=1e-3, help="SRGAN: weight of −log D(G(I_LR))")
-    p.add_argument("--init", default=None, help="SRGAN: start G from this SRResNet weight file "
-                                                "(e.g. weights/srresnet_G.safetensors)")
+    p.add_argument("--init", default=None, help="start G from this SRResNet weight file (e.g. "
+                                                "weights/srresnet_G.safetensors): SRGAN's start as in the "
+                                                "paper, or an SRResNet run continued; the manifest then adds "
+                                                "up both runs' steps and joins their commands")
+    p.add_argument("--decay-from", type=float, default=1.0,
+                   help="learning rates decay linearly to 0 from this share of --steps (1: constant)")
     p.add_argument("--vgg-weights", default=None, help="opt-in VGG19 feature loss: torchvision vgg19 "
                                                        "weights (.pth or .safetensors) that you have locally")
     p.add_argument("--vgg-weight", type=float, default=1.0)
@@ -692,10 +696,9 @@ def make_run(args):
     dev = torch.device(args.device)
     if args.crop % 16:
         raise SystemExit("--crop must be a multiple of 16")
-    if args.model == "srgan" and args.init:
-        G, cfg, _ = W.load_network(args.init, Generator, SRConfig, family=FAMILY, network="srresnet_G",
-                                   device=dev)
-        G.requires_grad_(True).train()
+    lineage = None
+    if args.init:
+        G, cfg, lineage = init_generator(args.init, dev)
     else:
         if args.model == "srgan":
             print("warning: SRGAN without --init starts from scratch (the paper starts from SRResNet)",
@@ -753,6 +756,24 @@ def make_run(args):
         return h
 
     G.train()
+    from .train import decay_schedulers
     return Run(modules=modules, optimizers=opts, objective=obj, data=data, export=export,
                data_desc=desc + f"; loss: {loss_desc}; batch {args.batch or 16} of {args.crop} px crops",
-               sample=sample)
+               sample=sample, lineage=lineage,
+               schedulers=decay_schedulers(tuple(opts.values()), args.steps or DEFAULT_STEPS, args.decay_from))
+
+
+def init_generator(path, device):
+    """G (trainable) from an SRResNet weight file, its config, and its lineage (steps, command) from the
+    manifest beside it (none when the file has no manifest entry)."""
+    path = Path(path)
+    try:
+        man = W.read_manifest(path.parent)
+        G, cfg, _ = W.load_network(path, Generator, SRConfig, family=FAMILY, network="srresnet_G",
+                                   device=device, manifest=man if path.name in man["files"] else None)
+    except (W.WeightsError, OSError) as e:
+        raise SystemExit(f"--init {path}: {e}") from None
+    G.requires_grad_(True).train()
+    entry = man.get("files", {}).get(path.name)
+    lineage = (int(entry.get("steps", 0)), entry["command"]) if entry and entry.get("command") else None
+    return G, cfg, lineage

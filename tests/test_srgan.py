@@ -270,6 +270,43 @@ def test_upscale_cli_file_and_folder(tiny_dir, tmp_path):
               str(tmp_path / "z.png")])
 
 
+def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
+    """--init FILE for SRResNet: G starts from FILE (its size from the header), the learning rate decays
+    with --decay-from, and the export's manifest adds up both runs' steps and joins their commands."""
+    from ganmodels.train import main as train_main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    from skimage.data import astronaut, chelsea, coffee
+    for name, img in (("a", astronaut()), ("c", chelsea()), ("k", coffee())):
+        Image.fromarray(img).save(data / f"{name}.png")
+    init = tiny_dir / S.FILES["srresnet"]
+    out = tmp_path / "run"
+    argv = ["srresnet", "--steps", "4", "--batch", "2", "--crop", "32", "--data", str(data), "--holdout", "1",
+            "--init", str(init), "--decay-from", "0.5", "--threads", "1", "--no-progress",
+            "--out", str(out), "--export", str(out / "export"), "--sample-every", "100", "--ckpt-every", "100"]
+    assert train_main(argv) in (0, None)
+    entry = W.read_manifest(out / "export")["files"][S.FILES["srresnet"]]
+    assert entry["steps"] == 0 + 4                       # the init file's manifest says 0 steps
+    assert entry["command"].startswith("tests/test_srgan.py && ") and "--init" in entry["command"]
+    G0 = S.load(tiny_dir).nets["srresnet"]
+    G1, cfg, _ = W.load_network(out / "export" / S.FILES["srresnet"], S.Generator, S.SRConfig,
+                                family=S.FAMILY, network="srresnet_G")
+    assert (cfg.channels, cfg.blocks, cfg.head_kernel) == (8, 1, 3)    # from the init file, not the defaults
+    diffs = [(a - b).abs().max().item() for a, b in zip(G0.parameters(), G1.parameters())]
+    assert 0 < max(diffs) < 0.05                         # trained a little from the init, not from scratch
+    # a corrupt init file is refused with its reason
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    make_weights(bad)
+    with open(bad / S.FILES["srresnet"], "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\0\0\0\1")
+    with pytest.raises(SystemExit, match="sha256"):
+        train_main([*argv[:argv.index("--init") + 1], str(bad / S.FILES["srresnet"]),
+                    *argv[argv.index("--init") + 2:]])
+
+
 # ---------------------------------------------------------------- the tab: pure functions
 
 
