@@ -65,6 +65,13 @@ class SRConfig:
     bicubic_skip: bool = True   # I_SR = bicubic(I_LR) + residual
     head_kernel: int = 9        # paper: 9×9 first conv
     scale: int = 4
+    # each 2× step: "shuffle" = conv to 4c channels + PixelShuffle (the paper's sub-pixel convolution);
+    # "resize" = nearest-neighbour 2× + 3×3 conv (as ESRGAN, Wang et al. 2018), which cannot make the
+    # periodic checkerboard that adversarial training pushes sub-pixel layers into (Odena et al. 2016)
+    upsample: str = "shuffle"
+
+
+UPSAMPLE = ("shuffle", "resize")   # the choices of SRConfig.upsample
 
 
 @dataclass
@@ -111,12 +118,16 @@ class Generator(nn.Module):
         self.trunk = nn.Sequential(*[ResidualBlock(c, bn) for _ in range(cfg.blocks)])
         self.trunk_end = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=not bn),
                                        nn.BatchNorm2d(c) if bn else nn.Identity())
-        self.upsample = nn.Sequential(
-            # (B, c, h, w) → (B, 4c, h, w) → PixelShuffle → (B, c, 2h, 2w)
-            nn.Conv2d(c, 4 * c, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(c),
-            # (B, c, 2h, 2w) → (B, 4c, 2h, 2w) → PixelShuffle → (B, c, 4h, 4w)
-            nn.Conv2d(c, 4 * c, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(c),
-        )
+        if cfg.upsample not in UPSAMPLE:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE)}, not {cfg.upsample!r}")
+        if cfg.upsample == "shuffle":
+            # (B, c, h, w) → conv → (B, 4c, h, w) → PixelShuffle → (B, c, 2h, 2w), twice
+            up = [[nn.Conv2d(c, 4 * c, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(c)] for _ in range(2)]
+        else:
+            # (B, c, h, w) → nearest 2× → (B, c, 2h, 2w) → conv → (B, c, 2h, 2w), twice
+            up = [[nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c, 3, 1, 1), nn.PReLU(c)]
+                  for _ in range(2)]
+        self.upsample = nn.Sequential(*up[0], *up[1])
         self.tail = nn.Conv2d(c, 3, 3, 1, 1)  # (B, 3, 4h, 4w)
         if cfg.bicubic_skip:  # start exactly at bicubic: the residual branch outputs 0
             nn.init.zeros_(self.tail.weight)
@@ -674,6 +685,9 @@ def add_args(p) -> None:
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--bicubic-skip", dest="bicubic_skip", action=argparse.BooleanOptionalAction,
                    default=None)
+    p.add_argument("--upsample", choices=UPSAMPLE, default=None,
+                   help="G's 2× steps: shuffle (sub-pixel conv, the paper; default) or resize "
+                        "(nearest 2× + conv, no checkerboard)")
     p.add_argument("--ndf", type=int, default=None, help="SRGAN discriminator width")
     p.add_argument("--lr", type=float, default=2e-4, help="G learning rate (Adam)")
     p.add_argument("--lr-d", type=float, default=1e-4, help="D learning rate (Adam)")

@@ -67,13 +67,26 @@ def photo(h=48, w=40):
 # ---------------------------------------------------------------- networks
 
 
+@pytest.mark.parametrize("upsample", S.UPSAMPLE)
 @pytest.mark.parametrize("bn", [False, True])
 @pytest.mark.parametrize("hw", [(8, 8), (13, 21)])
-def test_generator_is_exactly_4x(bn, hw):
-    G = tiny_G(batchnorm=bn)
+def test_generator_is_exactly_4x(bn, hw, upsample):
+    G = tiny_G(batchnorm=bn, upsample=upsample)
     y = G(torch.rand(2, 3, *hw) * 2 - 1)
     assert y.shape == (2, 3, 4 * hw[0], 4 * hw[1])
     assert torch.isfinite(y).all()
+
+
+def test_upsample_kind_is_kept_in_the_file(tmp_path):
+    G = tiny_G(upsample="resize")
+    S.save_G(G, "srresnet", tmp_path)
+    G2, cfg, _ = W.load_network(tmp_path / S.FILES["srresnet"], S.Generator, S.SRConfig, family=S.FAMILY,
+                                network="srresnet_G")
+    assert cfg.upsample == "resize" and any(isinstance(m, torch.nn.Upsample) for m in G2.modules())
+    x = torch.rand(1, 3, 9, 7) * 2 - 1
+    assert torch.equal(G.eval()(x), G2.eval()(x))
+    with pytest.raises(ValueError, match="upsample"):
+        S.Generator(S.SRConfig(upsample="deconv"))
 
 
 def test_fresh_generator_starts_at_bicubic():
