@@ -42,8 +42,10 @@ $\text{SSIM}=\frac{(2\mu_x\mu_y+C_1)(2\sigma_{xy}+C_2)}{(\mu_x^2+\mu_y^2+C_1)(\s
 **The perception–distortion trade-off** (Blau & Michaeli 2018): when many sharp images fit the same low-res input,
 the *average* of them has the lowest pixel error but is blurry. A GAN must pick one plausible sharp image instead —
 it looks more real yet scores a lower PSNR. In the paper (Set5, 4×): bicubic 28.43 dB, SRResNet 32.05 dB, SRGAN 29.40 dB.
-Our SRGAN was fine-tuned for only a few hundred steps on a CPU: zoom in and you will see its sharpness comes partly
-with a regular grid pattern — the *checkerboard artefact* of sub-pixel upsampling that a young GAN amplifies.
+Our SRGAN was fine-tuned on a CPU for 1,500 steps. Its upsampling is nearest-neighbour 2× + conv rather than the paper's
+sub-pixel convolution: under the adversarial loss, sub-pixel layers drifted into a regular grid pattern (the
+*checkerboard artefact*) to which a resize-then-convolve layer is far less prone. What remains is the GAN's invented texture:
+zoom in and compare it with the original.
 """
 
 
@@ -179,7 +181,8 @@ def weights_note(model: S.SRModels) -> str:
         cfg = model.nets[name].cfg
         arch = (f"{cfg.blocks} residual blocks × {cfg.channels} channels, "
                 f"{'with' if cfg.batchnorm else 'without'} batchnorm, PReLU, "
-                f"{'bicubic skip, ' if cfg.bicubic_skip else ''}2 × PixelShuffle(2)")
+                f"{'bicubic skip, ' if cfg.bicubic_skip else ''}"
+                f"{'2 × PixelShuffle(2)' if cfg.upsample == 'shuffle' else '2 × (nearest 2× + conv)'}")
         steps = e.get("steps", "?")
         lines.append(f"* **{label}**: {arch}; {steps} training steps. Loss and data: {e.get('data', 'unknown')}.")
     return "**The shipped networks**\n\n" + "\n".join(lines)

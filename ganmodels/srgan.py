@@ -773,7 +773,7 @@ def make_run(args):
     from .train import decay_schedulers
     return Run(modules=modules, optimizers=opts, objective=obj, data=data, export=export,
                data_desc=desc + f"; loss: {loss_desc}; batch {args.batch or 16} of {args.crop} px crops",
-               sample=sample, lineage=lineage,
+               sample=sample, lineage=lineage, fresh=(FILES["D"],),
                schedulers=decay_schedulers(tuple(opts.values()), args.steps or DEFAULT_STEPS, args.decay_from))
 
 

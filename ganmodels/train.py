@@ -156,6 +156,9 @@ class Run:
     # a run that starts from earlier exported weights (``--init-from``): their manifest entry's
     # (steps, command), so the export records the whole lineage — steps added up, commands joined by &&
     lineage: tuple[int, str] | None = None
+    # exported files that this run starts afresh (SRGAN's D beside a G from SRResNet): the lineage's
+    # command still reproduces them, but their steps are this run's alone
+    fresh: tuple[str, ...] = ()
 
 
 def _recipe(name: str):
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                 if run.lineage is not None:
                     total, cmd = run.lineage[0] + last, f"{run.lineage[1]} && {cmd}"
                 for name in hashes:
-                    W.update_manifest(exp, name, data=run.data_desc, steps=total, command=cmd,
+                    W.update_manifest(exp, name, data=run.data_desc, command=cmd,
+                                      steps=last if name in run.fresh else total,
                                       trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
             except OSError as e:   # disk full during export: say so, and how to export without retraining
                 raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "

@@ -308,6 +308,16 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     assert (cfg.channels, cfg.blocks, cfg.head_kernel) == (8, 1, 3)    # from the init file, not the defaults
     diffs = [(a - b).abs().max().item() for a, b in zip(G0.parameters(), G1.parameters())]
     assert 0 < max(diffs) < 0.05                         # trained a little from the init, not from scratch
+    # SRGAN from that SRResNet: G carries the lineage, the fresh D counts only this run's steps
+    gan = ["srgan", *argv[1:argv.index("--init") + 1], str(out / "export" / S.FILES["srresnet"]),
+           *argv[argv.index("--init") + 2:]]
+    gan[gan.index("--steps") + 1] = "3"
+    gan[gan.index("--out") + 1], gan[gan.index("--export") + 1] = str(tmp_path / "gan"), str(tmp_path / "gan_x")
+    assert train_main(gan) in (0, None)
+    files = W.read_manifest(tmp_path / "gan_x")["files"]
+    assert files[S.FILES["srgan"]]["steps"] == 4 + 3 and files[S.FILES["D"]]["steps"] == 3
+    assert files[S.FILES["D"]]["command"] == files[S.FILES["srgan"]]["command"]
+    assert files[S.FILES["srgan"]]["command"].count(" && ") == 2
     # a corrupt init file is refused with its reason
     bad = tmp_path / "bad"
     bad.mkdir()
