@@ -36,6 +36,7 @@ KINDS = ("center", "bottom", "left", "random")
 
 
 def main(argv=None) -> int:
+    from bench.common import load_test_digits
     from ganmodels import classifier as C
     from ganmodels import dcgan
     from ganmodels import inpaint as I
@@ -60,10 +61,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(max(1, args.threads))
 
     data = Path(args.data)
-    if not data.is_file():
-        raise SystemExit(f"test digits not found: {data} (pass --data PATH)")
-    with np.load(data, allow_pickle=False) as f:
-        X, y = f["images"][:args.n].astype(np.uint8), f["labels"][:args.n].astype(np.int64)
+    X, y = load_test_digits(data, args.n)
     store = W.WeightStore(args.weights)
     gan = dcgan.load(device=args.device, store=store)
     net = C.load(device=args.device, store=store)
