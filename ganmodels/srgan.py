@@ -66,7 +66,7 @@ class SRConfig:
     head_kernel: int = 9        # paper: 9×9 first conv
     scale: int = 4
     # each 2× step: "shuffle" = conv to 4c channels + PixelShuffle (the paper's sub-pixel convolution);
-    # "resize" = nearest-neighbour 2× + 3×3 conv (as ESRGAN, Wang et al. 2018), which cannot make the
+    # "resize" = nearest-neighbour 2× + 3×3 conv (as ESRGAN, Wang et al. 2018), far less prone to the
     # periodic checkerboard that adversarial training pushes sub-pixel layers into (Odena et al. 2016)
     upsample: str = "shuffle"
 
@@ -687,7 +687,7 @@ def add_args(p) -> None:
                    default=None)
     p.add_argument("--upsample", choices=UPSAMPLE, default=None,
                    help="G's 2× steps: shuffle (sub-pixel conv, the paper; default) or resize "
-                        "(nearest 2× + conv, no checkerboard)")
+                        "(nearest 2× + conv, far less prone to checkerboard artefacts)")
     p.add_argument("--ndf", type=int, default=None, help="SRGAN discriminator width")
     p.add_argument("--lr", type=float, default=2e-4, help="G learning rate (Adam)")
     p.add_argument("--lr-d", type=float, default=1e-4, help="D learning rate (Adam)")
