@@ -286,6 +286,7 @@ def test_upscale_cli_file_and_folder(tiny_dir, tmp_path):
 def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     """--init FILE for SRResNet: G starts from FILE (its size from the header), the learning rate decays
     with --decay-from, and the export's manifest adds up both runs' steps and joins their commands."""
+    from ganmodels import train as T
     from ganmodels.train import main as train_main
 
     data = tmp_path / "photos"
@@ -298,6 +299,19 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     argv = ["srresnet", "--steps", "4", "--batch", "2", "--crop", "32", "--data", str(data), "--holdout", "1",
             "--init", str(init), "--decay-from", "0.5", "--threads", "1", "--no-progress",
             "--out", str(out), "--export", str(out / "export"), "--sample-every", "100", "--ckpt-every", "100"]
+    p = T.base_parser()
+    S.add_args(p)
+    args = p.parse_args(argv)
+    args.rank, args.world = 0, 1                        # set by the training CLI before make_run
+    run = S.make_run(args)
+    (opt,), (sched,) = run.optimizers.values(), run.schedulers
+    lrs = []
+    for _ in range(4):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:2] == [2e-4, 2e-4] and lrs[2] > lrs[3] > 0
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
     assert train_main(argv) in (0, None)
     entry = W.read_manifest(out / "export")["files"][S.FILES["srresnet"]]
     assert entry["steps"] == 0 + 4                       # the init file's manifest says 0 steps
