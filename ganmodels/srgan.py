@@ -705,7 +705,7 @@ def add_args(p) -> None:
 
 
 def make_run(args):
-    from .train import Run, config_from_args
+    from .train import Run, config_from_args, decay_schedulers
 
     dev = torch.device(args.device)
     if args.crop % 16:
@@ -770,7 +770,6 @@ def make_run(args):
         return h
 
     G.train()
-    from .train import decay_schedulers
     return Run(modules=modules, optimizers=opts, objective=obj, data=data, export=export,
                data_desc=desc + f"; loss: {loss_desc}; batch {args.batch or 16} of {args.crop} px crops",
                sample=sample, lineage=lineage, fresh=(FILES["D"],),

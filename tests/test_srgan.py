@@ -287,7 +287,6 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     """--init FILE for SRResNet: G starts from FILE (its size from the header), the learning rate decays
     with --decay-from, and the export's manifest adds up both runs' steps and joins their commands."""
     from ganmodels import train as T
-    from ganmodels.train import main as train_main
 
     data = tmp_path / "photos"
     data.mkdir()
@@ -312,7 +311,7 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
         sched.step()
     assert lrs[:2] == [2e-4, 2e-4] and lrs[2] > lrs[3] > 0
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
-    assert train_main(argv) in (0, None)
+    assert T.main(argv) in (0, None)
     entry = W.read_manifest(out / "export")["files"][S.FILES["srresnet"]]
     assert entry["steps"] == 0 + 4                       # the init file's manifest says 0 steps
     assert entry["command"].startswith("tests/test_srgan.py && ") and "--init" in entry["command"]
@@ -327,7 +326,7 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
            *argv[argv.index("--init") + 2:]]
     gan[gan.index("--steps") + 1] = "3"
     gan[gan.index("--out") + 1], gan[gan.index("--export") + 1] = str(tmp_path / "gan"), str(tmp_path / "gan_x")
-    assert train_main(gan) in (0, None)
+    assert T.main(gan) in (0, None)
     files = W.read_manifest(tmp_path / "gan_x")["files"]
     assert files[S.FILES["srgan"]]["steps"] == 4 + 3 and files[S.FILES["D"]]["steps"] == 3
     assert files[S.FILES["D"]]["command"] == files[S.FILES["srgan"]]["command"]
@@ -340,7 +339,7 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
         f.seek(-4, 2)
         f.write(b"\0\0\0\1")
     with pytest.raises(SystemExit, match="sha256"):
-        train_main([*argv[:argv.index("--init") + 1], str(bad / S.FILES["srresnet"]),
+        T.main([*argv[:argv.index("--init") + 1], str(bad / S.FILES["srresnet"]),
                     *argv[argv.index("--init") + 2:]])
 
 
