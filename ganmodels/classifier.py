@@ -113,7 +113,9 @@ def predict(net: Classifier, images: torch.Tensor | np.ndarray, batch: int = 500
         f = net.features(images[i:i + batch].to(dev).float())
         probs.append(F.softmax(net.head(f), 1).cpu())
         feats.append(f.cpu())
-    return torch.cat(probs).numpy().astype(np.float64), torch.cat(feats).numpy().astype(np.float64)
+    # .float(): under bfloat16 autocast (the UI's batched reads, weights.bf16_pays) the layers return bfloat16
+    return (torch.cat(probs).float().numpy().astype(np.float64),
+            torch.cat(feats).float().numpy().astype(np.float64))
 
 
 def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:

@@ -1,6 +1,8 @@
 """The Latent-space tab: pure functions, its HTTP API, bad input, and a real browser."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -224,3 +226,16 @@ def test_preset_groups_reads_the_pool_once_and_in_order(lm, monkeypatch):
     assert all(i % 10 == 3 for i in bold + thin) and all(i % 10 == 5 for i in other)
     pred, conf, ink = L.pool_reading(lm, 7, 0)
     assert min(ink[bold]) >= max(ink[thin])
+
+
+def test_batched_render_in_bf16_matches_float32(lm):
+    """The grid and the pool may be drawn under bfloat16 (where measured faster): the digits must be
+    the same to the eye — on average within one grey level of float32."""
+    z = L.seed_z(lm, 3)
+    ref = L.render(lm, z).astype(int)
+    fast = dataclasses.replace(lm, bf16_g=True)
+    out = L.render(fast, z, batched=True).astype(int)
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    assert np.abs(out - ref).mean() < 1.0
+    # single renders (a slider move) stay float32 whatever was measured
+    np.testing.assert_array_equal(L.render(fast, z[:1]), ref[:1])
