@@ -317,6 +317,17 @@ def http_get(url: str):
         return e.code, e.read()
 
 
+def test_server_runs_on_the_fast_http_parser_and_event_loop(classroom_app):
+    """requirements.txt brings httptools and uvloop; uvicorn then parses HTTP in C and runs uvloop
+    (measured: latent_edit 12.5 → 10.2 ms of server CPU per request, latent_pick 4.5 → 3.5 ms)."""
+    import sys as _sys
+
+    config = classroom_app[1].server.config
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    if _sys.platform != "win32":
+        assert "uvloop" in config.get_loop_factory().__module__
+
+
 def test_defaults_bind_localhost_and_keep_the_queue(monkeypatch):
     import app as A
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
