@@ -113,10 +113,27 @@ def upscale_batch(images: np.ndarray, scale: int) -> np.ndarray:
 
 
 def to_gif(frames: list[np.ndarray], path: str, duration_ms: int = 80, loop: bool = True) -> str:
-    """Write frames (uint8 HxW or HxWx3) to an animated GIF (ping-pong looping)."""
+    """Write frames (uint8 HxW or HxWx3) to an animated GIF (ping-pong looping).
+
+    Grey frames go in as palette images with the 256 greys as their palette, without Pillow's
+    frame optimisation: the same pixels, written ~3× faster (Pillow re-fits a palette and diffs
+    every frame in Python otherwise, under the interpreter lock the sliders need)."""
+    if all(np.asarray(f).ndim == 2 for f in frames):
+        ims = []
+        for f in frames:
+            f = np.ascontiguousarray(f, dtype=np.uint8)
+            im = Image.frombytes("P", (f.shape[1], f.shape[0]), f.tobytes())
+            im.putpalette(_GREYS)
+            ims.append(im)
+        ims[0].save(path, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms,
+                    loop=0 if loop else 1, optimize=False)
+        return path
     ims = [Image.fromarray(f) for f in frames]
     ims[0].save(path, save_all=True, append_images=ims[1:], duration=duration_ms, loop=0 if loop else 1)
     return path
+
+
+_GREYS = [v for i in range(256) for v in (i, i, i)]
 
 
 def fig_to_close(fig):

@@ -239,3 +239,17 @@ def test_batched_render_in_bf16_matches_float32(lm):
     assert np.abs(out - ref).mean() < 1.0
     # single renders (a slider move) stay float32 whatever was measured
     np.testing.assert_array_equal(L.render(fast, z[:1]), ref[:1])
+
+
+def test_gif_of_grey_frames_keeps_every_pixel(tmp_path):
+    from PIL import Image
+
+    from demo.common import to_gif
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (20, 30), dtype=np.uint8) for _ in range(4)]
+    path = to_gif(frames, str(tmp_path / "a.gif"), 50)
+    with Image.open(path) as im:
+        assert im.n_frames == len(frames)
+        for k, f in enumerate(frames):
+            im.seek(k)
+            np.testing.assert_array_equal(np.asarray(im.convert("L")), f)
