@@ -725,3 +725,9 @@ def test_sessions_render_no_component_configs_up_front(classroom_app, eps):
     again = B.call_run(url, "latent_pick", [0, 5], session=session)
     assert first[0] == "ok" and again[0] == "ok", (first, again)
     assert app.state_holder[session].config_values == {}
+    # the training poll answers gr.skip() for what has not changed: an update, which Gradio would
+    # otherwise answer by rendering those components' configs; the polls still answer
+    polls = [B.call_run(url, "training_poll", [None], session=session) for _ in range(3)]
+    assert all(p[0] == "ok" for p in polls), polls
+    assert app.state_holder[session].config_values == {}
+    assert SessionState.__setitem__.__qualname__.startswith("lazy_session_config")
