@@ -5,6 +5,8 @@ The optimisation itself is ``ganmodels.inpaint.inpaint`` (a generator of snapsho
 """
 from __future__ import annotations
 
+import functools
+
 import math
 import time
 from pathlib import Path
@@ -235,19 +237,16 @@ def _font(size: int):
 def loss_curve(history: dict, steps: int, lam: float, w: int = 460, h: int = 250) -> np.ndarray:
     """The best restart's two losses per step, in two panels drawn with PIL (cheap enough
     for live frames): contextual on top, perceptual below. RGB uint8."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
-    im = Image.new("RGB", (w, h), (255, 255, 255))
+    im = _curve_background(steps, float(lam), w, h).copy()      # titles, boxes, axis ends: once per run
     dr = ImageDraw.Draw(im)
     f = _font(12)
-    L, Rm = 58, 12
-    panels = [("contextual loss  |W*(G(z) - y)|_1", [v[0] for v in history["contextual"]], (31, 119, 180), 18, 120),
-              (f"perceptual loss  log(1 - D(G(z)))   (weight lambda = {lam:g})",
-               [v[0] for v in history["perceptual"]], (214, 39, 40), 146, 222)]
+    L, Rm = CURVE_L, CURVE_R
+    panels = [([v[0] for v in history["contextual"]], (31, 119, 180), 18, 120),
+              ([v[0] for v in history["perceptual"]], (214, 39, 40), 146, 222)]
     X = lambda i: L + (w - L - Rm) * i / max(1, steps)          # noqa: E731
-    for name, ser, col, top, bot in panels:
-        dr.text((L, top - 16), name, fill=col, font=f)
-        dr.rectangle([L, top, w - Rm, bot], outline=(170, 170, 170))
+    for ser, col, top, bot in panels:
         if not ser:
             continue
         lo, hi = min(ser), max(ser)
@@ -259,10 +258,30 @@ def loss_curve(history: dict, steps: int, lam: float, w: int = 460, h: int = 250
         if len(ser) > 1:
             dr.line([(X(i), Y(v)) for i, v in enumerate(ser)], fill=col, width=2)
     n = len(history["total"])
-    dr.text((L, h - 4), "step 0", fill=(80, 80, 80), font=f, anchor="ld")
-    dr.text((w - Rm, h - 4), f"{steps}", fill=(80, 80, 80), font=f, anchor="rd")
     dr.text(((L + w - Rm) / 2, h - 4), f"now: step {max(0, n - 1)}", fill=(80, 80, 80), font=f, anchor="md")
     return np.asarray(im)
+
+
+CURVE_L, CURVE_R = 58, 12      # the loss plot's left and right margins (px)
+
+
+@functools.lru_cache(maxsize=16)
+def _curve_background(steps: int, lam: float, w: int, h: int):
+    """What every live frame of one run's loss plot shares (text is the costly part to draw)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (w, h), (255, 255, 255))
+    dr = ImageDraw.Draw(im)
+    f = _font(12)
+    L, Rm = CURVE_L, CURVE_R
+    for name, col, top, bot in (("contextual loss  |W*(G(z) - y)|_1", (31, 119, 180), 18, 120),
+                                (f"perceptual loss  log(1 - D(G(z)))   (weight lambda = {lam:g})",
+                                 (214, 39, 40), 146, 222)):
+        dr.text((L, top - 16), name, fill=col, font=f)
+        dr.rectangle([L, top, w - Rm, bot], outline=(170, 170, 170))
+    dr.text((L, h - 4), "step 0", fill=(80, 80, 80), font=f, anchor="ld")
+    dr.text((w - Rm, h - 4), f"{steps}", fill=(80, 80, 80), font=f, anchor="rd")
+    return im
 
 
 def live_frame(state: I.InpaintState) -> np.ndarray:
