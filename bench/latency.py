@@ -4,7 +4,8 @@
 
 Starts the app itself (shipped weights), warms it up, then times
 ``POST /gradio_api/run/<api_name>`` for every endpoint a tab lists in its
-``LATENCY_ENDPOINTS``.  (gradio_client is not used: it adds ~110 ms of its own.)
+``LATENCY_ENDPOINTS``, as one browser tab sends them (one session hash; the per-session state
+made lazy as ``app.serve`` makes it).  (gradio_client is not used: it adds ~110 ms of its own.)
 The last stdout line is one JSON object: {api_name: {"p50_ms", "p95_ms", "n"}, ...}.
 """
 from __future__ import annotations
@@ -19,10 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import launch, percentile, post  # noqa: E402  (sets the offline defaults)
 
 
+SESSION = "latency-bench"   # one browser tab: a browser sends its session hash with every event
+
+
 def timed_post(url: str, api_name: str, data: list) -> float:
     """One round trip through the HTTP API in ms (an HTTP error raises)."""
     t0 = time.perf_counter()
-    post(url, api_name, data, timeout=30)
+    post(url, api_name, data, timeout=30, session=SESSION)
     return (time.perf_counter() - t0) * 1000
 
 
@@ -36,6 +40,7 @@ def main(argv=None) -> int:
     import app as app_module
 
     t0 = time.time()
+    app_module.lazy_session_config()          # as app.serve does
     models, errors = app_module.load_models(args.weights, args.device)
     demo = app_module.build_app(models, errors)
     demo.queue(default_concurrency_limit=2)
