@@ -6,7 +6,6 @@ The optimisation itself is ``ganmodels.inpaint.inpaint`` (a generator of snapsho
 from __future__ import annotations
 
 import functools
-
 import math
 import time
 from pathlib import Path

@@ -496,3 +496,8 @@ def test_classifier_predict_under_bf16_autocast_returns_float64():
     assert probs.dtype == np.float64 and feats.dtype == np.float64
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-2)
     assert np.abs(probs - ref).max() < 0.05
+
+
+def test_bf16_pays_refuses_a_different_shape(monkeypatch):
+    monkeypatch.delenv(W.BF16_ENV, raising=False)
+    assert W.bf16_pays(lambda: torch.zeros(3 if torch.is_autocast_enabled("cpu") else 4)) is False
