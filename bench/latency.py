@@ -1,11 +1,12 @@
 """Round-trip latency of the app's cheap (slider) endpoints through its raw HTTP API.
 
-    python bench/latency.py [--n 40] [--weights weights] [--port 0]
+    python bench/latency.py [--n 40] [--weights weights] [--device cpu]
 
 Starts the app itself (shipped weights), warms it up, then times
 ``POST /gradio_api/run/<api_name>`` for every endpoint a tab lists in its
-``LATENCY_ENDPOINTS``, as one browser tab sends them (one session hash; the per-session state
-made lazy as ``app.serve`` makes it).  (gradio_client is not used: it adds ~110 ms of its own.)
+``LATENCY_ENDPOINTS``, as one browser tab sends them (one session hash), to the app served by
+``app.serve`` as ``python app.py`` serves it (its threads, queue, lazy per-session state).
+(gradio_client is not used: it adds ~110 ms of its own.)
 The last stdout line is one JSON object: {api_name: {"p50_ms", "p95_ms", "n"}, ...}.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import launch, percentile, post  # noqa: E402  (sets the offline defaults)
+from bench.common import free_port, percentile, post  # noqa: E402  (sets the offline defaults)
 
 
 SESSION = "latency-bench"   # one browser tab: a browser sends its session hash with every event
@@ -40,11 +41,11 @@ def main(argv=None) -> int:
     import app as app_module
 
     t0 = time.time()
-    app_module.lazy_session_config()          # as app.serve does
-    models, errors = app_module.load_models(args.weights, args.device)
-    demo = app_module.build_app(models, errors)
-    demo.queue(default_concurrency_limit=2)
-    url = launch(demo)
+    serve_argv = ["--port", str(free_port()), "--device", args.device]
+    if args.weights:
+        serve_argv += ["--weights", args.weights]
+    demo, models = app_module.serve(app_module.parse_args(serve_argv), block=False)   # as `python app.py` serves
+    url = f"http://127.0.0.1:{serve_argv[1]}"
     print(f"app up in {time.time() - t0:.1f} s", file=sys.stderr)
     results = {}
     try:
@@ -59,11 +60,7 @@ def main(argv=None) -> int:
                                      "n": len(times)}
                 print(f"{api_name:>24}: {results[api_name]}", file=sys.stderr)
     finally:
-        demo.close()
-        for m in models.values():
-            close = getattr(m, "close", None)
-            if callable(close):
-                close()
+        app_module.close(demo, models)
     print(json.dumps(results))
     return 0
 
