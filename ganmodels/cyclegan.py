@@ -151,6 +151,56 @@ class ResnetGenerator(nn.Module):
         return self.net(x)  # H, W must be multiples of 4 (see translate())
 
 
+def widen_generator(src: ResnetGenerator, ngf: int, *, noise: float = 0.01, seed: int = 0) -> ResnetGenerator:
+    """A ``ngf``-wide copy of ``src`` that computes the same function (Net2WiderNet, Chen et al. 2016).
+
+    Every hidden channel of the wider net copies one of ``src``'s (the first ones in order, then
+    channels drawn at random); a layer reading a copied channel divides that input's weights by the
+    number of copies, so its sums are unchanged. Instance norm gives every copy the same statistics,
+    and the residual stream stays duplicated through ``x + body(x)``, so the output is ``src``'s.
+    Copies would receive identical gradients forever, so ``noise`` × each weight tensor's std of
+    Gaussian noise is added to break the symmetry (0: exactly ``src``'s function).
+    """
+    k = src.cfg.ngf
+    if ngf < k:
+        raise ValueError(f"widen_generator: ngf {ngf} is narrower than the source's {k}")
+    cfg = dataclasses.replace(src.cfg, ngf=ngf)
+    dst = ResnetGenerator(cfg)
+    gen = torch.Generator().manual_seed(seed)
+    maps: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}   # old width → (index map, copy counts)
+
+    def mapping(old: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if old not in maps:
+            new = old * ngf // k
+            idx = torch.cat([torch.arange(old), torch.randint(0, old, (new - old,), generator=gen)])
+            maps[old] = idx, torch.bincount(idx, minlength=old).float()
+        return maps[old]
+
+    convs = [(a, b) for a, b in zip(src.modules(), dst.modules()) if isinstance(a, (nn.Conv2d, nn.ConvTranspose2d))]
+    for i, (a, b) in enumerate(convs):
+        w = a.weight.detach()
+        if isinstance(a, nn.ConvTranspose2d):
+            w = w.transpose(0, 1)                   # (cout, cin, kh, kw) like a Conv2d
+        cout, cin = w.shape[:2]
+        bias = a.bias.detach() if a.bias is not None else None
+        if i > 0:                                   # input channels: a hidden layer's, copied
+            idx, cnt = mapping(cin)
+            w = w[:, idx] / cnt[idx].view(1, -1, 1, 1)
+        if i < len(convs) - 1:                      # output channels: hidden, copied
+            idx, _ = mapping(cout)
+            w = w[idx]
+            bias = bias[idx] if bias is not None else None
+        if noise:
+            w = w + noise * w.std() * torch.randn(w.shape, generator=gen)
+        if isinstance(b, nn.ConvTranspose2d):
+            w = w.transpose(0, 1)
+        with torch.no_grad():
+            b.weight.copy_(w)
+            if bias is not None:
+                b.bias.copy_(bias)
+    return dst
+
+
 def _up(cin: int, cout: int, kind: str) -> list[nn.Module]:
     """One 2× upsampling layer of G (see ``CycleGANConfig.upsample``)."""
     if kind == "resize":
@@ -712,7 +762,8 @@ def add_args(p) -> None:
     p.add_argument("--decay-from", type=float, default=0.5, help="LR decays linearly from this share of steps")
     p.add_argument("--init-from", default=None, metavar="DIR",
                    help="start G and F from the weights exported in DIR (fresh discriminators); the network "
-                        "sizes come from those files, and the manifest records both runs' steps and commands")
+                        "sizes come from those files (a larger --ngf widens them, keeping their function), "
+                        "and the manifest records both runs' steps and commands")
     p.add_argument("--judge", action="store_true",
                    help="train the Monet-vs-photo judge (for the metrics) instead of CycleGAN")
 
@@ -798,12 +849,20 @@ def init_generators(folder, cfg: CycleGANConfig, args, device):
                                                     manifest=man if man.get("files") else None)
         except W.WeightsError as e:
             raise SystemExit(f"--init-from {folder}: {e}") from None
+    ngf = getattr(args, "ngf", None)
+    if ngf is not None and ngf > file_cfg.ngf:     # a wider net that starts as the same function
+        print(f"--init-from {folder}: widening G and F from ngf {file_cfg.ngf} to {ngf} "
+              f"(Net2WiderNet, function-preserving)", file=sys.stderr)
+        nets = {key: widen_generator(net, ngf, seed=getattr(args, "seed", 0) + i).to(device)
+                for i, (key, net) in enumerate(nets.items())}
+        file_cfg = nets["G"].cfg
     for f in ("ngf", "n_blocks"):
         given = getattr(args, f, None)
         if given is not None and given != getattr(file_cfg, f):
             raise SystemExit(f"--init-from {folder}: its generators have {f} {getattr(file_cfg, f)}, "
-                             f"not {given}")
-    cfg = dataclasses.replace(cfg, ngf=file_cfg.ngf, n_blocks=file_cfg.n_blocks, channels=file_cfg.channels)
+                             f"not {given}" + (" (a larger --ngf widens them)" if f == "ngf" else ""))
+    cfg = dataclasses.replace(cfg, ngf=file_cfg.ngf, n_blocks=file_cfg.n_blocks, channels=file_cfg.channels,
+                              upsample=file_cfg.upsample)
     entry = man.get("files", {}).get(FILES["G"], {})
     lineage = (int(entry.get("steps", 0)), entry.get("command") or f"(weights from {folder})")
     for net in nets.values():

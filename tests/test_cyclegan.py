@@ -433,5 +433,38 @@ def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     assert entry["steps"] == 0 + 2
     assert entry["command"].startswith("tests/test_cyclegan.py && python -m ganmodels.train cyclegan --steps 2")
     assert "--init-from" in entry["command"]
-    with pytest.raises(SystemExit, match="ngf 4, not 16"):
-        main([*argv[:-2], "--ngf", "16", "--out", str(tmp_path / "run2")])
+    with pytest.raises(SystemExit, match="ngf 4, not 2"):   # narrower than the files: refused
+        main([*argv[:-2], "--ngf", "2", "--out", str(tmp_path / "run2")])
+    with pytest.raises(SystemExit, match="n_blocks 2, not 3"):
+        main([*argv[:-2], "--n_blocks", "3", "--out", str(tmp_path / "run3")])
+    # wider than the files: G and F are widened (function-preserving) and trained at the new width
+    wide = [a if a != str(exp) else str(tmp_path / "exp4") for a in argv]
+    assert main([*wide[:-2], "--ngf", "6", "--out", str(tmp_path / "run4")]) == 0
+    G4, cfg4, _ = W.load_network(tmp_path / "exp4" / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
+                                 family=C.FAMILY, network="G")
+    assert (cfg4.ngf, cfg4.n_blocks, cfg4.upsample) == (6, TINY.n_blocks, TINY.upsample)
+
+
+@pytest.mark.parametrize("upsample", C.UPSAMPLE)
+@pytest.mark.parametrize("ngf", [8, 6])
+def test_widen_generator_keeps_the_function(upsample, ngf):
+    """Net2WiderNet: a wider copy of G computes G's function (noise 0) or nearly (default noise),
+    and the noise breaks the copies' symmetry (copied channels differ)."""
+    cfg = C.CycleGANConfig(ngf=4, n_blocks=2, upsample=upsample)
+    torch.manual_seed(0)
+    G = C.ResnetGenerator(cfg).eval()
+    x = torch.rand(2, 3, 24, 32) * 2 - 1
+    exact = C.widen_generator(G, ngf, noise=0).eval()
+    assert exact.cfg.ngf == ngf and exact.cfg.upsample == upsample
+    assert sum(p.numel() for p in exact.parameters()) > sum(p.numel() for p in G.parameters())
+    with torch.no_grad():
+        y = G(x)
+        assert torch.allclose(exact(x), y, atol=1e-5)
+        noisy = C.widen_generator(G, ngf).eval()
+        d = (noisy(x) - y).abs()
+    assert 0 < d.mean() < 0.05
+    w = noisy.net[1].weight          # first conv: channel 0 and its copy (channel 4 when ngf = 8) differ
+    if ngf == 8:
+        assert not torch.allclose(w[0], w[4]) and torch.allclose(w[0], w[4], atol=0.1)
+    with pytest.raises(ValueError, match="narrower"):
+        C.widen_generator(G, 2)
