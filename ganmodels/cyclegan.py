@@ -178,11 +178,11 @@ def widen_generator(src: ResnetGenerator, ngf: int, *, noise: float = 0.01, seed
 
     convs = [(a, b) for a, b in zip(src.modules(), dst.modules()) if isinstance(a, (nn.Conv2d, nn.ConvTranspose2d))]
     for i, (a, b) in enumerate(convs):
-        w = a.weight.detach()
+        w = a.weight.detach().cpu()                 # built on the CPU (the noise's generator is there)
         if isinstance(a, nn.ConvTranspose2d):
             w = w.transpose(0, 1)                   # (cout, cin, kh, kw) like a Conv2d
         cout, cin = w.shape[:2]
-        bias = a.bias.detach() if a.bias is not None else None
+        bias = a.bias.detach().cpu() if a.bias is not None else None
         if i > 0:                                   # input channels: a hidden layer's, copied
             idx, cnt = mapping(cin)
             w = w[:, idx] / cnt[idx].view(1, -1, 1, 1)
