@@ -438,8 +438,8 @@ def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     with pytest.raises(SystemExit, match="n_blocks 2, not 3"):
         main([*argv[:-2], "--n_blocks", "3", "--out", str(tmp_path / "run3")])
     # wider than the files: G and F are widened (function-preserving) and trained at the new width
-    wide = [a if a != str(exp) else str(tmp_path / "exp4") for a in argv]
-    assert main([*wide[:-2], "--ngf", "6", "--out", str(tmp_path / "run4")]) == 0
+    wide = [{str(out): str(tmp_path / "run4"), str(exp): str(tmp_path / "exp4")}.get(a, a) for a in argv]
+    assert main([*wide, "--ngf", "6"]) == 0
     G4, cfg4, _ = W.load_network(tmp_path / "exp4" / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
                                  family=C.FAMILY, network="G")
     assert (cfg4.ngf, cfg4.n_blocks, cfg4.upsample) == (6, TINY.n_blocks, TINY.upsample)
