@@ -300,10 +300,16 @@ class CycleGANObjective:
     reuse_batch = True  # D and G step on the same (x, y)
 
     def __init__(self, G, F, D_Y, D_X, *, lambda_cyc: float = 10.0, lambda_id: float = 0.5,
+                 lambda_x: float | None = None, lambda_y: float | None = None,
                  pool_size: int = 50, seed: int = 0):
         self.G, self.F, self.D_Y, self.D_X = G, F, D_Y, D_X
         self.lambda_cyc = lambda_cyc
-        self.lambda_id = lambda_id          # identity weight = lambda_id · lambda_cyc (paper: 0.5λ)
+        # the two cycles may be weighted apart, as the CycleGAN repo's lambda_A / lambda_B:
+        # λ_X for the photo cycle ‖F(G(x)) − x‖₁, λ_Y for the Monet cycle ‖G(F(y)) − y‖₁ (default: both λ)
+        self.lambda_x = lambda_cyc if lambda_x is None else lambda_x
+        self.lambda_y = lambda_cyc if lambda_y is None else lambda_y
+        # identity weights as in that repo: ½λ_X for ‖F(x) − x‖₁ (F on photos), ½λ_Y for ‖G(y) − y‖₁
+        self.lambda_id = lambda_id          # identity weight = lambda_id · λ (paper: 0.5λ)
         self.pool_Y = ImagePool(pool_size, seed)       # history of G(x) for D_Y
         self.pool_X = ImagePool(pool_size, seed + 1)   # history of F(y) for D_X
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -333,12 +339,12 @@ class CycleGANObjective:
         adv_f = mse_to(self.D_X(fake_x), 1.0)
         cyc_x = (self.F(fake_y) - x).abs().mean()               # ‖F(G(x)) − x‖₁
         cyc_y = (self.G(fake_x) - y).abs().mean()               # ‖G(F(y)) − y‖₁
-        loss = adv_g + adv_f + self.lambda_cyc * (cyc_x + cyc_y)
+        loss = adv_g + adv_f + self.lambda_x * cyc_x + self.lambda_y * cyc_y
         logs = {"G_adv": adv_g.item(), "F_adv": adv_f.item(), "cyc_x": cyc_x.item(), "cyc_y": cyc_y.item()}
         if self.lambda_id > 0:
             id_y = (self.G(y) - y).abs().mean()                 # ‖G(y) − y‖₁
             id_x = (self.F(x) - x).abs().mean()                 # ‖F(x) − x‖₁
-            loss = loss + self.lambda_id * self.lambda_cyc * (id_y + id_x)
+            loss = loss + self.lambda_id * (self.lambda_y * id_y + self.lambda_x * id_x)
             logs.update(id_x=id_x.item(), id_y=id_y.item())
         self._last = (fake_y.detach(), fake_x.detach())
         logs["g_loss"] = loss.item()
@@ -757,6 +763,12 @@ def add_args(p) -> None:
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--lambda-cyc", type=float, default=10.0)
+    p.add_argument("--lambda-x", type=float, default=None,
+                   help="weight of the photo cycle ‖F(G(x)) − x‖₁ and, times --lambda-id, of ‖F(x) − x‖₁ "
+                        "(default --lambda-cyc; the CycleGAN repo's lambda_A)")
+    p.add_argument("--lambda-y", type=float, default=None,
+                   help="weight of the Monet cycle ‖G(F(y)) − y‖₁ and, times --lambda-id, of ‖G(y) − y‖₁ "
+                        "(default --lambda-cyc; the repo's lambda_B)")
     p.add_argument("--lambda-id", type=float, default=0.5, help="identity weight as a fraction of λ")
     p.add_argument("--pool", type=int, default=50)
     p.add_argument("--decay-from", type=float, default=0.5, help="LR decays linearly from this share of steps")
@@ -766,6 +778,9 @@ def add_args(p) -> None:
                         "and the manifest records both runs' steps and commands")
     p.add_argument("--judge", action="store_true",
                    help="train the Monet-vs-photo judge (for the metrics) instead of CycleGAN")
+    p.add_argument("--init-d-from", default=None, metavar="CKPT",
+                   help="start D_Y and D_X from a CycleGAN run's checkpoint (a run folder or its "
+                        "checkpoint.safetensors) instead of fresh ones; use with --init-from")
 
 
 def _data_dir(args) -> Path:
@@ -796,7 +811,10 @@ def make_run(args):
     else:
         G, F = ResnetGenerator(cfg).to(dev), ResnetGenerator(cfg).to(dev)
     D_Y, D_X = PatchDiscriminator(cfg).to(dev), PatchDiscriminator(cfg).to(dev)
+    if getattr(args, "init_d_from", None):
+        init_discriminators(args.init_d_from, {"D_Y": D_Y, "D_X": D_X})
     obj = CycleGANObjective(G, F, D_Y, D_X, lambda_cyc=args.lambda_cyc, lambda_id=args.lambda_id,
+                            lambda_x=getattr(args, "lambda_x", None), lambda_y=getattr(args, "lambda_y", None),
                             pool_size=args.pool, seed=args.seed)
     betas = (args.beta1, 0.999)
     opt_g = torch.optim.Adam(list(G.parameters()) + list(F.parameters()), lr=args.lr, betas=betas)
@@ -868,6 +886,33 @@ def init_generators(folder, cfg: CycleGANConfig, args, device):
     for net in nets.values():
         net.requires_grad_(True).train()
     return nets["G"], nets["F"], cfg, lineage
+
+
+def init_discriminators(ckpt, nets: dict[str, nn.Module]) -> None:
+    """Load D_Y and D_X in place from a CycleGAN run's checkpoint (its ``module.D_Y.*`` and
+    ``module.D_X.*`` tensors), so that a continuation does not start against fresh discriminators."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(ckpt)
+    if path.is_dir():
+        path = path / "checkpoint.safetensors"
+    if not path.is_file():
+        raise SystemExit(f"--init-d-from {ckpt}: no checkpoint at {path}")
+    try:
+        sd = load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        raise SystemExit(f"--init-d-from {path}: not a readable safetensors checkpoint ({e})") from None
+    for key, net in nets.items():
+        pre = f"module.{key}."
+        part = {k[len(pre):]: v for k, v in sd.items() if k.startswith(pre)}
+        if not part:
+            raise SystemExit(f"--init-d-from {path}: the checkpoint holds no {key} (not a CycleGAN run?)")
+        try:
+            net.load_state_dict(part)
+        except RuntimeError as e:
+            raise SystemExit(f"--init-d-from {path}: its {key} does not fit this run's discriminator "
+                             f"(--ndf / --n_layers_d): {str(e).splitlines()[0]}") from None
 
 
 def _make_judge_run(args):

@@ -445,6 +445,56 @@ def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     assert (cfg4.ngf, cfg4.n_blocks, cfg4.upsample) == (6, TINY.n_blocks, TINY.upsample)
 
 
+def test_the_two_cycles_can_be_weighted_apart():
+    """lambda_x weights the photo cycle and F's identity term, lambda_y the Monet cycle and G's
+    (the CycleGAN repo's lambda_A / lambda_B); unset, both are lambda_cyc."""
+    G, F, D_Y, D_X = tiny_nets()
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    y = torch.rand(1, 3, 32, 32) * 2 - 1
+    both = C.CycleGANObjective(G, F, D_Y, D_X, pool_size=0)
+    assert (both.lambda_x, both.lambda_y) == (10.0, 10.0)
+    obj = C.CycleGANObjective(G, F, D_Y, D_X, lambda_x=15.0, lambda_y=5.0, pool_size=0)
+    with torch.no_grad():
+        loss, l = obj.g_loss((x, y))
+    total = l["G_adv"] + l["F_adv"] + 15 * l["cyc_x"] + 5 * l["cyc_y"] + 0.5 * (15 * l["id_x"] + 5 * l["id_y"])
+    assert float(loss) == pytest.approx(total, rel=1e-5)
+    wrong = l["G_adv"] + l["F_adv"] + 10 * (l["cyc_x"] + l["cyc_y"]) + 5 * (l["id_x"] + l["id_y"])
+    assert float(loss) != pytest.approx(wrong, rel=1e-3)
+
+
+def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_path):
+    """--init-d-from RUN: D_Y and D_X start from that run's checkpoint (tensor for tensor); a run
+    started so records it in its command; a missing, unreadable or wrong-size checkpoint is refused."""
+    from safetensors.torch import load_file
+
+    from ganmodels.train import main
+
+    data = _made_up_folders(tmp_path / "data")
+    base = ["cyclegan", "--init-from", str(tiny_dir), "--data", str(data), "--crop", "32", "--ndf", "8",
+            "--no-progress", "--sample-every", "100", "--ckpt-every", "1"]
+    first = tmp_path / "first"
+    assert main([*base, "--steps", "2", "--out", str(first), "--export", str(tmp_path / "e1")]) == 0
+    src = load_file(str(first / "checkpoint.safetensors"))
+    nets = {"D_Y": C.PatchDiscriminator(TINY), "D_X": C.PatchDiscriminator(TINY)}
+    C.init_discriminators(first, nets)
+    for key, net in nets.items():
+        for k, v in net.state_dict().items():
+            assert torch.equal(v, src[f"module.{key}.{k}"]), (key, k)
+    # a continuation started from it runs, and its manifest command names the option and the weights
+    exp = tmp_path / "e2"
+    assert main([*base, "--steps", "1", "--init-d-from", str(first), "--lambda-x", "15", "--lambda-y", "5",
+                 "--out", str(tmp_path / "second"), "--export", str(exp)]) == 0
+    entry = W.read_manifest(exp)["files"][C.FILES["G"]]
+    assert "--init-d-from" in entry["command"] and "--lambda-y 5" in entry["command"]
+    with pytest.raises(SystemExit, match="does not fit"):
+        C.init_discriminators(first, {"D_Y": C.PatchDiscriminator(C.CycleGANConfig(ngf=4, n_blocks=2, ndf=16))})
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        C.init_discriminators(tmp_path / "nowhere", nets)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="not a readable"):
+        C.init_discriminators(tmp_path / "junk.safetensors", nets)
+
+
 @pytest.mark.parametrize("upsample", C.UPSAMPLE)
 @pytest.mark.parametrize("ngf", [8, 6])
 def test_widen_generator_keeps_the_function(upsample, ngf):
