@@ -68,6 +68,11 @@ class CycleGANConfig:
     # "resize" — nearest-neighbour 2× then a 3×3 conv (Odena et al. 2016, "Deconvolution and
     # checkerboard artifacts"): no checkerboard pattern, ~20 % more compute in G.
     upsample: str = "deconv"
+    # Instance norm after G's first convolution makes G blind to the input's per-channel mean
+    # and its contrast (G(a·x + c) = G(x) exactly), so a round trip F(G(x)) cannot give a photo
+    # its own colours back. colour_skip: the input's per-channel mean and std modulate G's last
+    # pre-tanh activations (out = tanh(h·(1 + A·s) + B·s), A and B zero at the start: the paper's G).
+    colour_skip: bool = False
 
 
 UPSAMPLE = ("deconv", "resize")   # the choices of CycleGANConfig.upsample
@@ -100,6 +105,35 @@ class InstanceNorm(nn.Module):
             if self.mode == "record":
                 self.stats = (mean.detach(), var.detach())
         return (x - mean) * torch.rsqrt(var + self.eps)
+
+
+class ColourSkip(nn.Module):
+    """The input's per-channel mean and std, s = (μ, σ) (B, 2c), as a scale and shift of the
+    output's pre-tanh activations: h·(1 + A s) + B s. A, B start at zero (no effect).
+
+    Has instance norm's ``mode`` ("normal" / "record" / "frozen"), so tiled inference uses the
+    whole image's (μ, σ) in every tile.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.scale, self.shift = nn.Linear(2 * channels, channels), nn.Linear(2 * channels, channels)
+        for lin in (self.scale, self.shift):
+            nn.init.zeros_(lin.weight), nn.init.zeros_(lin.bias)
+        self.mode = "normal"
+        self.stats: torch.Tensor | None = None
+
+    def summary(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "frozen" and self.stats is not None:
+            return self.stats
+        var, mean = torch.var_mean(x, dim=(2, 3), unbiased=False)
+        s = torch.cat([mean, torch.sqrt(var + 1e-6)], 1)
+        if self.mode == "record":
+            self.stats = s.detach()
+        return s
+
+    def forward(self, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        return h * (1 + self.scale(s)[..., None, None]) + self.shift(s)[..., None, None]
 
 
 class ResnetBlock(nn.Module):
@@ -146,9 +180,14 @@ class ResnetGenerator(nn.Module):
         ]
         self.net = nn.Sequential(*layers)
         self.apply(init_weights)
+        self.skip = ColourSkip(c) if cfg.colour_skip else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # H, W must be multiples of 4 (see translate())
+        # H, W must be multiples of 4 (see translate())
+        if self.skip is None:
+            return self.net(x)
+        s = self.skip.summary(x)
+        return torch.tanh(self.skip(self.net[:-1](x), s))   # net[-1] is the Tanh
 
 
 def widen_generator(src: ResnetGenerator, ngf: int, *, noise: float = 0.01, seed: int = 0) -> ResnetGenerator:
@@ -198,6 +237,8 @@ def widen_generator(src: ResnetGenerator, ngf: int, *, noise: float = 0.01, seed
             b.weight.copy_(w)
             if bias is not None:
                 b.bias.copy_(bias)
+    if src.skip is not None:                        # RGB in, RGB out: the same at any width
+        dst.skip.load_state_dict(src.skip.state_dict())
     return dst
 
 
@@ -422,7 +463,7 @@ class CycleGAN:
 
 def _set_norm_mode(net: nn.Module, mode: str) -> None:
     for m in net.modules():
-        if isinstance(m, InstanceNorm):
+        if isinstance(m, (InstanceNorm, ColourSkip)):
             m.mode = mode
             if mode == "normal":
                 m.stats = None
@@ -759,6 +800,9 @@ def add_args(p) -> None:
     p.add_argument("--n_layers_d", type=int, default=None)
     p.add_argument("--upsample", choices=UPSAMPLE, default=None,
                    help="G's upsampling: transposed convs (the paper) or resize + conv (no checkerboard)")
+    p.add_argument("--colour-skip", dest="colour_skip", action="store_true", default=None,
+                   help="give G and F the input's per-channel mean and std at their output (instance norm "
+                        "hides them); with --init-from it is added zero-initialised, keeping the function")
     p.add_argument("--crop", type=int, default=96, help="training crop size (random crops + flips)")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--beta1", type=float, default=0.5)
@@ -874,13 +918,22 @@ def init_generators(folder, cfg: CycleGANConfig, args, device):
         nets = {key: widen_generator(net, ngf, seed=getattr(args, "seed", 0) + i).to(device)
                 for i, (key, net) in enumerate(nets.items())}
         file_cfg = nets["G"].cfg
+    if getattr(args, "colour_skip", None) and not file_cfg.colour_skip:
+        print(f"--init-from {folder}: adding the colour skip to G and F (zero-initialised: the same "
+              f"function to start with)", file=sys.stderr)
+        file_cfg = dataclasses.replace(file_cfg, colour_skip=True)
+        for key, net in list(nets.items()):
+            new = ResnetGenerator(file_cfg).to(device)
+            missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+            assert not unexpected and all(k.startswith("skip.") for k in missing), (missing, unexpected)
+            nets[key] = new
     for f in ("ngf", "n_blocks"):
         given = getattr(args, f, None)
         if given is not None and given != getattr(file_cfg, f):
             raise SystemExit(f"--init-from {folder}: its generators have {f} {getattr(file_cfg, f)}, "
                              f"not {given}" + (" (a larger --ngf widens them)" if f == "ngf" else ""))
     cfg = dataclasses.replace(cfg, ngf=file_cfg.ngf, n_blocks=file_cfg.n_blocks, channels=file_cfg.channels,
-                              upsample=file_cfg.upsample)
+                              upsample=file_cfg.upsample, colour_skip=file_cfg.colour_skip)
     entry = man.get("files", {}).get(FILES["G"], {})
     lineage = (int(entry.get("steps", 0)), entry.get("command") or f"(weights from {folder})")
     for net in nets.values():

@@ -93,6 +93,43 @@ def test_resize_upsampling_option_keeps_shapes_and_survives_a_save(tmp_path):
         assert torch.allclose(G2(x), G(x))
 
 
+def test_colour_skip_gives_g_back_the_colours_instance_norm_hides(tmp_path):
+    """The paper's G is blind to a per-channel colour offset and to contrast (instance norm after
+    its first conv): G(a·x + c) = G(x). With colour_skip it starts as the same function (the skip's
+    weights are zero) and, once they are not, sees both; the option survives a save, tiles match
+    the whole image (the skip uses the whole image's statistics), and widening keeps it."""
+    torch.manual_seed(0)
+    plain = C.ResnetGenerator(TINY).eval()
+    x = torch.rand(1, 3, 32, 40) * 1.2 - 0.6
+    c = torch.tensor([0.2, -0.1, 0.05]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        assert torch.allclose(plain(x), plain(x + c), atol=1e-4)
+        assert torch.allclose(plain(x), plain(1.3 * x), atol=1e-4)
+    cfg = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8, colour_skip=True)
+    G = C.ResnetGenerator(cfg).eval()
+    missing, unexpected = G.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("skip.") for k in missing)
+    with torch.no_grad():
+        assert torch.allclose(G(x), plain(x), atol=1e-6)          # zero skip: the paper's G
+        torch.nn.init.normal_(G.skip.shift.weight, 0, 0.5)
+        torch.nn.init.normal_(G.skip.scale.weight, 0, 0.5)
+        assert (G(x) - G(x + c)).abs().max() > 0.01
+        assert (G(x) - G(1.3 * x)).abs().max() > 0.01
+    path = tmp_path / "g.safetensors"
+    W.save_network(G, path, family="cyclegan", network="G_photo2monet", config=cfg)
+    G2, cfg2, _ = W.load_network(path, C.ResnetGenerator, C.CycleGANConfig, family="cyclegan",
+                                 network="G_photo2monet")
+    assert cfg2.colour_skip
+    with torch.no_grad():
+        assert torch.allclose(G2(x), G(x))
+        img = C.image_to_tensor(photo(120, 150))
+        full, tiled = C.run_net(G, img, tile=2048), C.run_net(G, img, tile=96, overlap=48)
+        assert (full - tiled).abs()[..., 8:-8, 8:-8].max() < 0.03
+        wide = C.widen_generator(G, 8, noise=0).eval()
+        assert wide.skip is not None and torch.allclose(wide(x), G(x), atol=1e-5)
+    assert G.skip.mode == "normal" and G.skip.stats is None
+
+
 def test_patchgan_is_70x70_and_outputs_a_map():
     cfg = C.CycleGANConfig(ndf=8)
     assert C.receptive_field(cfg) == 70
@@ -443,6 +480,12 @@ def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     G4, cfg4, _ = W.load_network(tmp_path / "exp4" / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
                                  family=C.FAMILY, network="G")
     assert (cfg4.ngf, cfg4.n_blocks, cfg4.upsample) == (6, TINY.n_blocks, TINY.upsample)
+    # --colour-skip on files without it: added zero-initialised (same function), trained with it
+    skip = [{str(out): str(tmp_path / "run5"), str(exp): str(tmp_path / "exp5")}.get(a, a) for a in argv]
+    assert main([*skip, "--colour-skip"]) == 0
+    G5, cfg5, _ = W.load_network(tmp_path / "exp5" / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
+                                 family=C.FAMILY, network="G")
+    assert cfg5.colour_skip and G5.skip is not None
 
 
 def test_the_two_cycles_can_be_weighted_apart():
