@@ -44,7 +44,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
 
-from .train import decay_schedulers
+from .train import linear_decay
 from . import weights as W
 
 FAMILY = "cyclegan"
@@ -820,6 +820,12 @@ def add_args(p) -> None:
                    help="start G and F from the weights exported in DIR (fresh discriminators); the network "
                         "sizes come from those files (a larger --ngf widens them, keeping their function), "
                         "and the manifest records both runs' steps and commands")
+    p.add_argument("--skip-lr", type=float, default=1.0, metavar="MULT",
+                   help="learning-rate multiplier for the colour skip's parameters (they start at zero "
+                        "and move at most ~lr per Adam step, so at the base rate they learn slowly)")
+    p.add_argument("--hold-g", type=int, default=0, metavar="N",
+                   help="hold G and F still (learning rate 0) for the first N steps, so that fresh "
+                        "discriminators catch up before their gradients reach generators from --init-from")
     p.add_argument("--judge", action="store_true",
                    help="train the Monet-vs-photo judge (for the metrics) instead of CycleGAN")
     p.add_argument("--init-d-from", default=None, metavar="CKPT",
@@ -861,10 +867,11 @@ def make_run(args):
                             lambda_x=getattr(args, "lambda_x", None), lambda_y=getattr(args, "lambda_y", None),
                             pool_size=args.pool, seed=args.seed)
     betas = (args.beta1, 0.999)
-    opt_g = torch.optim.Adam(list(G.parameters()) + list(F.parameters()), lr=args.lr, betas=betas)
+    opt_g = torch.optim.Adam(generator_param_groups((G, F), args.lr, getattr(args, "skip_lr", 1.0)),
+                             lr=args.lr, betas=betas)
     opt_d = torch.optim.Adam(list(D_Y.parameters()) + list(D_X.parameters()), lr=args.lr, betas=betas)
     steps = args.steps or DEFAULT_STEPS
-    scheds = decay_schedulers((opt_g, opt_d), steps, args.decay_from)
+    scheds = cyclegan_schedulers(opt_g, opt_d, steps, args.decay_from, getattr(args, "hold_g", 0) or 0)
     batch = args.batch or 1
     data = paired_stream(crops(X, args.crop, batch, args.seed), crops(Y, args.crop, batch, args.seed + 1), dev)
     # fixed sample sheet: 4 training photos and 4 training Monets, centre crops of 128² (or less)
@@ -893,6 +900,24 @@ def make_run(args):
     return Run(modules={"G": G, "F": F, "D_Y": D_Y, "D_X": D_X}, optimizers={"G": opt_g, "D": opt_d},
                objective=obj, data=data, export=export, data_desc=desc, sample=sample, schedulers=scheds,
                lineage=lineage)
+
+
+def generator_param_groups(nets, lr: float, skip_mult: float = 1.0) -> list[dict]:
+    """Adam parameter groups for G and F: everything at ``lr``, the colour skips at ``skip_mult``·lr."""
+    skip = [p for n in nets for name, p in n.named_parameters() if ".skip." in f".{name}"]
+    ids = {id(p) for p in skip}
+    rest = [p for n in nets for p in n.parameters() if id(p) not in ids]
+    return [{"params": rest, "lr": lr}] + ([{"params": skip, "lr": lr * skip_mult}] if skip else [])
+
+
+def cyclegan_schedulers(opt_g, opt_d, total_steps: int, decay_from: float, hold_g: int = 0) -> list:
+    """The paper's schedule (constant, then linear decay to 0) for both optimizers; G and F's
+    learning rate is 0 for the first ``hold_g`` steps (Adam's moments still warm up)."""
+    f = linear_decay(total_steps, decay_from) if decay_from < 1 else (lambda step: 1.0)
+    if hold_g <= 0 and decay_from >= 1:
+        return []
+    g = (lambda step: 0.0 if step < hold_g else f(step)) if hold_g > 0 else f
+    return [torch.optim.lr_scheduler.LambdaLR(opt_g, g), torch.optim.lr_scheduler.LambdaLR(opt_d, f)]
 
 
 def init_generators(folder, cfg: CycleGANConfig, args, device):

@@ -525,10 +525,12 @@ def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_pa
             assert torch.equal(v, src[f"module.{key}.{k}"]), (key, k)
     # a continuation started from it runs, and its manifest command names the option and the weights
     exp = tmp_path / "e2"
-    assert main([*base, "--steps", "1", "--init-d-from", str(first), "--lambda-x", "15", "--lambda-y", "5",
+    assert main([*base, "--steps", "2", "--init-d-from", str(first), "--lambda-x", "15", "--lambda-y", "5",
+                 "--colour-skip", "--skip-lr", "5", "--hold-g", "1",
                  "--out", str(tmp_path / "second"), "--export", str(exp)]) == 0
     entry = W.read_manifest(exp)["files"][C.FILES["G"]]
     assert "--init-d-from" in entry["command"] and "--lambda-y 5" in entry["command"]
+    assert "--skip-lr 5" in entry["command"] and "--hold-g 1" in entry["command"]
     with pytest.raises(SystemExit, match="does not fit"):
         C.init_discriminators(first, {"D_Y": C.PatchDiscriminator(C.CycleGANConfig(ngf=4, n_blocks=2, ndf=16))})
     with pytest.raises(SystemExit, match="no checkpoint"):
@@ -561,3 +563,29 @@ def test_widen_generator_keeps_the_function(upsample, ngf):
         assert not torch.allclose(w[0], w[4]) and torch.allclose(w[0], w[4], atol=0.1)
     with pytest.raises(ValueError, match="narrower"):
         C.widen_generator(G, 2)
+
+
+def test_skip_lr_and_hold_g_shape_the_generators_optimizer():
+    """--skip-lr puts the colour skips in their own Adam group at MULT·lr; --hold-g N gives G and F
+    learning rate 0 for N steps (the discriminators' follows the plain schedule), then the schedule."""
+    cfg = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8, colour_skip=True)
+    G, F = C.ResnetGenerator(cfg), C.ResnetGenerator(cfg)
+    groups = C.generator_param_groups((G, F), 2e-4, 20.0)
+    assert [g["lr"] for g in groups] == [2e-4, pytest.approx(4e-3)]
+    skip_ids = {id(p) for n in (G, F) for p in n.skip.parameters()}
+    assert {id(p) for p in groups[1]["params"]} == skip_ids
+    n_all = sum(1 for n in (G, F) for _ in n.parameters())
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == n_all
+    assert len(C.generator_param_groups((C.ResnetGenerator(TINY),), 2e-4, 20.0)) == 1   # no skip: one group
+    opt_g = torch.optim.Adam(groups, lr=2e-4)
+    opt_d = torch.optim.Adam(C.PatchDiscriminator(cfg).parameters(), lr=2e-4)
+    s_g, s_d = C.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=0.5, hold_g=3)
+    seen = []
+    for _ in range(10):
+        seen.append((opt_g.param_groups[0]["lr"], opt_g.param_groups[1]["lr"], opt_d.param_groups[0]["lr"]))
+        s_g.step(), s_d.step()
+    assert [g for g, _, _ in seen[:3]] == [0, 0, 0] and seen[3][0] == pytest.approx(2e-4)
+    assert seen[3][1] == pytest.approx(4e-3)                          # the skip group keeps its multiple
+    assert seen[0][2] == pytest.approx(2e-4)                          # D is not held
+    assert seen[7][0] == pytest.approx(2e-4 * (1 - 2 / 5)) == pytest.approx(seen[7][2])
+    assert C.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=1.0) == []
