@@ -23,6 +23,11 @@ The networks are the paper's (Johnson et al.'s ResNet generator with reflection 
 and instance norm; the 70×70 PatchGAN), only narrower and shallower so that a 2-core CPU
 can train them and translate a 512×512 image in well under a second.
 
+Options beyond the paper (all off by default): λ_X and λ_Y weight the photo and Monet cycles
+apart (the reference code's lambda_A / lambda_B); ``colour_skip`` gives G the input's
+per-channel mean and std, which the instance norm after its first convolution hides
+(G(a·x + c) = G(x)), so that a round trip can restore a photo's colours.
+
 Large images are translated in overlapping tiles, blended with a linear ramp.  Instance
 norm normalises each image by *its own* statistics, so naive tiles would each get a
 different normalisation (visible seams); we therefore measure the statistics once on the
@@ -867,8 +872,11 @@ def make_run(args):
                             lambda_x=getattr(args, "lambda_x", None), lambda_y=getattr(args, "lambda_y", None),
                             pool_size=args.pool, seed=args.seed)
     betas = (args.beta1, 0.999)
-    opt_g = torch.optim.Adam(generator_param_groups((G, F), args.lr, getattr(args, "skip_lr", 1.0)),
-                             lr=args.lr, betas=betas)
+    skip_lr = getattr(args, "skip_lr", 1.0)
+    if skip_lr != 1.0 and not cfg.colour_skip:
+        raise SystemExit("--skip-lr sets the colour skip's learning rate: it needs --colour-skip "
+                         "(or --init-from generators that have one)")
+    opt_g = torch.optim.Adam(generator_param_groups((G, F), args.lr, skip_lr), lr=args.lr, betas=betas)
     opt_d = torch.optim.Adam(list(D_Y.parameters()) + list(D_X.parameters()), lr=args.lr, betas=betas)
     steps = args.steps or DEFAULT_STEPS
     scheds = cyclegan_schedulers(opt_g, opt_d, steps, args.decay_from, getattr(args, "hold_g", 0) or 0)

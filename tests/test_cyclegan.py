@@ -531,6 +531,8 @@ def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_pa
     entry = W.read_manifest(exp)["files"][C.FILES["G"]]
     assert "--init-d-from" in entry["command"] and "--lambda-y 5" in entry["command"]
     assert "--skip-lr 5" in entry["command"] and "--hold-g 1" in entry["command"]
+    with pytest.raises(SystemExit, match="needs --colour-skip"):
+        main([*base, "--steps", "1", "--skip-lr", "5", "--out", str(tmp_path / "third")])
     with pytest.raises(SystemExit, match="does not fit"):
         C.init_discriminators(first, {"D_Y": C.PatchDiscriminator(C.CycleGANConfig(ngf=4, n_blocks=2, ndf=16))})
     with pytest.raises(SystemExit, match="no checkpoint"):
