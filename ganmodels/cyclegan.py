@@ -78,6 +78,11 @@ class CycleGANConfig:
     # its own colours back. colour_skip: the input's per-channel mean and std modulate G's last
     # pre-tanh activations (out = tanh(h·(1 + A·s) + B·s), A and B zero at the start: the paper's G).
     colour_skip: bool = False
+    # Discriminators at several scales (Wang et al. 2018, pix2pixHD): the 70×70 PatchGAN on the
+    # image, and copies of it on the image average-pooled 2×, 4×, … A 160² crop pooled 4× is 40²,
+    # smaller than 70², so the coarsest one judges the whole crop: its palette and composition,
+    # which a 70×70 patch cannot see. 1 = the paper's single PatchGAN.
+    d_scales: int = 1
 
 
 UPSAMPLE = ("deconv", "resize")   # the choices of CycleGANConfig.upsample
@@ -278,6 +283,31 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
+class MultiScaleDiscriminator(nn.Module):
+    """``cfg.d_scales`` PatchGANs, the i-th on the input average-pooled 2^i × (pix2pixHD's
+    3×3, stride-2 pooling); forward returns their score maps as a list, finest first."""
+
+    def __init__(self, cfg: CycleGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.scales = nn.ModuleList(PatchDiscriminator(cfg) for _ in range(cfg.d_scales))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        for i, d in enumerate(self.scales):
+            if i:
+                x = Fn.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+            outs.append(d(x))
+        return outs
+
+
+def make_discriminator(cfg: CycleGANConfig) -> nn.Module:
+    """The paper's PatchGAN (``d_scales`` 1) or a multi-scale stack of them."""
+    if cfg.d_scales < 1:
+        raise ValueError(f"d_scales must be at least 1, not {cfg.d_scales}")
+    return PatchDiscriminator(cfg) if cfg.d_scales == 1 else MultiScaleDiscriminator(cfg)
+
+
 def init_weights(m: nn.Module) -> None:
     """The paper's initialisation: weights ~ N(0, 0.02)."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -330,8 +360,19 @@ class ImagePool:
         return torch.cat(out, 0)
 
 
-def mse_to(pred: torch.Tensor, target: float) -> torch.Tensor:
+def mse_to(pred: torch.Tensor | list[torch.Tensor], target: float) -> torch.Tensor:
+    """LSGAN's squared error to a label; a multi-scale D's list of score maps: the mean over scales
+    (so the adversarial term weighs the same against the cycle term whatever the number of scales)."""
+    if isinstance(pred, (list, tuple)):
+        return sum(mse_to(p, target) for p in pred) / len(pred)
     return ((pred - target) ** 2).mean()
+
+
+def mean_score(pred: torch.Tensor | list[torch.Tensor]) -> float:
+    """The mean of D's scores (over every scale of a multi-scale D), for the logs."""
+    if isinstance(pred, (list, tuple)):
+        return sum(mean_score(p) for p in pred) / len(pred)
+    return pred.mean().item()
 
 
 class CycleGANObjective:
@@ -374,7 +415,7 @@ class CycleGANObjective:
         loss_dx = 0.5 * mse_to(rx, 1.0) + 0.5 * mse_to(fx, 0.0)
         loss = loss_dy + loss_dx
         return loss, {"D_Y": loss_dy.item(), "D_X": loss_dx.item(),
-                      "D_Y_real": ry.mean().item(), "D_Y_fake": fy.mean().item()}
+                      "D_Y_real": mean_score(ry), "D_Y_fake": mean_score(fy)}
 
     def g_loss(self, batch):
         # (2) Update G and F: adversarial (D(G(x)) − 1)² + (D(F(y)) − 1)²
@@ -682,8 +723,8 @@ def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None
     F, _ = one("F", ResnetGenerator)
     D_Y = D_X = judge = None
     if with_D:
-        D_Y, _ = one("D_Y", PatchDiscriminator)
-        D_X, _ = one("D_X", PatchDiscriminator)
+        D_Y, _ = one("D_Y", make_discriminator)
+        D_X, _ = one("D_X", make_discriminator)
     if with_judge:
         try:
             judge = load_judge(store=store, device=device)
@@ -805,6 +846,9 @@ def add_args(p) -> None:
     p.add_argument("--n_layers_d", type=int, default=None)
     p.add_argument("--upsample", choices=UPSAMPLE, default=None,
                    help="G's upsampling: transposed convs (the paper) or resize + conv (no checkerboard)")
+    p.add_argument("--d-scales", dest="d_scales", type=int, default=None,
+                   help="discriminators at this many scales (pix2pixHD): the PatchGAN on the crop, then on "
+                        "it average-pooled 2×, 4×, … (default 1: the paper's single PatchGAN)")
     p.add_argument("--colour-skip", dest="colour_skip", action="store_true", default=None,
                    help="give G and F the input's per-channel mean and std at their output (instance norm "
                         "hides them); with --init-from it is added zero-initialised, keeping the function")
@@ -865,7 +909,7 @@ def make_run(args):
         G, F, cfg, lineage = init_generators(args.init_from, cfg, args, dev)
     else:
         G, F = ResnetGenerator(cfg).to(dev), ResnetGenerator(cfg).to(dev)
-    D_Y, D_X = PatchDiscriminator(cfg).to(dev), PatchDiscriminator(cfg).to(dev)
+    D_Y, D_X = make_discriminator(cfg).to(dev), make_discriminator(cfg).to(dev)
     if getattr(args, "init_d_from", None):
         init_discriminators(args.init_d_from, {"D_Y": D_Y, "D_X": D_X})
     obj = CycleGANObjective(G, F, D_Y, D_X, lambda_cyc=args.lambda_cyc, lambda_id=args.lambda_id,

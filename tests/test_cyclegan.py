@@ -4,6 +4,7 @@ Everything runs on tiny seeded nets saved to tmp dirs; nothing reads ../shared.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.request
 
@@ -136,6 +137,51 @@ def test_patchgan_is_70x70_and_outputs_a_map():
     D = C.PatchDiscriminator(cfg)
     out = D(torch.zeros(3, 3, 128, 96))
     assert out.shape == (3, 1, 128 // 8 - 2, 96 // 8 - 2)
+
+
+def test_multiscale_discriminator_judges_pooled_copies():
+    cfg = C.CycleGANConfig(ndf=8, d_scales=3)
+    assert isinstance(C.make_discriminator(C.CycleGANConfig(ndf=8)), C.PatchDiscriminator)   # the paper's
+    torch.manual_seed(0)
+    D = C.make_discriminator(cfg)
+    assert isinstance(D, C.MultiScaleDiscriminator) and len(D.scales) == 3
+    x = torch.rand(2, 3, 160, 128) * 2 - 1
+    outs = D(x)
+    # 160 → 80 → 40 rows: each PatchGAN's map is (size/8 − 2); the coarsest sees the whole crop
+    assert [tuple(o.shape) for o in outs] == [(2, 1, 18, 14), (2, 1, 8, 6), (2, 1, 3, 2)]
+    # scale i is the plain PatchGAN on the input pooled i times
+    pooled = torch.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+    assert torch.allclose(outs[1], D.scales[1](pooled), atol=1e-6)
+    # LSGAN's loss on a list is the mean over scales, so λ keeps its meaning
+    assert C.mse_to(outs, 1.0).item() == pytest.approx(np.mean([C.mse_to(o, 1.0).item() for o in outs]), rel=1e-5)
+    assert C.mean_score(outs) == pytest.approx(np.mean([o.mean().item() for o in outs]), rel=1e-5)
+    with pytest.raises(ValueError, match="d_scales"):
+        C.make_discriminator(C.CycleGANConfig(d_scales=0))
+
+
+def test_multiscale_training_step_and_discriminator_checkpoint(tmp_path):
+    cfg = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8, d_scales=2)
+    torch.manual_seed(0)
+    G, F = C.ResnetGenerator(cfg), C.ResnetGenerator(cfg)
+    D_Y, D_X = C.make_discriminator(cfg), C.make_discriminator(cfg)
+    obj = C.CycleGANObjective(G, F, D_Y, D_X, pool_size=2)
+    opt_g = torch.optim.Adam(list(G.parameters()) + list(F.parameters()), 2e-4)
+    opt_d = torch.optim.Adam(list(D_Y.parameters()) + list(D_X.parameters()), 2e-4)
+    coarse = [p.clone() for p in D_Y.scales[1].parameters()]
+    X = (np.random.default_rng(0).random((4, 64, 64, 3)) * 255).astype(np.uint8)
+    data = C.paired_stream(C.crops(X, 48, 2, 0), C.crops(X[::-1].copy(), 48, 2, 1), "cpu")
+    logs = {}
+    train_loop(obj, data, {"G": opt_g, "D": opt_d}, steps=2, on_step=lambda s, l: logs.update(l))
+    assert all(np.isfinite(logs[k]) for k in ("D_Y", "D_X", "D_Y_real", "G_adv", "g_loss"))
+    assert any(not torch.equal(a, b) for a, b in zip(coarse, D_Y.scales[1].parameters()))  # the coarse D learns
+    # a continuation's --init-d-from loads multi-scale discriminators from a run's checkpoint
+    W.save_checkpoint(tmp_path / "checkpoint.safetensors", modules={"D_Y": D_Y, "D_X": D_X},
+                      optimizers={}, step=2, info={})
+    fresh = {"D_Y": C.make_discriminator(cfg), "D_X": C.make_discriminator(cfg)}
+    C.init_discriminators(tmp_path, fresh)
+    assert all(torch.equal(a, b) for a, b in zip(fresh["D_Y"].parameters(), D_Y.parameters()))
+    with pytest.raises(SystemExit, match="does not fit"):
+        C.init_discriminators(tmp_path, {"D_Y": C.make_discriminator(dataclasses.replace(cfg, d_scales=3))})
 
 
 # ------------------------------------------------------------------ objective and pool
