@@ -361,10 +361,10 @@ class ImagePool:
 
 
 def mse_to(pred: torch.Tensor | list[torch.Tensor], target: float) -> torch.Tensor:
-    """LSGAN's squared error to a label; a multi-scale D's list of score maps: the mean over scales
-    (so the adversarial term weighs the same against the cycle term whatever the number of scales)."""
+    """LSGAN's squared error to a label; for a multi-scale D's list of score maps, the sum over
+    scales, as in pix2pixHD (the finest scale weighs as the paper's single PatchGAN does)."""
     if isinstance(pred, (list, tuple)):
-        return sum(mse_to(p, target) for p in pred) / len(pred)
+        return sum(mse_to(p, target) for p in pred)
     return ((pred - target) ** 2).mean()
 
 

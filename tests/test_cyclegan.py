@@ -152,8 +152,8 @@ def test_multiscale_discriminator_judges_pooled_copies():
     # scale i is the plain PatchGAN on the input pooled i times
     pooled = torch.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
     assert torch.allclose(outs[1], D.scales[1](pooled), atol=1e-6)
-    # LSGAN's loss on a list is the mean over scales, so λ keeps its meaning
-    assert C.mse_to(outs, 1.0).item() == pytest.approx(np.mean([C.mse_to(o, 1.0).item() for o in outs]), rel=1e-5)
+    # LSGAN's loss on a list is the sum over scales (pix2pixHD)
+    assert C.mse_to(outs, 1.0).item() == pytest.approx(sum(C.mse_to(o, 1.0).item() for o in outs), rel=1e-5)
     assert C.mean_score(outs) == pytest.approx(np.mean([o.mean().item() for o in outs]), rel=1e-5)
     with pytest.raises(ValueError, match="d_scales"):
         C.make_discriminator(C.CycleGANConfig(d_scales=0))
