@@ -26,7 +26,9 @@ can train them and translate a 512×512 image in well under a second.
 Options beyond the paper (all off by default): λ_X and λ_Y weight the photo and Monet cycles
 apart (the reference code's lambda_A / lambda_B); ``colour_skip`` gives G the input's
 per-channel mean and std, which the instance norm after its first convolution hides
-(G(a·x + c) = G(x)), so that a round trip can restore a photo's colours.
+(G(a·x + c) = G(x)), so that a round trip can restore a photo's colours; ``d_scales`` adds
+PatchGANs on 2×, 4×, … average-pooled copies of the image (pix2pixHD), the coarsest of which
+judges a whole training crop.
 
 Large images are translated in overlapping tiles, blended with a linear ramp.  Instance
 norm normalises each image by *its own* statistics, so naive tiles would each get a
