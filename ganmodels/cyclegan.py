@@ -310,6 +310,12 @@ def make_discriminator(cfg: CycleGANConfig) -> nn.Module:
     return PatchDiscriminator(cfg) if cfg.d_scales == 1 else MultiScaleDiscriminator(cfg)
 
 
+def smallest_crop(cfg: CycleGANConfig) -> int:
+    """The smallest training crop on which every scale's PatchGAN still gives a score: each
+    needs 3·2^n_layers_d pixels (24 for the 70×70 one), and each scale halves the crop."""
+    return 3 * 2 ** cfg.n_layers_d * 2 ** (cfg.d_scales - 1)
+
+
 def init_weights(m: nn.Module) -> None:
     """The paper's initialisation: weights ~ N(0, 0.02)."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -902,6 +908,12 @@ def make_run(args):
     d = _data_dir(args)
     dev = torch.device(args.device)
     cfg = config_from_args(CycleGANConfig, args)
+    if cfg.d_scales < 1:
+        raise SystemExit(f"--d-scales must be at least 1, not {cfg.d_scales}")
+    if args.crop < smallest_crop(cfg):
+        raise SystemExit(f"--crop {args.crop} is too small for {cfg.d_scales} discriminator scale(s): the "
+                         f"coarsest PatchGAN would see fewer pixels than it needs; use --crop "
+                         f"{smallest_crop(cfg)} or more, or fewer --d-scales")
     (px, _), (py, _) = split_folder(d / "photo"), split_folder(d / "monet")
     X, Y = read_rgb(px), read_rgb(py)
     print(f"cyclegan: {len(X)} training photos, {len(Y)} training Monets "

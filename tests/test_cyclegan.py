@@ -495,6 +495,26 @@ def _made_up_folders(root, n=6, size=40):
     return root
 
 
+def test_train_cli_with_multiscale_discriminators(tmp_path):
+    """--d-scales N trains (the checkpoint holds N PatchGANs per domain); a crop too small for the
+    coarsest scale, or no scale at all, is refused with the reason before any data is read."""
+    from ganmodels.train import main
+
+    data = _made_up_folders(tmp_path / "data", size=64)
+    argv = ["cyclegan", "--steps", "2", "--data", str(data), "--ngf", "4", "--n_blocks", "2", "--ndf", "8",
+            "--crop", "48", "--no-progress", "--sample-every", "100"]
+    assert main([*argv, "--d-scales", "2", "--out", str(tmp_path / "run")]) == 0
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "run" / "checkpoint.safetensors"), "pt") as f:
+        scales = {k.split(".")[3] for k in f.keys() if k.startswith("module.D_Y.scales.")}
+    assert scales == {"0", "1"}
+    assert C.smallest_crop(C.CycleGANConfig(d_scales=3)) == 96 and C.smallest_crop(C.CycleGANConfig()) == 24
+    with pytest.raises(SystemExit, match="--crop 48 is too small for 3 discriminator scale.*--crop 96"):
+        main([*argv, "--d-scales", "3", "--out", str(tmp_path / "run2")])
+    with pytest.raises(SystemExit, match="--d-scales must be at least 1"):
+        main([*argv, "--d-scales", "0", "--out", str(tmp_path / "run3")])
+
+
 def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     """--init-from DIR: G and F start from DIR's files (sizes from their headers), the manifest adds up
     the steps and joins both commands; a size that disagrees with the files is refused."""
