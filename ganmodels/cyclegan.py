@@ -311,8 +311,9 @@ def make_discriminator(cfg: CycleGANConfig) -> nn.Module:
 
 
 def smallest_crop(cfg: CycleGANConfig) -> int:
-    """The smallest training crop on which every scale's PatchGAN still gives a score: each
-    needs 3·2^n_layers_d pixels (24 for the 70×70 one), and each scale halves the crop."""
+    """A training crop at least this large gives every scale's PatchGAN a score: each needs
+    3·2^n_layers_d pixels (24 for the 70×70 one), and each scale halves the crop (pooling rounds
+    up, so a crop a pixel or so smaller can still work; this bound is the simple, safe one)."""
     return 3 * 2 ** cfg.n_layers_d * 2 ** (cfg.d_scales - 1)
 
 
