@@ -397,8 +397,10 @@ class CycleGANObjective:
 
     def __init__(self, G, F, D_Y, D_X, *, lambda_cyc: float = 10.0, lambda_id: float = 0.5,
                  lambda_x: float | None = None, lambda_y: float | None = None,
-                 pool_size: int = 50, seed: int = 0):
+                 pool_size: int = 50, seed: int = 0, emas: dict | None = None):
         self.G, self.F, self.D_Y, self.D_X = G, F, D_Y, D_X
+        # moving averages of G and F ({"G": EMA, "F": EMA}, see --ema), updated after every step
+        self.emas = emas or {}
         self.lambda_cyc = lambda_cyc
         # the two cycles may be weighted apart, as the CycleGAN repo's lambda_A / lambda_B:
         # λ_X for the photo cycle ‖F(G(x)) − x‖₁, λ_Y for the Monet cycle ‖G(F(y)) − y‖₁ (default: both λ)
@@ -445,6 +447,11 @@ class CycleGANObjective:
         self._last = (fake_y.detach(), fake_x.detach())
         logs["g_loss"] = loss.item()
         return loss, logs
+
+    def after_step(self):
+        for key, ema in self.emas.items():
+            net = getattr(self, key)
+            ema.update(net.module if hasattr(net, "module") else net)
 
 
 # ------------------------------------------------------------------ data
@@ -873,6 +880,9 @@ def add_args(p) -> None:
                         "(default --lambda-cyc; the repo's lambda_B)")
     p.add_argument("--lambda-id", type=float, default=0.5, help="identity weight as a fraction of λ")
     p.add_argument("--pool", type=int, default=50)
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="export (and sample) exponential moving averages of G and F with this decay "
+                        "(Yazıcı et al. 2019; 0.999 ≈ the last 1,000 steps; default 0: the raw nets, as the paper)")
     p.add_argument("--decay-from", type=float, default=0.5, help="LR decays linearly from this share of steps")
     p.add_argument("--init-from", default=None, metavar="DIR",
                    help="start G and F from the weights exported in DIR (fresh discriminators); the network "
@@ -927,9 +937,18 @@ def make_run(args):
     D_Y, D_X = make_discriminator(cfg).to(dev), make_discriminator(cfg).to(dev)
     if getattr(args, "init_d_from", None):
         init_discriminators(args.init_d_from, {"D_Y": D_Y, "D_X": D_X})
+    ema_decay = getattr(args, "ema", 0.0) or 0.0
+    if not 0.0 <= ema_decay < 1.0:
+        raise SystemExit(f"--ema is a decay in [0, 1) (0: off, 0.999: a ~1,000-step average), not {ema_decay}")
+    emas = None
+    if ema_decay > 0:
+        from .dcgan import EMA
+        emas = {"G": EMA(G, ema_decay), "F": EMA(F, ema_decay)}
     obj = CycleGANObjective(G, F, D_Y, D_X, lambda_cyc=args.lambda_cyc, lambda_id=args.lambda_id,
                             lambda_x=getattr(args, "lambda_x", None), lambda_y=getattr(args, "lambda_y", None),
-                            pool_size=args.pool, seed=args.seed)
+                            pool_size=args.pool, seed=args.seed, emas=emas)
+    # what the run exports (and its sample sheets show): the moving averages when --ema is on
+    out_G, out_F = (emas["G"].shadow, emas["F"].shadow) if emas else (G, F)
     betas = (args.beta1, 0.999)
     skip_lr = getattr(args, "skip_lr", 1.0)
     if skip_lr != 1.0 and not cfg.colour_skip:
@@ -950,21 +969,25 @@ def make_run(args):
 
     @torch.no_grad()
     def sample():
-        G.eval(), F.eval()
+        out_G.eval(), out_F.eval()
         rows = []
-        for a, fwd, back in ((sx, G, F), (sy, F, G)):
+        for a, fwd, back in ((sx, out_G, out_F), (sy, out_F, out_G)):
             b = fwd(a.to(dev))
             rows += [a, b.cpu(), back(b).cpu()]
-        G.train(), F.train()
+        if not emas:
+            G.train(), F.train()
         return tensor_to_image(torch.cat(rows, 2))
 
     def export(out: Path):  # the app needs only G and F; D_Y, D_X stay in the run's checkpoint
-        return save({"G": G, "F": F}, cfg, out)
+        return save({"G": out_G, "F": out_F}, cfg, out)
 
     desc = (f"../shared/data photo/ ({len(X)} files) and monet/ ({len(Y)} files): the Kaggle "
             f"'I'm Something of a Painter Myself' sets minus a {HELDOUT_PERCENT}% held-out split "
             f"(sha256 of the file name); random {args.crop}² crops + flips, batch {batch}")
-    return Run(modules={"G": G, "F": F, "D_Y": D_Y, "D_X": D_X}, optimizers={"G": opt_g, "D": opt_d},
+    modules = {"G": G, "F": F, "D_Y": D_Y, "D_X": D_X}
+    if emas:
+        modules.update(G_ema=emas["G"].shadow, F_ema=emas["F"].shadow)
+    return Run(modules=modules, optimizers={"G": opt_g, "D": opt_d},
                objective=obj, data=data, export=export, data_desc=desc, sample=sample, schedulers=scheds,
                lineage=lineage)
 

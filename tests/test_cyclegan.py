@@ -657,3 +657,30 @@ def test_skip_lr_and_hold_g_shape_the_generators_optimizer():
     assert seen[0][2] == pytest.approx(2e-4)                          # D is not held
     assert seen[7][0] == pytest.approx(2e-4 * (1 - 2 / 5)) == pytest.approx(seen[7][2])
     assert C.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=1.0) == []
+
+
+def test_train_cli_exports_the_moving_average(tmp_path):
+    """--ema DECAY: the checkpoint holds G_ema and F_ema beside the raw nets, they trail the raw nets
+    (not equal to them, not equal to the start), the export is the averages, and --resume restores them;
+    a decay outside [0, 1) is refused."""
+    from safetensors.torch import load_file
+    from ganmodels.train import main
+
+    data = _made_up_folders(tmp_path / "data", size=40)
+    argv = ["cyclegan", "--data", str(data), "--ngf", "4", "--n_blocks", "1", "--ndf", "8", "--crop", "32",
+            "--no-progress", "--sample-every", "100", "--ema", "0.5", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--steps", "3", "--export", str(tmp_path / "exp")]) == 0
+    sd = load_file(str(tmp_path / "run" / "checkpoint.safetensors"))
+    key = "module.G.net.1.weight"
+    raw, avg = sd[key], sd[key.replace(".G.", ".G_ema.")]
+    assert not torch.equal(raw, avg) and {k.split(".")[1] for k in sd if k.startswith("module.")} >= {
+        "G", "F", "G_ema", "F_ema", "D_Y", "D_X"}
+    exported = C.load(tmp_path / "exp")
+    assert torch.equal(exported.G.state_dict()["net.1.weight"], avg)
+    assert torch.equal(exported.F.state_dict()["net.1.weight"], sd["module.F_ema.net.1.weight"])
+    assert main([*argv, "--steps", "4", "--resume"]) == 0          # the averages come back with the run
+    sd4 = load_file(str(tmp_path / "run" / "checkpoint.safetensors"))
+    # one more step of a 0.5-decay average: halfway between the old average and the new raw weights
+    assert torch.allclose(sd4[key.replace(".G.", ".G_ema.")], 0.5 * avg + 0.5 * sd4[key], atol=1e-6)
+    with pytest.raises(SystemExit, match="--ema is a decay in"):
+        main([*argv, "--steps", "1", "--ema", "1.0", "--out", str(tmp_path / "run2")])
