@@ -925,6 +925,9 @@ def make_run(args):
         raise SystemExit(f"--crop {args.crop} is too small for {cfg.d_scales} discriminator scale(s): the "
                          f"coarsest PatchGAN would see fewer pixels than it needs; use --crop "
                          f"{smallest_crop(cfg)} or more, or fewer --d-scales")
+    ema_decay = getattr(args, "ema", 0.0) or 0.0
+    if not 0.0 <= ema_decay < 1.0:
+        raise SystemExit(f"--ema is a decay in [0, 1) (0: off, 0.999: a ~1,000-step average), not {ema_decay}")
     (px, _), (py, _) = split_folder(d / "photo"), split_folder(d / "monet")
     X, Y = read_rgb(px), read_rgb(py)
     print(f"cyclegan: {len(X)} training photos, {len(Y)} training Monets "
@@ -937,9 +940,6 @@ def make_run(args):
     D_Y, D_X = make_discriminator(cfg).to(dev), make_discriminator(cfg).to(dev)
     if getattr(args, "init_d_from", None):
         init_discriminators(args.init_d_from, {"D_Y": D_Y, "D_X": D_X})
-    ema_decay = getattr(args, "ema", 0.0) or 0.0
-    if not 0.0 <= ema_decay < 1.0:
-        raise SystemExit(f"--ema is a decay in [0, 1) (0: off, 0.999: a ~1,000-step average), not {ema_decay}")
     emas = None
     if ema_decay > 0:
         from .dcgan import EMA
