@@ -660,9 +660,9 @@ def test_skip_lr_and_hold_g_shape_the_generators_optimizer():
 
 
 def test_train_cli_exports_the_moving_average(tmp_path):
-    """--ema DECAY: the checkpoint holds G_ema and F_ema beside the raw nets, they trail the raw nets
-    (not equal to them, not equal to the start), the export is the averages, and --resume restores them;
-    a decay outside [0, 1) is refused."""
+    """--ema DECAY: the checkpoint holds G_ema and F_ema beside the raw nets, the averages differ from
+    the raw nets, the export is the averages, and --resume continues them (one more step follows the
+    decay's formula); a decay outside [0, 1) is refused."""
     from safetensors.torch import load_file
     from ganmodels.train import main
 
