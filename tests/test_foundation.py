@@ -428,6 +428,11 @@ def test_every_manifest_command_parses():
                 #         DIR), or from a file in it (--init FILE: SRResNet → SRGAN, SRResNet continued)
                 start = getattr(args, "init_from", None) or str(Path(getattr(args, "init", None) or "").parent)
                 assert start == parts[i - 1][parts[i - 1].index("--export") + 1], name
+                # a run that keeps the discriminators (--init-d-from) reads the previous run's checkpoint
+                if getattr(args, "init_d_from", None):
+                    d_from = Path(args.init_d_from)
+                    d_from = d_from.parent if d_from.suffix == ".safetensors" else d_from
+                    assert str(d_from) == parts[i - 1][parts[i - 1].index("--out") + 1], name
             total += args.steps
         # SRGAN's discriminator is new in the last run: its steps are that run's alone
         fresh = pre.model == "srgan" and name == srgan.FILES["D"]
