@@ -10,7 +10,9 @@ DistributedDataParallel so that gradients are averaged across ranks.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 
@@ -62,11 +64,40 @@ def any_rank(flag: bool, ctx: Context) -> bool:
     return bool(t.item() > 0)
 
 
-def cleanup(ctx: Context) -> None:
-    if ctx.world > 1:
-        import torch.distributed as dist
-        if dist.is_initialized():
-            dist.destroy_process_group()
+def unwrap(run) -> None:
+    """Put the plain networks back on the objective (undo :func:`wrap`)."""
+    obj = run.objective
+    for attr, value in list(vars(obj).items()):
+        if isinstance(value, torch.nn.parallel.DistributedDataParallel):
+            setattr(obj, attr, value.module)
+
+
+def cleanup(ctx: Context, run=None) -> None:
+    """Leave the process group in step with the other ranks.
+
+    Every rank waits at a barrier first (rank 0 may still be exporting), then drops its
+    DistributedDataParallel wrappers, whose reducers hold the group, and only then destroys
+    the group: a rank that tore its group down and exited while a peer still held live
+    connections could abort at exit ("terminate called without an active exception")."""
+    if ctx.world <= 1:
+        return
+    import gc
+
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        return
+    try:   # bounded: a rank whose export failed leaves without reaching the barrier
+        if ctx.backend == "gloo":
+            dist.monitored_barrier(timeout=timedelta(minutes=10))
+        else:   # monitored_barrier is gloo-only; nccl's barrier ends with the group's own timeout
+            dist.barrier(device_ids=[ctx.local_rank])
+    except RuntimeError as e:
+        print(f"rank {ctx.rank}: the other ranks did not reach the end of training ({e}); leaving anyway",
+              file=sys.stderr)
+    if run is not None:
+        unwrap(run)
+        gc.collect()
+    dist.destroy_process_group()
 
 
 def describe_device(device: str) -> str:

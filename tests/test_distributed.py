@@ -21,11 +21,11 @@ import pytest
 from tests.conftest import ROOT, free_port
 
 WRAPPER = textwrap.dedent("""
-    import hashlib, json, os, sys
+    import hashlib, json, os, sys, time
     from ganmodels import data, distributed, train
 
-    seen, init, runs = [], {}, []
-    real_batches, real_wrap = data.batches, distributed.wrap
+    seen, init, runs, clock = [], {}, [], {}
+    real_batches, real_wrap, real_cleanup = data.batches, distributed.wrap, distributed.cleanup
 
     def digest(module):
         return hashlib.sha1(b"".join(p.detach().cpu().numpy().tobytes() for p in module.parameters())).hexdigest()
@@ -39,14 +39,28 @@ WRAPPER = textwrap.dedent("""
     def wrap(run, ctx):
         runs.append(run)
         init.update({k: digest(m) for k, m in run.modules.items()})
+        real_export = run.export
+
+        def slow_export(path):        # rank 0 exports after training: make that take a while
+            time.sleep(1.0)
+            out = real_export(path)
+            clock["export_done"] = time.time()
+            return out
+
+        run.export = slow_export
         return real_wrap(run, ctx)
 
-    data.batches, distributed.wrap = batches, wrap
+    def cleanup(ctx, run=None):
+        real_cleanup(ctx, run)
+        clock["left_group"] = time.time()
+
+    data.batches, distributed.wrap, distributed.cleanup = batches, wrap, cleanup
     rc = train.main(sys.argv[1:])
     rank = int(os.environ.get("RANK", "0"))
     mods = runs[0].modules if runs else {}
     with open(f"rank{rank}.json", "w") as f:
-        json.dump({"rc": rc, "seen": seen, "init": init, "final": {k: digest(m) for k, m in mods.items()}}, f)
+        json.dump({"rc": rc, "seen": seen, "init": init, "final": {k: digest(m) for k, m in mods.items()},
+                   "clock": clock}, f)
 """)
 
 ARGS = ["dcgan", "--steps", "3", "--batch", "8", "--ngf", "4", "--ndf", "4", "--z_dim", "8", "--threads", "1",
@@ -98,6 +112,10 @@ def test_two_cpu_processes_train_on_distinct_shards(tmp_path, loss):
     man = json.loads((tmp_path / "export" / "manifest.json").read_text())
     entry = man["files"]["dcgan_G.safetensors"]
     assert "world size 2" in entry["trained_on"] and entry["steps"] == 3
+    # no rank tears the process group down while rank 0 is still exporting (a rank that did
+    # could abort at exit: "terminate called without an active exception")
+    export_done = res[0]["clock"]["export_done"]
+    assert all(r["clock"]["left_group"] >= export_done for r in res), [r["clock"] for r in res]
 
 
 @pytest.mark.slow
