@@ -31,7 +31,7 @@ $$\mathcal L = \mathcal L_{GAN}(G,D_Y) + \mathcal L_{GAN}(F,D_X) + \lambda\big(\
 
 with least-squares adversarial terms $\mathcal L_{GAN}(G,D_Y)=\mathbb E_y[(D_Y(y)-1)^2]+\mathbb E_x[D_Y(G(x))^2]$ (D minimises it, G minimises $(D_Y(G(x))-1)^2$).
 Below: the translation, the round trip $F(G(x))$ and the heat map $\lvert x - F(G(x))\rvert$ (mean over RGB) — bright where the cycle loses information.
-Why the paper's round trip drifts in colour: instance norm after $G$'s first convolution removes each channel's mean and scale, so $G(a\,x+c)=G(x)$ for any $a>0$ and per-channel offset $c$: $G$ cannot see, and $F$ cannot restore, a photo's overall tint or contrast. The shipped $G$ and $F$ add a *colour skip* (the input's per-channel mean and std, fed to a scale and shift of the output), so they can; their last 6,750 training steps used $\lambda=3$ without the identity term (the photo cycle weighted 6 in the last 1,250).
+Why the paper's round trip drifts in colour: instance norm after $G$'s first convolution removes each channel's mean and scale, so $G(a\,x+c)=G(x)$ for any $a>0$ and per-channel offset $c$: $G$ cannot see, and $F$ cannot restore, a photo's overall tint or contrast. The shipped $G$ and $F$ add a *colour skip* (the input's per-channel mean and std, fed to a scale and shift of the output), so they can; their last 9,750 training steps used $\lambda=3$ without the identity term (the photo cycle weighted 6 in 3,250 of them, then 14 in the last 1,000).
 Large images run in overlapping 512² tiles that share one instance-norm statistic and are blended with linear ramps, so no seams show.
 """
 
