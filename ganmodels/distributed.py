@@ -86,7 +86,9 @@ def cleanup(ctx: Context, run=None) -> None:
     import torch.distributed as dist
     if not dist.is_initialized():
         return
-    try:   # bounded: a rank whose export failed leaves without reaching the barrier
+    # Called on the normal path only: a rank that stopped with an error exits at once, and the
+    # barrier then fails on the others (closed connection) or, at worst, after the timeout.
+    try:
         if ctx.backend == "gloo":
             dist.monitored_barrier(timeout=timedelta(minutes=10))
         else:   # monitored_barrier is gloo-only; nccl's barrier ends with the group's own timeout

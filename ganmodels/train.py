@@ -288,39 +288,34 @@ def main(argv: list[str] | None = None) -> int:
         return None
 
     try:
-        try:
-            last = train_loop(run.objective, run.data, run.optimizers, steps=steps, start_step=start,
-                              k=run.k, on_step=on_step, schedulers=tuple(run.schedulers))
-        except NonFiniteLoss as e:
-            bar.close()
-            raise SystemExit(f"stopped: {e}\nThe last checkpoint ({ckpt}, written every {args.ckpt_every} steps) "
-                             "is intact: rerun with --resume and a lower learning rate.") from None
+        last = train_loop(run.objective, run.data, run.optimizers, steps=steps, start_step=start,
+                          k=run.k, on_step=on_step, schedulers=tuple(run.schedulers))
+    except NonFiniteLoss as e:
         bar.close()
-        save_ckpt(last)
-        if ctx.rank == 0:
-            if run.sample is not None:
-                save_png(run.sample(), out / "samples" / f"step_{last:06d}.png")
-            if args.export:
-                exp = Path(args.export)
-                try:
-                    hashes = run.export(exp)
-                    cmd, total = _canonical_command(argv, last), last
-                    if run.lineage is not None:
-                        total, cmd = run.lineage[0] + last, f"{run.lineage[1]} && {cmd}"
-                    for name in hashes:
-                        W.update_manifest(exp, name, data=run.data_desc, command=cmd,
-                                          steps=last if name in run.fresh else total,
-                                          trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
-                except OSError as e:   # disk full during export: say so, and how to export without retraining
-                    raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "
-                                     f"in {ckpt} (step {last}): free some space, then run the same command with "
-                                     f"--resume --steps {last} to export without training again.") from None
-                print(f"exported {', '.join(hashes)} to {exp}", file=sys.stderr)
-    except KeyboardInterrupt:   # Ctrl-C stops every rank at once: no barrier to wait at
-        ctx = dist.Context()
-        raise
-    finally:   # every rank leaves the process group together, also after an error
-        dist.cleanup(ctx, run)
+        raise SystemExit(f"stopped: {e}\nThe last checkpoint ({ckpt}, written every {args.ckpt_every} steps) "
+                         "is intact: rerun with --resume and a lower learning rate.") from None
+    bar.close()
+    save_ckpt(last)
+    if ctx.rank == 0:
+        if run.sample is not None:
+            save_png(run.sample(), out / "samples" / f"step_{last:06d}.png")
+        if args.export:
+            exp = Path(args.export)
+            try:
+                hashes = run.export(exp)
+                cmd, total = _canonical_command(argv, last), last
+                if run.lineage is not None:
+                    total, cmd = run.lineage[0] + last, f"{run.lineage[1]} && {cmd}"
+                for name in hashes:
+                    W.update_manifest(exp, name, data=run.data_desc, command=cmd,
+                                      steps=last if name in run.fresh else total,
+                                      trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
+            except OSError as e:   # disk full during export: say so, and how to export without retraining
+                raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "
+                                 f"in {ckpt} (step {last}): free some space, then run the same command with "
+                                 f"--resume --steps {last} to export without training again.") from None
+            print(f"exported {', '.join(hashes)} to {exp}", file=sys.stderr)
+    dist.cleanup(ctx, run)   # every rank waits here until rank 0 has exported
     print(f"done: {last} steps", file=sys.stderr)
     return 0
 
