@@ -37,9 +37,9 @@ KINDS = ("center", "bottom", "left", "random")
 
 def main(argv=None) -> int:
     from bench.common import load_test_digits
-    from ganmodels import classifier as C
-    from ganmodels import dcgan
-    from ganmodels import inpaint as I
+    from ganmodels.models import classifier as C
+    from ganmodels.models import dcgan
+    from ganmodels.inference import inpaint as I
     from ganmodels import weights as W
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

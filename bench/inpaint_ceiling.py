@@ -34,8 +34,8 @@ KINDS = ("center", "bottom", "left", "random")
 def train_masked_classifier(X: torch.Tensor, y: torch.Tensor, kind: str, *, epochs: int, seed: int,
                             batch: int = 64, lr: float = 2e-3):
     """A classifier trained on digits X (N,1,28,28 in [-1,1]) seen only through the ``kind`` mask."""
-    from ganmodels import classifier as C
-    from ganmodels import inpaint as I
+    from ganmodels.models import classifier as C
+    from ganmodels.inference import inpaint as I
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -64,8 +64,8 @@ def train_masked_classifier(X: torch.Tensor, y: torch.Tensor, kind: str, *, epoc
 
 def main(argv=None) -> int:
     from bench.common import load_test_digits
-    from ganmodels import classifier as C
-    from ganmodels import inpaint as I
+    from ganmodels.models import classifier as C
+    from ganmodels.inference import inpaint as I
     from ganmodels import weights as W
     from ganmodels.data import mnist_digits, to_tensor
 

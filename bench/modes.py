@@ -35,7 +35,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from ganmodels import trainer as T
+    from ganmodels.training import live as T
 
     torch.set_num_threads(1)
     steps = args.steps or (100 if args.quick else T.PRESET_STEPS)

@@ -41,8 +41,8 @@ from bench.common import launch, post  # noqa: E402  (sets the offline defaults)
 
 def plain_loop_rate(cfg, seconds: float) -> tuple[float, float]:
     """(steps/s wall, steps/s of thread CPU time) of train_loop alone."""
-    from ganmodels import trainer as T
-    from ganmodels.train import train_loop
+    from ganmodels.training import live as T
+    from ganmodels.training.loop import train_loop
 
     tr = T.Trainer(cfg)
     train_loop(tr.objective, tr.data, tr.optimizers, steps=20, k=tr.cfg.k)      # warm up
@@ -101,7 +101,7 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
     import gradio as gr
 
     from demo import training as TR
-    from ganmodels import trainer as T
+    from ganmodels.training import live as T
 
     trainer = T.Trainer(cfg, classifier=classifier)
     models = {"_device": "cpu", "_trainer": trainer}
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from ganmodels import trainer as T
+    from ganmodels.training import live as T
 
     torch.set_num_threads(1)
     load0 = os.getloadavg()[0]
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
            "ui_over_plain_loop": round(toy["ui_steps_per_s"] / plain, 3) if plain else None}
     if not args.quick:
         try:
-            from ganmodels import classifier as C
+            from ganmodels.models import classifier as C
 
             net = C.load()
         except Exception as e:  # noqa: BLE001 -- reported: the digits part needs the shipped classifier

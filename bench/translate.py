@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 
 def main(argv=None) -> int:
-    from ganmodels import cyclegan as C
+    from ganmodels.models import cyclegan as C
     from ganmodels import weights as W
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ganmodels import srgan as S  # noqa: E402
+from ganmodels.models import srgan as S  # noqa: E402
 from ganmodels import weights as W  # noqa: E402
 
 

@@ -24,7 +24,7 @@ def guard(fn, name: str | None = None, *, interactive: bool = False, background:
     go first when a class is busy. Not for generator handlers.
     """
     import gradio as gr
-    from ganmodels import priority
+    from serving import priority
 
     def wrapped(*a, **kw):
         try:

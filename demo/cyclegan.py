@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from demo.common import ImageInput, InputError
-from ganmodels import cyclegan as C
-from ganmodels import priority
+from ganmodels.models import cyclegan as C
+from serving import priority
 
 REQUIRES = ("cyclegan",)
 

@@ -147,7 +147,7 @@ def read_back(tab: InfoTab, x: torch.Tensor, k: int, c1: float, c2: float) -> st
 
 
 def classifier_line(tab: InfoTab, x: torch.Tensor, expected: int | None) -> str:
-    from ganmodels.classifier import predict
+    from ganmodels.models.classifier import predict
     probs, _ = predict(tab.classifier, x)
     d = int(probs[0].argmax())
     s = f"**Classifier:** {d} ({probs[0].max():.0%})"

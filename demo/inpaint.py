@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from demo.common import InputError, as_float, as_int, quick, upscale
-from ganmodels import inpaint as I
-from ganmodels import priority
+from ganmodels.inference import inpaint as I
+from serving import priority
 
 REQUIRES = ("dcgan",)
 OPTIONAL = ("classifier",)
@@ -294,7 +294,7 @@ def live_frame(state: I.InpaintState) -> np.ndarray:
 def _predict(classifier, images_u8: np.ndarray) -> list[tuple[int, float]]:
     if classifier is None:
         return [None] * len(images_u8)
-    from ganmodels.classifier import predict
+    from ganmodels.models.classifier import predict
     probs, _ = predict(classifier, images_u8)
     return [(int(p.argmax()), float(p.max())) for p in probs]
 

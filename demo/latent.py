@@ -100,7 +100,7 @@ def batch_precision(lm: LatentModel) -> tuple[bool, bool]:
     fast_g = bf16_pays(lambda: lm.gan.generate(z))
     fast_c = False
     if lm.classifier is not None:
-        from ganmodels.classifier import predict
+        from ganmodels.models.classifier import predict
 
         x = lm.gan.generate(lm.gan.z_from_seed(1, POOL_CHUNK))
         fast_c = bf16_pays(lambda: torch.from_numpy(predict(lm.classifier, x)[0]), max_mean=0.005, max_abs=0.1)
@@ -169,7 +169,7 @@ def describe(lm: LatentModel, z: torch.Tensor, img: torch.Tensor | None = None) 
         p = torch.sigmoid(lm.gan.D(x.to(lm.gan.device))).item()
         parts.append(f"D(G(z)) = {p:.2f}")
     if lm.classifier is not None:
-        from ganmodels.classifier import predict
+        from ganmodels.models.classifier import predict
         probs, _ = predict(lm.classifier, x)
         parts.append(f"classifier: **{probs[0].argmax()}** ({probs[0].max():.0%})")
     return " · ".join(parts)
@@ -281,7 +281,7 @@ def pool_reading(lm: LatentModel, seed: int, chunk: int) -> tuple[np.ndarray, np
 
     Rendering and classifying digits is the costliest thing this tab does, so the pool is read
     128 samples at a time, only as far as needed, and kept for the last 32 seeds."""
-    from ganmodels.classifier import predict
+    from ganmodels.models.classifier import predict
 
     key = (id(lm), seed)
     with _POOL_LOCK:

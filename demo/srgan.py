@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from demo.common import ImageInput, InputError, as_float, as_int, guard, quick
-from ganmodels import priority
-from ganmodels import srgan as S
+from serving import priority
+from ganmodels.models import srgan as S
 
 REQUIRES = ("srgan",)
 

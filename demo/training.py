@@ -148,7 +148,7 @@ def allowed_folder(folder) -> str:
 def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_txt, folder,
                 base: T.RunConfig | None = None) -> T.RunConfig:
     """The UI's settings → a checked RunConfig (InputError with a teaching message)."""
-    from ganmodels import trainer as T
+    from ganmodels.training import live as T
     from ganmodels.losses import LOSSES
 
     if dataset not in T.DATASETS:
@@ -347,7 +347,7 @@ def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 90)
 
 def status_markdown(snap: dict, note: str = "") -> str:
     from ganmodels.losses import LOSS_NAMES
-    from ganmodels.trainer import DATASET_NAMES
+    from ganmodels.training.live import DATASET_NAMES
 
     m = snap["metrics"]
     parts = [f"**step {snap['step']}**",
@@ -494,7 +494,7 @@ class Views:
 def build(models: dict):
     import gradio as gr
 
-    from ganmodels import trainer as T
+    from ganmodels.training import live as T
     from ganmodels.losses import LOSS_NAMES, LOSSES
 
     trainer = models.get("_trainer")

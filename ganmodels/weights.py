@@ -28,11 +28,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ganmodels.errors import GanModelsError
+
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "weights"
 MANIFEST = "manifest.json"
 
 
-class WeightsError(RuntimeError):
+class WeightsError(GanModelsError, RuntimeError):
     """A weight file is missing, corrupt, of the wrong kind or fails its hash."""
 
 

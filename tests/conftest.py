@@ -29,8 +29,8 @@ def free_port() -> int:
 
 def make_tiny_weights(out: Path) -> Path:
     """Tiny, untrained DCGAN + classifier saved like the shipped ones, with a manifest."""
-    from ganmodels import classifier as C
-    from ganmodels import dcgan
+    from ganmodels.models import classifier as C
+    from ganmodels.models import dcgan
     from ganmodels import weights as W
 
     torch.manual_seed(0)

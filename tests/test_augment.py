@@ -60,7 +60,9 @@ def test_unknown_policy_is_refused_with_the_choices():
 def test_training_with_diffaug_exports_plain_weights(tmp_path, model, extra):
     """--diffaug trains through D ∘ T, but the exported D is the plain D (loads as usual), and the
     manifest's command keeps the policy so the run can be reproduced."""
-    from ganmodels import dcgan, infogan, train
+    from ganmodels.models import dcgan
+    from ganmodels.models import infogan
+    from ganmodels.cli import train
     from ganmodels import weights as W
 
     exp = tmp_path / "exp"

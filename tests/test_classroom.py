@@ -58,7 +58,7 @@ def make_all_tiny_weights(out: Path) -> Path:
     except ImportError:
         pass
     try:
-        from ganmodels import cyclegan as C
+        from ganmodels.models import cyclegan as C
         from tests.test_cyclegan import TINY, tiny_nets
         G, F, _, _ = tiny_nets()
         C.save({"G": G.eval(), "F": F.eval()}, TINY, out)
@@ -543,7 +543,8 @@ TRAIN_ARGS = ["dcgan", "--steps", "4", "--batch", "8", "--ngf", "4", "--ndf", "4
 
 
 def test_nan_during_cli_training_stops_with_message_and_keeps_checkpoint(tmp_path, monkeypatch):
-    from ganmodels import recipes, train
+    from ganmodels.recipes import dcgan as recipes
+    from ganmodels.cli import train
     from ganmodels import weights as W
 
     real, calls = recipes.DCGANObjective.g_loss, [0]
@@ -567,7 +568,7 @@ def test_nan_during_cli_training_stops_with_message_and_keeps_checkpoint(tmp_pat
 
 
 def test_disk_full_during_export_gives_a_clear_message(tmp_path, monkeypatch):
-    from ganmodels import train
+    from ganmodels.cli import train
     from ganmodels import weights as W
 
     real = W.atomic_write_bytes
@@ -682,7 +683,7 @@ def test_heavy_jobs_and_slow_buttons_run_below_slider_priority(classroom_app, mo
     """A CycleGAN translation and an interpolation run in low-priority threads; a slider move does not."""
     import demo.cyclegan as DC
     import demo.latent as DL
-    from ganmodels import priority
+    from serving import priority
 
     url, _, _ = classroom_app
     seen = {}

@@ -13,9 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from ganmodels import cyclegan as C
+from ganmodels.models import cyclegan as C
 from ganmodels import weights as W
-from ganmodels.train import linear_decay, train_loop
+from ganmodels.training.loop import linear_decay, train_loop
 
 TINY = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8)
 
@@ -334,7 +334,7 @@ def test_load_checks_the_manifest(tiny_dir, tmp_path):
 
 
 def test_translate_cli_file_and_folder(tiny_dir, tmp_path):
-    from ganmodels.__main__ import main
+    from ganmodels.cli.main import main
 
     src = tmp_path / "in"
     src.mkdir()
@@ -467,7 +467,7 @@ def test_browser_example_translates(served_tab, browser):
 
 def test_evaluate_cli_on_a_tiny_folder(tiny_dir, tmp_path, capsys):
     """The evaluation pipeline end to end on made-up folders (the real numbers come from ../shared)."""
-    from ganmodels.evaluate import main
+    from ganmodels.cli.evaluate import main
 
     rng = np.random.default_rng(0)
     for sub, tint in (("photo", (0, 80, 0)), ("monet", (80, 0, 80))):
@@ -498,7 +498,7 @@ def _made_up_folders(root, n=6, size=40):
 def test_train_cli_with_multiscale_discriminators(tmp_path):
     """--d-scales N trains (the checkpoint holds N PatchGANs per domain); a crop too small for the
     coarsest scale, or no scale at all, is refused with the reason before any data is read."""
-    from ganmodels.train import main
+    from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data", size=64)
     argv = ["cyclegan", "--steps", "2", "--data", str(data), "--ngf", "4", "--n_blocks", "2", "--ndf", "8",
@@ -518,7 +518,7 @@ def test_train_cli_with_multiscale_discriminators(tmp_path):
 def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     """--init-from DIR: G and F start from DIR's files (sizes from their headers), the manifest adds up
     the steps and joins both commands; a size that disagrees with the files is refused."""
-    from ganmodels.train import main
+    from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data")
     out, exp = tmp_path / "run", tmp_path / "exp"
@@ -576,7 +576,7 @@ def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_pa
     started so records it in its command; a missing, unreadable or wrong-size checkpoint is refused."""
     from safetensors.torch import load_file
 
-    from ganmodels.train import main
+    from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data")
     base = ["cyclegan", "--init-from", str(tiny_dir), "--data", str(data), "--crop", "32", "--ndf", "8",
@@ -664,7 +664,7 @@ def test_train_cli_exports_the_moving_average(tmp_path):
     the raw nets, the export is the averages, and --resume continues them (one more step follows the
     decay's formula); a decay outside [0, 1) is refused."""
     from safetensors.torch import load_file
-    from ganmodels.train import main
+    from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data", size=40)
     argv = ["cyclegan", "--data", str(data), "--ngf", "4", "--n_blocks", "1", "--ndf", "8", "--crop", "32",

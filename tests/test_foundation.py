@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganmodels import classifier as C
-from ganmodels import data, dcgan, losses
+from ganmodels.models import classifier as C
+from ganmodels import data
+from ganmodels.models import dcgan
+from ganmodels import losses
 from ganmodels import weights as W
-from ganmodels.train import NonFiniteLoss, _canonical_command, train_loop
+from ganmodels.training.loop import NonFiniteLoss, train_loop
+from ganmodels.cli.train import _canonical_command
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dcgan.DCGANConfig(z_dim=16, ngf=8, ndf=8)
@@ -389,7 +392,7 @@ def test_train_cli_checkpoint_resume_export(tmp_path):
 
 
 def test_readme_weights_table_comes_from_the_manifest(tmp_path):
-    from ganmodels import evaluate as E
+    from ganmodels.cli import evaluate as E
 
     f = tmp_path / "x_G.safetensors"
     W.save_tensors({"w": torch.zeros(1)}, f, {"family": "dcgan"})
@@ -409,8 +412,8 @@ def test_every_manifest_command_parses():
     """Each shipped weight's reproduction command is accepted by today's training CLI (renamed or
     removed flags would silently break the manifest's promise)."""
 
-    from ganmodels import srgan
-    from ganmodels import train as T
+    from ganmodels.models import srgan
+    from ganmodels.cli import train as T
 
     files = json.loads((Path(W.DEFAULT_DIR) / "manifest.json").read_text())["files"]
     assert files
@@ -440,7 +443,7 @@ def test_every_manifest_command_parses():
 
 
 def test_train_help_lists_the_recipe_options(capsys):
-    from ganmodels import train as T
+    from ganmodels.cli import train as T
 
     with pytest.raises(SystemExit):
         T.main(["dcgan", "--help"])

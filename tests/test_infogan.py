@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganmodels import cgan as CG
-from ganmodels import infogan as IG
+from ganmodels.models import cgan as CG
+from ganmodels.models import infogan as IG
 from ganmodels import weights as W
 
 TINY = dict(fc_g=16, ngf=8, ndf=8, fc_d=16, fc_q=8)
@@ -20,7 +20,7 @@ TINY_C = dict(ngf=8, ndf=8, fc_d=16)
 
 def make_weights(out):
     """Tiny untrained InfoGAN, cGAN and classifier saved like the shipped ones, with a manifest."""
-    from ganmodels import classifier as C
+    from ganmodels.models import classifier as C
 
     torch.manual_seed(0)
     cfg = IG.InfoGANConfig(**TINY)
@@ -115,7 +115,7 @@ def test_mi_loss_known_inputs():
 
 def test_short_training_q_accuracy_rises():
     """G and Q cooperate on L_I: after a short run Q recovers G's categorical code far above chance."""
-    from ganmodels.train import train_loop
+    from ganmodels.training.loop import train_loop
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)          # tiny nets: one thread is fastest on a busy machine
@@ -144,7 +144,7 @@ def test_short_training_q_accuracy_rises():
 
 
 def test_ema_warmup_follows_a_short_run():
-    from ganmodels.dcgan import EMA
+    from ganmodels.models.dcgan import EMA
 
     net = torch.nn.Linear(2, 2, bias=False)
     torch.nn.init.zeros_(net.weight)
@@ -256,7 +256,7 @@ def test_sample_uint8_and_checks(models):
 
 
 def test_generate_cli(tiny_dir, tmp_path):
-    from ganmodels.__main__ import main
+    from ganmodels.cli.main import main
 
     out = tmp_path / "ig.npz"
     assert main(["generate", "infogan", "--cat", "2", "--c1", "-1.5", "--n", "5", "--out", str(out),
@@ -370,7 +370,7 @@ def test_api_bad_input_is_a_clear_error(served_tab):
 
 @pytest.mark.slow
 def test_shipped_infogan_codes_select_digits(shipped_weights):
-    from ganmodels import classifier as C
+    from ganmodels.models import classifier as C
 
     try:
         model, net = IG.load(shipped_weights), C.load(shipped_weights)
@@ -386,7 +386,7 @@ def test_shipped_infogan_codes_select_digits(shipped_weights):
 
 def test_q_in_g_recipe_trains_q_only_in_g_step():
     """--q-in-g: the Q head sits in G's optimizer, D's step is adversarial only (Q unchanged by it)."""
-    from ganmodels import train as T
+    from ganmodels.cli import train as T
 
     p = T.base_parser()
     IG.add_args(p)
@@ -416,7 +416,7 @@ def test_q_in_g_recipe_trains_q_only_in_g_step():
 
 
 def test_decay_schedulers():
-    from ganmodels.train import decay_schedulers
+    from ganmodels.training.loop import decay_schedulers
 
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     assert decay_schedulers([opt], 100, 1.0) == []

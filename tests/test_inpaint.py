@@ -9,8 +9,8 @@ from PIL import Image
 
 import demo.inpaint as T
 from demo.common import InputError
-from ganmodels import dcgan
-from ganmodels import inpaint as I
+from ganmodels.models import dcgan
+from ganmodels.inference import inpaint as I
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def gan(tiny_weights):
 
 @pytest.fixture(scope="module")
 def clf(tiny_weights):
-    from ganmodels import classifier as C
+    from ganmodels.models import classifier as C
     return C.load(tiny_weights)
 
 
@@ -245,7 +245,7 @@ def test_uploads(tmp_path):
 
 
 def test_cli_single_and_batch(tiny_weights, tmp_path):
-    from ganmodels.__main__ import main
+    from ganmodels.cli.main import main
 
     y = digit()
     Image.fromarray(y).save(tmp_path / "in.png")

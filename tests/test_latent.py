@@ -9,7 +9,7 @@ import torch
 
 import demo.latent as L
 from demo.common import InputError
-from ganmodels import dcgan
+from ganmodels.models import dcgan
 from tests.conftest import api_call
 
 
@@ -200,7 +200,7 @@ def test_preset_groups_reads_the_pool_once_and_in_order(lm, monkeypatch):
     many students ask at once (no chunk read twice)."""
     import threading
 
-    import ganmodels.classifier as C
+    import ganmodels.models.classifier as C
 
     calls = []
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ganmodels import priority
+from serving import priority
 
 
 def test_no_wait_when_nobody_is_active(monkeypatch):

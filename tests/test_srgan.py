@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganmodels import srgan as S
+from ganmodels.models import srgan as S
 from ganmodels import weights as W
 
 TINY = dict(channels=8, blocks=1, head_kernel=3)
@@ -131,7 +131,7 @@ def _changed(before, net):
 
 
 def test_one_step_srresnet_and_srgan():
-    from ganmodels.train import train_loop
+    from ganmodels.training.loop import train_loop
 
     batch = _batch()
     lr, hr = batch
@@ -255,7 +255,7 @@ def test_load_both_generators(model, tiny_dir):
 
 
 def test_upscale_cli_file_and_folder(tiny_dir, tmp_path):
-    from ganmodels.__main__ import main
+    from ganmodels.cli.main import main
 
     src = tmp_path / "in"
     src.mkdir()
@@ -286,7 +286,7 @@ def test_upscale_cli_file_and_folder(tiny_dir, tmp_path):
 def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     """--init FILE for SRResNet: G starts from FILE (its size from the header), the learning rate decays
     with --decay-from, and the export's manifest adds up both runs' steps and joins their commands."""
-    from ganmodels import train as T
+    from ganmodels.cli import train as T
 
     data = tmp_path / "photos"
     data.mkdir()

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganmodels import toy
-from ganmodels import trainer as T
-from ganmodels.train import NonFiniteLoss
+from ganmodels.models import toy
+from ganmodels.training import live as T
+from ganmodels.training.loop import NonFiniteLoss
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -51,8 +51,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
 
-from .train import linear_decay
-from . import weights as W
+from ganmodels.training.loop import linear_decay
+from ganmodels import weights as W
 
 FAMILY = "cyclegan"
 FILES = {"G": "cyclegan_G_photo2monet.safetensors", "F": "cyclegan_F_monet2photo.safetensors",
@@ -465,7 +465,7 @@ def is_heldout(path: str | Path, percent: int = HELDOUT_PERCENT) -> bool:
 
 def split_folder(folder: str | Path) -> tuple[list[Path], list[Path]]:
     """(training files, held-out files) of an image folder, both sorted by name."""
-    from .data import list_images
+    from ganmodels.data import list_images
 
     files = list_images(folder)
     return [p for p in files if not is_heldout(p)], [p for p in files if is_heldout(p)]
@@ -902,9 +902,10 @@ def add_args(p) -> None:
 
 
 def _data_dir(args) -> Path:
-    from .evaluate import DEFAULT_SHARED
-
-    d = Path(getattr(args, "data", None) or DEFAULT_SHARED)
+    d = getattr(args, "data", None) or getattr(args, "data_dir", None)
+    if d is None:
+        raise SystemExit("CycleGAN needs its images: pass --data-dir FOLDER (holding photo/ and monet/)")
+    d = Path(d)
     for sub in ("photo", "monet"):
         if not (d / sub).is_dir():
             raise SystemExit(f"{d / sub} not found: --data must point to a folder with photo/ and monet/")
@@ -912,7 +913,7 @@ def _data_dir(args) -> Path:
 
 
 def make_run(args):
-    from .train import Run, config_from_args
+    from ganmodels.training.loop import Run, config_from_args
 
     if args.judge:
         return _make_judge_run(args)
@@ -942,7 +943,7 @@ def make_run(args):
         init_discriminators(args.init_d_from, {"D_Y": D_Y, "D_X": D_X})
     emas = None
     if ema_decay > 0:
-        from .dcgan import EMA
+        from ganmodels.models.dcgan import EMA
         emas = {"G": EMA(G, ema_decay), "F": EMA(F, ema_decay)}
     obj = CycleGANObjective(G, F, D_Y, D_X, lambda_cyc=args.lambda_cyc, lambda_id=args.lambda_id,
                             lambda_x=getattr(args, "lambda_x", None), lambda_y=getattr(args, "lambda_y", None),
@@ -1084,7 +1085,7 @@ def init_discriminators(ckpt, nets: dict[str, nn.Module]) -> None:
 
 
 def _make_judge_run(args):
-    from .train import Run
+    from ganmodels.training.loop import Run
 
     d = _data_dir(args)
     cfg = JudgeConfig()
@@ -1119,7 +1120,7 @@ def translate_cli(args) -> int:
     """``python -m ganmodels translate --direction photo2monet IN OUT`` (file or folder)."""
     from PIL import Image
 
-    from .data import list_images
+    from ganmodels.data import list_images
 
     src, dst = Path(args.input), Path(args.output)
     max_px = args.max_pixels or MAX_PIXELS

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from . import weights as W
+from ganmodels import weights as W
 
 FAMILY = "dcgan"
 FILES = {"G": "dcgan_G.safetensors", "D": "dcgan_D.safetensors"}
@@ -177,7 +177,7 @@ def save(G: nn.Module, D: nn.Module, cfg: DCGANConfig, out_dir: str | Path) -> d
 @torch.no_grad()
 def sample_uint8(model: DCGAN, n: int = 64, seed: int = 0, truncation: float = 1.0) -> np.ndarray:
     """n samples G(truncation · z), z ~ N(0, I) drawn with ``seed`` → uint8 (n, 28, 28), 0 = background."""
-    from .data import to_uint8
+    from ganmodels.data import to_uint8
 
     z = model.z_from_seed(seed, n) * float(truncation)
     return np.concatenate([to_uint8(model.generate(z[i:i + 512])) for i in range(0, n, 512)])

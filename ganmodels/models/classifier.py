@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import weights as W
+from ganmodels import weights as W
 
 FAMILY = "classifier"
 FILE = "mnist_classifier.safetensors"
@@ -104,7 +104,7 @@ def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None
 def predict(net: Classifier, images: torch.Tensor | np.ndarray, batch: int = 500):
     """Images (uint8 (N,28,28) or float (N,1,28,28) in [-1,1]) → (probs (N,10), features (N,F))."""
     if isinstance(images, np.ndarray):
-        from .data import to_tensor
+        from ganmodels.data import to_tensor
         images = to_tensor(images)
     net.eval()
     dev = next(net.parameters()).device

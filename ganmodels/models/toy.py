@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .losses import GANObjective, d_loss, gradient_penalty
+from ganmodels.losses import GANObjective, d_loss, gradient_penalty
 
 TOY_DATASETS = ("ring", "grid", "moons", "spiral", "drawn")
 TOY_NAMES = {
@@ -175,7 +175,7 @@ def d_field(D: nn.Module, extent: float, n: int = 64) -> np.ndarray:
 
 def g_gradients(objective, fake: torch.Tensor) -> np.ndarray:
     """−∂(G loss)/∂x at each generated point x: where G's loss pushes each sample (GAN Lab's arrows)."""
-    from .losses import g_loss
+    from ganmodels.losses import g_loss
 
     x = fake.detach().clone().requires_grad_(True)
     loss = g_loss(objective.loss, objective.D(x)) * len(x)     # per-sample gradient scale

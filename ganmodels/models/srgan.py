@@ -41,7 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import weights as W
+from ganmodels import weights as W
 
 FAMILY = "srgan"
 SCALE = 4
@@ -449,7 +449,7 @@ def upscale_cli(args) -> int:
     """``python -m ganmodels upscale --model srresnet|srgan IN OUT``: a file or a folder (names kept)."""
     from PIL import Image, UnidentifiedImageError
 
-    from .data import IMAGE_SUFFIXES, list_images
+    from ganmodels.data import IMAGE_SUFFIXES, list_images
 
     src, dst = Path(args.input), Path(args.output)
     max_px = args.max_pixels or MAX_INPUT_PIXELS
@@ -516,7 +516,7 @@ def load_training_images(folders, holdout: int = 32, min_side: int = 96) -> tupl
     """uint8 (3,H,W) tensors from image folders; the last ``holdout`` of the first folder → validation."""
     from PIL import Image
 
-    from .data import list_images
+    from ganmodels.data import list_images
 
     train, val, desc = [], [], []
     for k, folder in enumerate(folders):
@@ -705,7 +705,7 @@ def add_args(p) -> None:
 
 
 def make_run(args):
-    from .train import Run, config_from_args, decay_schedulers
+    from ganmodels.training.loop import Run, config_from_args, decay_schedulers
 
     dev = torch.device(args.device)
     if args.crop % 16:

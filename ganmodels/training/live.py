@@ -32,11 +32,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import data as datamod
-from . import priority, toy
-from . import weights as W
-from .losses import LOSSES, GANObjective, d_loss, d_prob, gradient_penalty
-from .train import NonFiniteLoss, train_loop
+from ganmodels import data as datamod
+from serving import priority
+from ganmodels.models import toy
+from ganmodels import weights as W
+from ganmodels.losses import LOSSES, GANObjective, d_loss, d_prob, gradient_penalty
+from ganmodels.training.loop import NonFiniteLoss, train_loop
 
 IMAGE_DATASETS = ("mnist", "fashion", "folder")
 DATASETS = toy.TOY_DATASETS + IMAGE_DATASETS
@@ -223,7 +224,7 @@ class Trainer:
                      z_fixed=torch.randn(toy.N_METRIC, cfg.z_dim, generator=g),
                      real_fixed=td.sample(500).numpy(), data_desc=toy.TOY_NAMES[cfg.dataset])
         else:
-            from . import dcgan
+            from ganmodels.models import dcgan
 
             X, desc = load_images(cfg)
             channels = 1 if X.ndim == 3 else 3
@@ -238,7 +239,7 @@ class Trainer:
         p["G"], p["D"] = G, D
         p["G_ema"] = None
         if not cfg.is_toy and cfg.ema > 0:
-            from .dcgan import EMA
+            from ganmodels.models.dcgan import EMA
 
             p["G_ema"] = EMA(G, cfg.ema)
         p["objective"] = LiveObjective(G, D, loss=cfg.loss, z_dim=cfg.z_dim, gp_weight=cfg.gp_weight,
@@ -504,7 +505,7 @@ class Trainer:
                 self.G.train(was)
             snap.grid = datamod.image_grid(imgs, nrow=cfg.grid_n, pad=2, pad_value=40)
             if self.classifier is not None and cfg.dataset == "mnist":
-                from .classifier import predict
+                from ganmodels.models.classifier import predict
 
                 probs, _ = predict(self.classifier, imgs)
                 ok = probs.max(1) >= RECOGNISED_P

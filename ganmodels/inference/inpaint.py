@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import priority
+from serving import priority
 
 # ----------------------------------------------------------------- defaults
 
@@ -589,8 +589,8 @@ def cli(args) -> int:
 
     from PIL import Image
 
-    from . import dcgan
-    from . import weights as W
+    from ganmodels.models import dcgan
+    from ganmodels import weights as W
 
     single = bool(args.image or args.mask)
     batch = bool(args.images or args.masks)

@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import weights as W
-from .dcgan import EMA, LoadedGAN, init_weights
+from ganmodels import weights as W
+from ganmodels.models.dcgan import EMA, LoadedGAN, init_weights
 
 FAMILY = "cgan"
 FILES = {"G": "cgan_G.safetensors", "D": "cgan_D.safetensors"}
@@ -109,7 +109,7 @@ class CGAN(LoadedGAN):
 
     @torch.no_grad()
     def generate_uint8(self, z, y, batch: int = 500) -> np.ndarray:
-        from .data import to_uint8
+        from ganmodels.data import to_uint8
         y = torch.as_tensor(y, dtype=torch.long)
         return np.concatenate([to_uint8(self.generate(z[i:i + batch], y[i:i + batch]))
                                for i in range(0, len(z), batch)])
@@ -148,7 +148,7 @@ class CGANObjective:
     """The conditional adversarial objective (``GANObjective(conditional=True)``) plus the EMA of G."""
 
     def __init__(self, G, D, ema: EMA, loss: str = "ns", z_dim: int = 62, real_label: float = 1.0):
-        from .losses import GANObjective
+        from ganmodels.losses import GANObjective
         self.inner = GANObjective(G, D, loss=loss, z_dim=z_dim, real_label=real_label, conditional=True)
         self.G, self.D, self.ema = G, D, ema
 
@@ -161,12 +161,12 @@ class CGANObjective:
         return self.inner.g_loss(batch)
 
     def after_step(self):
-        from .infogan import ema_step
+        from ganmodels.models.infogan import ema_step
         ema_step(self.ema, self.G.module if hasattr(self.G, "module") else self.G)
 
 
 def add_args(p):
-    from .train import add_gan_args
+    from ganmodels.recipes.common import add_gan_args
 
     add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"])
     for f in ("ngf", "ndf", "fc_d"):
@@ -174,8 +174,9 @@ def add_args(p):
 
 
 def make_run(args):
-    from . import data
-    from .train import config_from_args, gan_run
+    from ganmodels import data
+    from ganmodels.training.loop import config_from_args
+    from ganmodels.recipes.common import gan_run
 
     cfg = config_from_args(CGANConfig, args)
     dev = torch.device(args.device)
@@ -203,8 +204,8 @@ def make_run(args):
 
 
 def evaluate(args) -> dict:
-    from . import classifier as C
-    from .evaluate import digit_sample_metrics, mnist_test
+    from ganmodels.models import classifier as C
+    from ganmodels.evaluation.digits import digit_sample_metrics, mnist_test
 
     if args.threads:
         torch.set_num_threads(args.threads)

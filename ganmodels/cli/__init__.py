@@ -1,0 +1,1 @@
+"""The command lines: argparse, messages and exit codes live only here."""

@@ -1,0 +1,38 @@
+"""``python -m ganmodels <verb>``: the command lines beside the UI.
+
+    generate dcgan    --n 64 --seed 0 --out grid.png | samples.npz
+    generate infogan  --cat K --c1 X --c2 Y --n N --out F.npz
+    generate cgan     --label D --n N --out F.npz
+    inpaint   --image in.png --mask mask.png --out out.png        (mask: white = missing)
+    inpaint   --images in.npz --masks masks.npz --out out.npz     (uint8 (N,28,28); mask 255 = missing)
+    translate --direction photo2monet|monet2photo IN OUT          (file or folder)
+    upscale   --model srresnet|srgan IN OUT                       (file or folder; exactly 4×)
+
+An ``.npz`` output holds one array under the key ``images``: uint8, shape (N, 28, 28),
+0 = background.  A ``.png`` output is a grid of the samples.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ganmodels.cli import generate, inpaint, translate, upscale
+from ganmodels.errors import GanModelsError
+
+VERBS = (generate, inpaint, translate, upscale)   # each: add_parser(sub) and run(args)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ganmodels", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="verb", required=True)
+    for verb in VERBS:
+        verb.add_parser(sub)
+    args = p.parse_args(argv)
+    try:
+        return args.run(args)
+    except GanModelsError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

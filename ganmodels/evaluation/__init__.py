@@ -1,0 +1,24 @@
+"""Measuring shipped weights: one ``evaluate(args) -> {"files": [...], "metrics": {...}}`` per model.
+
+``python -m ganmodels.evaluate`` (``ganmodels.cli.evaluate``) runs them and writes the
+numbers into the manifest; nothing here parses arguments or exits the process.
+"""
+from __future__ import annotations
+
+import importlib
+
+# model → (module in ganmodels, function)
+EVALUATORS = {
+    "classifier": ("evaluation.digits", "evaluate_classifier"),
+    "dcgan": ("evaluation.digits", "evaluate_dcgan"),
+    "infogan": ("models.infogan", "evaluate"),
+    "cgan": ("models.cgan", "evaluate"),
+    "cyclegan": ("models.cyclegan", "evaluate"),
+    "srgan": ("models.srgan", "evaluate"),
+}
+
+
+def get(model: str):
+    """The evaluate function of ``model`` (KeyError for an unknown name)."""
+    module, fn = EVALUATORS[model]
+    return getattr(importlib.import_module(f"ganmodels.{module}"), fn)

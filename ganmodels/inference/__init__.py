@@ -1,0 +1,1 @@
+"""Using trained networks: semantic inpainting (``inpaint``), whole-image inference in tiles (``tiling``)."""
