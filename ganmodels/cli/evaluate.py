@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from ganmodels import evaluation
+from ganmodels.errors import GanModelsError
 from ganmodels import weights as W
 
 # the headline numbers of each family, in this order, for the README's table
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     try:
         res = evaluation.get(args.model)(args)
-    except W.WeightsError as e:
+    except GanModelsError as e:
         raise SystemExit(f"cannot evaluate {args.model}: {e}")
     metrics = res["metrics"]
     metrics["eval_seconds"] = round(time.time() - t0, 1)

@@ -20,6 +20,7 @@ import torch
 
 from ganmodels import recipes
 from ganmodels import weights as W
+from ganmodels.errors import GanModelsError
 from ganmodels.training import distributed as dist
 from ganmodels.training.loop import NonFiniteLoss, Run, save_png, train_loop
 
@@ -62,6 +63,13 @@ def _canonical_command(argv: list[str], steps: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except GanModelsError as e:   # bad options, missing data or weights: a message, not a traceback
+        raise SystemExit(f"error: {e}") from None
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not any(a in recipes.RECIPES for a in argv):   # no model named: the plain help / error lists the models
         base_parser().parse_args(argv)
