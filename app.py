@@ -4,19 +4,18 @@
     python app.py --device cuda --port 8000
     python app.py --hub-repo USER/REPO    # opt-in: weights from the Hugging Face hub
 
-Models are loaded once, here, and passed to each tab's ``build(models)``.  A model
-whose weights are missing or corrupt only disables the tabs that need it: those
-tabs explain what is wrong; the others work.
+Flags → an ``AppContext`` (demo/context.py: the models, loaded once, and the serving
+settings) → one tab per module of demo/, each built by its ``build(ctx)`` → serve.  A model
+whose weights are missing or corrupt only disables the tabs that need it: those tabs
+explain what is wrong; the others work.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outbound calls at start-up
 
@@ -64,50 +63,49 @@ def _tab_modules():
     return mods
 
 
-def load_models(weights_dir=None, device: str = "cpu", hub_repo: str | None = None,
-                verify_hashes: bool = True):
-    """Load every model the tabs need, once.  Returns (models, errors): name → model / message."""
+def load_context(weights_dir=None, device: str = "cpu", hub_repo: str | None = None,
+                 verify_hashes: bool = True, *, heavy_limit: int = 2, data_dirs=()):
+    """Load every model the tabs need, once, into an AppContext (a model that fails to load is
+    listed in ``ctx.errors`` with the reason)."""
+    from demo.context import AppContext
     from ganmodels import MODELS
     from ganmodels import weights as W
 
     store = W.WeightStore(weights_dir or W.DEFAULT_DIR, hub_repo, verify_hashes=verify_hashes)
+    ctx = AppContext(device=device, store=store, heavy_limit=heavy_limit, data_dirs=tuple(data_dirs))
     needed: list[str] = []
     for _, mod in _tab_modules():
         for name in getattr(mod, "REQUIRES", ()) + getattr(mod, "OPTIONAL", ()):
             if name not in needed:
                 needed.append(name)
-    models, errors = {}, {}
     for name in needed:
         t0 = time.time()
         try:
-            models[name] = MODELS[name](device=device, store=store)
+            ctx.models[name] = MODELS[name](device=device, store=store)
             print(f"  loaded {name} ({time.time() - t0:.1f} s)", file=sys.stderr)
         except Exception as e:  # noqa: BLE001 -- any failure disables only the tabs that need it
-            errors[name] = f"{type(e).__name__}: {e}" if not isinstance(e, W.WeightsError) else str(e)
-            print(f"  could not load {name}: {errors[name]}", file=sys.stderr)
-    models["_device"] = device
-    models["_store"] = store
-    return models, errors
+            ctx.errors[name] = f"{type(e).__name__}: {e}" if not isinstance(e, W.WeightsError) else str(e)
+            print(f"  could not load {name}: {ctx.errors[name]}", file=sys.stderr)
+    return ctx
 
 
-def build_app(models: dict, errors: dict | None = None):
-    """The Blocks app: one tab per use case."""
+def build_app(ctx):
+    """The Blocks app: one tab per use case, each built by its module's ``build(ctx)``."""
     import gradio as gr
 
     from demo.common import error_markdown
 
-    errors = errors or {}
     with gr.Blocks(title="GAN Classroom") as app:
         gr.Markdown("# GAN Classroom\nWhat Generative Adversarial Networks do — live, "
                     "one tab per idea. Every number shown is measured, not quoted.")
         for title, mod in _tab_modules():
             with gr.Tab(title):
-                missing = [n for n in getattr(mod, "REQUIRES", ()) if n not in models]
+                missing = [n for n in getattr(mod, "REQUIRES", ()) if n not in ctx.models]
                 if missing:
-                    gr.Markdown(error_markdown(title, "; ".join(errors.get(n, f"{n} not loaded")
+                    gr.Markdown(error_markdown(title, "; ".join(ctx.errors.get(n, f"{n} not loaded")
                                                                 for n in missing)))
                     continue
-                mod.build(models)
+                mod.build(ctx)
     return app
 
 
@@ -139,8 +137,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-pixels", type=int, default=50_000_000,
                    help="images with more pixels are refused before they are decoded (decompression bombs)")
     p.add_argument("--data-dir", action="append", default=[],
-                   help="let the Live training tab train on image folders inside DIR (repeatable; "
-                        "off by default: a path typed in a browser never reaches the rest of the disk)")
+                   help="a folder the app may read data from (repeatable): the Live training tab trains on "
+                        "image folders inside it, the Inpainting tab takes held-out digits from its "
+                        "mnist/mnist_test_first5000.npz. None by default: a path typed in a browser never "
+                        "reaches the disk")
     p.add_argument("--open-api", action="store_true",
                    help="also accept direct POST /gradio_api/run/<name> calls, which skip the queue and its "
                         "limits (for scripts and benchmarks; off by default, as on Hugging Face Spaces)")
@@ -150,98 +150,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def lazy_session_config() -> bool:
-    """Make Gradio's per-session state skip the component configs it keeps for deep links.
-
-    On a session's first event Gradio creates a ``SessionState`` and there renders the config of
-    *every* component of the app (229 here, ≈ 15 ms of one core under the interpreter lock), then
-    writes each event's input and output values into those configs — all of it for "deep links"
-    only, which this app does not offer.  Here a session starts with none rendered, and values and
-    replaced components (an update, gr.skip() included) go only into configs that exist.
-    Measured with 30 students: the first event of a session answers in 18–23 ms (p95), was 41–45.
-    Returns whether the change applies; it is skipped if Gradio's SessionState changes shape.
-    """
-    from gradio import state_holder
-
-    cls = state_holder.SessionState
-    if getattr(cls, "_lazy_config", False):
-        return True
-    original = cls.__init__
-    if list(inspect.signature(original).parameters) != ["self", "blocks"] \
-            or not hasattr(cls, "_update_value_in_config"):
-        return False
-
-    class _NoEagerConfigs:           # what SessionState.__init__ reads from the app
-        def __init__(self, blocks):
-            self.default_config = blocks.default_config
-            self.blocks = {}          # "render these configs now": none
-
-    def __init__(self, blocks):
-        original(self, _NoEagerConfigs(blocks))
-
-    update_value = cls._update_value_in_config
-
-    def _update_value_in_config(self, key, value):
-        # an event's inputs and outputs: only what is already kept (deep-link bookkeeping only)
-        if key in self.config_values:
-            update_value(self, key, value)
-
-    # An update — gr.skip() too, which the training poll and the inpainting stream send for each
-    # output that has not changed — makes Gradio build the component anew and render its config,
-    # twice (≈ 0.6 ms of the training poll's 3.6): rendered here only where a config is kept already.
-    set_item, update_config = cls.__setitem__, cls._update_config
-    if _setitem_is_gradio6(set_item):
-        def __setitem__(self, key, value):
-            if key in self.config_values:
-                set_item(self, key, value)
-            else:
-                _set_without_config(self, key, value)
-
-        def _update_config(self, key):
-            if key in self.config_values:
-                update_config(self, key)
-
-        cls.__setitem__ = __setitem__
-        cls._update_config = _update_config
-    cls.__init__ = __init__
-    cls._update_value_in_config = _update_value_in_config
-    cls._lazy_config = True
-    return True
-
-
-def _setitem_is_gradio6(set_item) -> bool:
-    """Whether SessionState.__setitem__ is still the one _set_without_config repeats (Gradio 6)."""
-    try:
-        src = inspect.getsource(set_item)
-    except (OSError, TypeError):
-        return False
-    return all(k in src for k in ("isinstance(block, State)", "self._state_ttl[key]", "self.state_data[key] = value",
-                                  "self.blocks_config.blocks[key] = value", "config_for_block"))
-
-
-def _set_without_config(state, key, value) -> None:
-    """Gradio's ``SessionState.__setitem__`` minus rendering the component's config (deep links only)."""
-    import datetime
-
-    from gradio.components import State
-
-    block = state.blocks_config.blocks.get(key)
-    if isinstance(block, State):
-        state._state_ttl[key] = (block.time_to_live, datetime.datetime.now())
-        state.state_data[key] = value
-    else:
-        state.blocks_config.blocks[key] = value
-
-
 def serve(args: argparse.Namespace, *, block: bool = True):
     """Load the models, build the app and launch it with the serving settings in ``args``.
 
-    With ``block=False`` it returns ``(app, models)`` with the server running in the
-    background (tests and bench/classroom.py use this; call ``app.close()``).
+    With ``block=False`` it returns ``(app, ctx)`` with the server running in the background
+    (tests and bench/latency.py use this; stop it with ``close(app, ctx)``).
     """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"   # no usage reports, no version check: nothing outbound
-    # Gradio's local monitoring table is rebuilt with pandas after *every* event by default (O(events)
-    # on the event loop): with a class of 30 that was 12 % of the app's CPU. Refresh it every 500 events.
+    # Gradio rebuilds its local monitoring table with pandas after every event by default, on the
+    # event loop, at a cost that grows with the events served: refresh it every 500 events instead.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "500")
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "2000")
     if not args.hub_repo:
@@ -249,36 +166,34 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     import torch
     from PIL import Image
 
-    if args.data_dir:
-        os.environ["GAN_CLASSROOM_DATA_DIRS"] = os.pathsep.join(str(Path(d).resolve()) for d in args.data_dir)
+    from serving import perf
+    from serving.gradio_session import lazy_session_config
+
     Image.MAX_IMAGE_PIXELS = args.max_pixels          # PIL refuses bigger images before decoding them
     device = pick_device(args.device)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    elif device == "cpu":   # requests run side by side: few threads each, no oversubscribed cores
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // (args.concurrency + 1)))
+    elif device == "cpu":
+        torch.set_num_threads(perf.torch_threads(args.concurrency))
     if args.share:
         print(SHARE_WARNING, file=sys.stderr)
     print(f"GAN Classroom: loading models on {device}…", file=sys.stderr)
-    models, errors = load_models(args.weights, device, args.hub_repo)
-    models["_heavy_limit"] = args.concurrency
+    ctx = load_context(args.weights, device, args.hub_repo, heavy_limit=args.concurrency,
+                       data_dirs=args.data_dir)
     lazy_session_config()
-    app = build_app(models, errors)
+    app = build_app(ctx)
     app.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size,
               api_open=args.open_api)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
                max_threads=args.max_threads, max_file_size=args.max_file_size, show_error=True,
                prevent_thread_lock=not block, quiet=not block)
-    return app, models
+    return app, ctx
 
 
-def close(app, models: dict) -> None:
-    """Stop the server and the models' background threads (the live trainer)."""
+def close(app, ctx) -> None:
+    """Stop the server and what runs in the background (the live trainer and its drawing process)."""
     app.close()
-    for m in models.values():
-        stop = getattr(m, "close", None)
-        if callable(stop):
-            stop()
+    ctx.close()
 
 
 def main(argv=None) -> int:

@@ -41,8 +41,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.common import free_port, percentile  # noqa: E402  (sets the offline defaults)
+from bench.common import free_port, percentile  # (sets the offline defaults)
 
 # Components whose value is a number / a choice / text / a file, by their config "type".
 NUMBER_TYPES = {"slider", "number", "checkedslider", "checkednumber"}

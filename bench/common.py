@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: offline defaults, the HTTP API, percentiles, a free port.
+"""Helpers shared by the benchmarks: offline defaults, the HTTP API, percentiles, a free port, memory and load.
 
 Importing it (``from bench.common import ...``, with the project root on sys.path) sets the offline defaults.
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import urllib.request
 
@@ -54,3 +55,15 @@ def load_test_digits(path, n: int):
         raise SystemExit(f"test digits not found: {path} (pass --data PATH)")
     with np.load(path, allow_pickle=False) as f:
         return f["images"][:n].astype(np.uint8), f["labels"][:n].astype(np.int64)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine(load_at_start: float | None = None) -> dict:
+    """The load next to a result (other work on the machine slows it): 1-min load average, cores."""
+    now = round(os.getloadavg()[0], 2)
+    load = now if load_at_start is None else [round(load_at_start, 2), now]
+    return {"load_avg_1min": load, "cpu_count": os.cpu_count()}

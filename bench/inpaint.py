@@ -30,7 +30,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000.npz"
 KINDS = ("center", "bottom", "left", "random")
 
@@ -39,6 +38,7 @@ def main(argv=None) -> int:
     from bench.common import load_test_digits
     from ganmodels.models import classifier as C
     from ganmodels.models import dcgan
+    from ganmodels.data import to_uint8
     from ganmodels.inference import inpaint as I
     from ganmodels import weights as W
 
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         ours = []
         for i in range(0, len(X), args.batch):
             r = I.complete(gan.G, gan.D, X[i:i + args.batch], known[i:i + args.batch], **kw)
-            ours.append(I.to_uint8(r.image))
+            ours.append(to_uint8(r.image))
             print(f"  {kind}: {min(i + args.batch, len(X))}/{len(X)} ({time.time() - t0:.0f} s)", file=sys.stderr)
         ours = np.concatenate(ours)
         assert (ours[known > 0.5] == X[known > 0.5]).all(), "known pixels changed"

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000.npz"
 KINDS = ("center", "bottom", "left", "random")
 

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000.npz"
 
 
@@ -34,6 +33,7 @@ def main(argv=None) -> int:
     from bench.common import load_test_digits
     from ganmodels.models import classifier as C
     from ganmodels.models import dcgan
+    from ganmodels.data import to_uint8
     from ganmodels.inference import inpaint as I
     from ganmodels import weights as W
 
@@ -55,8 +55,8 @@ def main(argv=None) -> int:
         found = I.complete(gan.G, gan.D, X[sl], known[sl])
         whole = I.complete(gan.G, gan.D, X[sl], np.ones_like(known[sl]), steps=100, restarts=32)
         truth = I.complete(gan.G, gan.D, X[sl], known[sl], restarts=1, init_z=whole.z[:, :1])
-        ok_found = C.predict(net, I.to_uint8(found.image))[0].argmax(1) == y[sl]
-        ok_truth = C.predict(net, I.to_uint8(truth.image))[0].argmax(1) == y[sl]
+        ok_found = C.predict(net, to_uint8(found.image))[0].argmax(1) == y[sl]
+        ok_truth = C.predict(net, to_uint8(truth.image))[0].argmax(1) == y[sl]
         rows += list(zip(found.losses["total"][:, 0], truth.losses["total"][:, 0], ok_found, ok_truth))
         print(f"  {min(i + args.batch, len(X))}/{len(X)} ({time.time() - t0:.0f} s)", file=sys.stderr)
     lf, lt, af, at = (np.array(c) for c in zip(*rows))

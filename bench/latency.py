@@ -15,10 +15,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, percentile, post  # noqa: E402  (sets the offline defaults)
+from bench.common import free_port, percentile, post  # (sets the offline defaults)
 
 
 SESSION = "latency-bench"   # one browser tab: a browser sends its session hash with every event
@@ -44,13 +42,13 @@ def main(argv=None) -> int:
     serve_argv = ["--port", str(free_port()), "--device", args.device]
     if args.weights:
         serve_argv += ["--weights", args.weights]
-    demo, models = app_module.serve(app_module.parse_args(serve_argv), block=False)   # as `python app.py` serves
+    demo, ctx = app_module.serve(app_module.parse_args(serve_argv), block=False)   # as `python app.py` serves
     url = f"http://127.0.0.1:{serve_argv[1]}"
     print(f"app up in {time.time() - t0:.1f} s", file=sys.stderr)
     results = {}
     try:
         for _, mod in app_module._tab_modules():
-            if any(n not in models for n in getattr(mod, "REQUIRES", ())):
+            if any(n not in ctx.models for n in getattr(mod, "REQUIRES", ())):
                 continue
             for api_name, data in getattr(mod, "LATENCY_ENDPOINTS", {}).items():
                 for _ in range(5):  # warm-up
@@ -60,7 +58,7 @@ def main(argv=None) -> int:
                                      "n": len(times)}
                 print(f"{api_name:>24}: {results[api_name]}", file=sys.stderr)
     finally:
-        app_module.close(demo, models)
+        app_module.close(demo, ctx)
     print(json.dumps(results))
     return 0
 

@@ -20,8 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import machine  # (sets the offline defaults)
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 PRESETS = ("collapse", "nonsat", "wgan")
 
@@ -78,8 +79,7 @@ def main(argv=None) -> int:
     out["wgan_at_least_7"] = pr["wgan"]["mean_modes_covered"] >= 7
     out["nonsat_above_collapse"] = pr["nonsat"]["mean_modes_covered"] > pr["collapse"]["mean_modes_covered"]
     out["seconds"] = round(time.time() - t_all, 1)
-    out["load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
-    out["cpu_count"] = os.cpu_count()
+    out.update(machine(load0))
     print(json.dumps(out))
     return 0
 

@@ -6,7 +6,7 @@
 Measured in this process on one training thread (``torch.set_num_threads(1)``), the
 default ("non-saturating") ring preset unless ``--preset`` says otherwise:
 
-* ``plain_loop_steps_per_s`` — ``ganmodels.train.train_loop`` alone, no callback (the CLI's loop);
+* ``plain_loop_steps_per_s`` — ``ganmodels.training.loop.train_loop`` alone, no callback (the CLI's loop);
 * ``headless_steps_per_s``   — the live ``Trainer`` in its background thread, nobody watching
   (it still takes its snapshots: generated points, D's field, the mode metrics);
 * ``ui_steps_per_s``         — the same trainer served by the tab (gradio) while two viewers call
@@ -29,14 +29,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.common import launch, post  # noqa: E402  (sets the offline defaults)
+from bench.common import launch, machine, post  # (sets the offline defaults)
 
 
 def plain_loop_rate(cfg, seconds: float) -> tuple[float, float]:
@@ -101,17 +99,15 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
     import gradio as gr
 
     from demo import training as TR
-    from ganmodels.training import live as T
+    from demo.context import AppContext
 
-    trainer = T.Trainer(cfg, classifier=classifier)
-    models = {"_device": "cpu", "_trainer": trainer}
-    if classifier is not None:
-        models["classifier"] = classifier
+    trainer = TR.new_trainer(cfg, classifier=classifier)         # as the app makes it (serving.priority hooks)
+    ctx = AppContext(models={"classifier": classifier} if classifier is not None else {}, trainer=trainer)
     with gr.Blocks() as demo:
-        TR.build(models)
+        TR.build(ctx)
     demo.queue(default_concurrency_limit=2)
     url = launch(demo)
-    views = models["_training_views"]
+    views = ctx.training_views
     try:
         post(url, "training_poll", [{}], timeout=120)          # first picture; starts the render process
         post(url, "training_start", [])
@@ -138,21 +134,17 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
                "poll_mean_kb": round(nbytes / max(1, len(lat)) / 1024, 1),
                "pictures_rendered": views.renders - renders0,
                "step_reached": trainer.step}
-        return out, trainer, (demo, models)
+        return out, trainer, (demo, ctx)
     except BaseException:
         demo.close()
-        for m in models.values():
-            if callable(getattr(m, "close", None)):
-                m.close()
+        ctx.close()
         raise
 
 
 def shutdown(handle) -> None:
-    demo, models = handle
+    demo, ctx = handle
     demo.close()
-    for m in models.values():
-        if callable(getattr(m, "close", None)):
-            m.close()
+    ctx.close()
 
 
 def time_to_recognised(trainer, target: float, limit_s: float, min_classes: int = 8) -> dict:
@@ -221,8 +213,7 @@ def main(argv=None) -> int:
             out["dcgan_steps_per_s"] = dig["headless_steps_per_s"]
             out["digits_seconds_to_80pct"] = dig["train_seconds"] if dig["reached"] else None
     out["seconds"] = round(time.time() - t_all, 1)
-    out["load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
-    out["cpu_count"] = os.cpu_count()
+    out.update(machine(load0))
     print(json.dumps(out))
     return 0
 

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
+
+from bench.common import machine, peak_rss_mb  # (sets the offline defaults)
 
 
 def main(argv=None) -> int:
+    from ganmodels.inference.cyclegan import translate
     from ganmodels.models import cyclegan as C
     from ganmodels import weights as W
 
@@ -46,19 +45,19 @@ def main(argv=None) -> int:
     img = np.asarray(skd.astronaut())                                   # (512, 512, 3)
     big = np.asarray(Image.fromarray(img).resize((args.big, args.big), Image.BICUBIC))
 
-    C.translate(model, img, "photo2monet")                               # warm-up
+    translate(model, img, "photo2monet")                               # warm-up
     t512, c512 = [], []
     for _ in range(args.repeats):
         t0, c0 = time.perf_counter(), time.process_time()
-        C.translate(model, img, "photo2monet")
+        translate(model, img, "photo2monet")
         t512.append(time.perf_counter() - t0)
         c512.append(time.process_time() - c0)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = peak_rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     tiles = []
-    out = C.translate(model, big, "photo2monet", progress=lambda d, n: tiles.append(n))
+    out = translate(model, big, "photo2monet", progress=lambda d, n: tiles.append(n))
     t_big, c_big = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     assert out.shape == big.shape
     res = {
         "bench": "cyclegan_translate",
@@ -75,7 +74,7 @@ def main(argv=None) -> int:
         "peak_rss_mb_before_big": round(rss_before),
         "peak_rss_mb": round(peak),
         "goal_peak_mb": 2048,
-        "load_avg_1min": round(__import__("os").getloadavg()[0], 2),
+        **machine(),
         "note": "t* = wall clock; cpu* = CPU seconds summed over threads (robust when the machine "
                 "is shared: wall ≈ cpu / threads on an idle machine)",
     }

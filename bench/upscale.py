@@ -12,28 +12,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ganmodels.models import srgan as S  # noqa: E402
-from ganmodels import weights as W  # noqa: E402
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+from bench.common import machine, peak_rss_mb  # (sets the offline defaults)
+from ganmodels import weights as W
+from ganmodels.imageio import skimage_image
+from ganmodels.inference.srgan import super_resolve
+from ganmodels.models import srgan as S
 
 
 def test_image(h: int, w: int) -> np.ndarray:
     """A natural-looking input of any size: skimage's astronaut, tiled/cropped."""
-    a = S.skimage_image("astronaut")
+    a = skimage_image("astronaut")
     reps = (-(-h // a.shape[0]), -(-w // a.shape[1]), 1)
     return np.ascontiguousarray(np.tile(a, reps)[:h, :w])
 
@@ -52,34 +47,34 @@ def main(argv=None) -> int:
     lr = test_image(256, 256)
     for name in ("srresnet", "srgan"):
         G = model.nets[name]
-        S.super_resolve(G, lr, tile=0)  # warm-up
+        super_resolve(G, lr, tile=0)  # warm-up
         ts = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            sr = S.super_resolve(G, lr, tile=0)
+            sr = super_resolve(G, lr, tile=0)
             ts.append(time.perf_counter() - t0)
         assert sr.shape == (1024, 1024, 3)
         out[f"{name}_256_to_1024_s"] = round(statistics.median(ts), 3)
         print(f"{name}: 256×256 → 1024×1024 median {statistics.median(ts):.3f} s ({args.repeats} runs)",
               file=sys.stderr)
-    out["bicubic_256_to_1024_s"] = round(min(_timed(lambda: S.super_resolve(None, lr)) for _ in range(3)), 3)
+    out["bicubic_256_to_1024_s"] = round(min(_timed(lambda: super_resolve(None, lr)) for _ in range(3)), 3)
 
     small = test_image(200, 180)
     G = model.nets["srresnet"]
-    full = S.super_resolve(G, small, tile=0)
-    tiled = S.super_resolve(G, small, tile=64)
+    full = super_resolve(G, small, tile=0)
+    tiled = super_resolve(G, small, tile=64)
     out["tiled_vs_untiled_max_abs_diff"] = int(np.abs(full.astype(int) - tiled.astype(int)).max())
     out["tiled_vs_untiled_test"] = "200×180 input, tile 64, overlap %d (uint8 outputs)" % S.OVERLAP
 
     rss0 = peak_rss_mb()
     big = test_image(args.big, args.big)
     t0 = time.perf_counter()
-    sr = S.super_resolve(G, big)                     # auto: tiled (input > TILE×TILE)
+    sr = super_resolve(G, big)                     # auto: tiled (input > TILE×TILE)
     out[f"tiled_{args.big}_to_{4 * args.big}_s"] = round(time.perf_counter() - t0, 2)
     assert sr.shape == (4 * args.big, 4 * args.big, 3)
     out["peak_rss_mb_before_tiled"] = round(rss0, 1)
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    out["load_avg_1min"] = round(__import__("os").getloadavg()[0], 2)  # other work on this machine
+    out.update(machine())
     out["limit_256_s"] = 2.0
     out["meets_2s"] = all(out[f"{n}_256_to_1024_s"] <= 2.0 for n in ("srresnet", "srgan"))
     print(json.dumps(out))

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 
 import numpy as np
-from PIL import Image
 
-# Shown to the user when a value that must be a number is not one.
+# Bad input, from the tabs or from ganmodels (one class for both): the message says what to do.
+# ``guard`` turns it into gr.Error, which the student sees.
+from ganmodels.errors import InputError
+from ganmodels.imageio import upscale_nearest
+
 MAX_SEED = 2**31 - 1
-
-
-class InputError(ValueError):
-    """Bad user input; the message says what to do. Handlers turn it into gr.Error."""
 
 
 def guard(fn, name: str | None = None, *, interactive: bool = False, background: bool = False):
@@ -19,7 +20,7 @@ def guard(fn, name: str | None = None, *, interactive: bool = False, background:
 
     ``interactive=True`` marks a quick request that a person is waiting on (a slider move, a
     poll): while it runs, background work (live training, an inpainting optimisation) gives
-    way (``ganmodels.priority``). ``background=True`` runs the handler in a low-priority thread
+    way (``serving.priority``). ``background=True`` runs the handler in a low-priority thread
     instead (``priority.run_in_background``): for work that takes a while, so that slider moves
     go first when a class is busy. Not for generator handlers.
     """
@@ -42,9 +43,9 @@ def guard(fn, name: str | None = None, *, interactive: bool = False, background:
 
 # Event settings for a slider move (or a poll): no progress overlay, no concurrency limit, and outside
 # Gradio's queue (``queue=False``): the browser then sends one ``POST /gradio_api/run/<api_name>`` instead
-# of joining the queue and reading an event stream, which costs the server ~4-7 ms of CPU per event
-# (measured: latent_pick 9.8 → 6.0 ms, latent_edit 20.3 → 15.7 ms) — with a class dragging sliders at
-# once the server's CPU is the limit. Heavy jobs stay queued (their concurrency limit, queue position).
+# of joining the queue and reading an event stream, which costs the server several ms of CPU per event
+# (bench/latency.py) — with a class dragging sliders at once the server's CPU is the limit. Heavy jobs
+# stay queued (their concurrency limit, queue position).
 LIVE = dict(show_progress="hidden", concurrency_limit=None, queue=False)
 
 
@@ -88,52 +89,45 @@ def as_float(value, name: str, lo: float, hi: float, clamp: bool = False) -> flo
     return f
 
 
-def upscale(img: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour upscaling so that small digits show crisp in the browser."""
-    if scale <= 1:
-        return img
-    return np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
+class LRU:
+    """A small least-recently-used cache that a tab owns (thread-safe: handlers run in parallel)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        """The value for ``key``, made by ``make()`` (outside the lock) if it is not kept."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            value = self._items.setdefault(key, value)    # another thread may have made it first
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def digit_image(img: np.ndarray, scale: int = 8) -> np.ndarray:
     """uint8 (28,28) → enlarged uint8 image (white digit on black, as MNIST)."""
-    return upscale(np.asarray(img, dtype=np.uint8), scale)
+    return upscale_nearest(np.asarray(img, dtype=np.uint8), scale)
 
 
 def grid(images: np.ndarray, nrow: int, scale: int = 1, pad: int = 2, pad_value: int = 40) -> np.ndarray:
     from ganmodels.data import image_grid
 
-    return image_grid(upscale_batch(images, scale), nrow=nrow, pad=pad, pad_value=pad_value)
-
-
-def upscale_batch(images: np.ndarray, scale: int) -> np.ndarray:
-    if scale <= 1:
-        return images
-    return np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
-
-
-def to_gif(frames: list[np.ndarray], path: str, duration_ms: int = 80, loop: bool = True) -> str:
-    """Write frames (uint8 HxW or HxWx3) to an animated GIF (ping-pong looping).
-
-    Grey frames go in as palette images with the 256 greys as their palette, without Pillow's
-    frame optimisation: the same pixels, written ~3× faster (Pillow re-fits a palette and diffs
-    every frame in Python otherwise, under the interpreter lock the sliders need)."""
-    if all(np.asarray(f).ndim == 2 for f in frames):
-        ims = []
-        for f in frames:
-            f = np.ascontiguousarray(f, dtype=np.uint8)
-            im = Image.frombytes("P", (f.shape[1], f.shape[0]), f.tobytes())
-            im.putpalette(_GREYS)
-            ims.append(im)
-        ims[0].save(path, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms,
-                    loop=0 if loop else 1, optimize=False)
-        return path
-    ims = [Image.fromarray(f) for f in frames]
-    ims[0].save(path, save_all=True, append_images=ims[1:], duration=duration_ms, loop=0 if loop else 1)
-    return path
-
-
-_GREYS = [v for i in range(256) for v in (i, i, i)]
+    return image_grid(upscale_nearest(images, scale, batch=True), nrow=nrow, pad=pad, pad_value=pad_value)
 
 
 def fig_to_close(fig):

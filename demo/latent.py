@@ -1,21 +1,22 @@
 """Latent space tab: what a DCGAN's input z means.
 
-Pure functions first (numbers in, images out), then ``build(models)``.
+Pure functions first (numbers in, images out), then ``build(ctx)``.  What the tab computes
+once (the GANSpace directions) and caches (sample grids, the classified pool) lives in its
+``LatentModel``, made by ``prepare(ctx)`` when the tab is built.
 """
-
-import functools
 import math
 import tempfile
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from demo.common import LIVE, InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, slow, to_gif
+from demo.common import LIVE, LRU, InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, slow
+from demo.context import AppContext
 from ganmodels.data import to_uint8
-from ganmodels.weights import bf16_pays, cpu_bf16
+from ganmodels.imageio import write_gif
+from serving.perf import bf16_pays, cpu_bf16
 
 REQUIRES = ("dcgan",)
 OPTIONAL = ("classifier",)
@@ -44,15 +45,20 @@ Nearby $z$ give similar digits, so you can *walk* in latent space.
 """
 
 
-@dataclass(eq=False)   # hashed by identity (the grid cache is keyed by the model)
+@dataclass(eq=False)
 class LatentModel:
-    """The DCGAN plus what the tab computes once at load: the GANSpace directions."""
-    gan: object                     # ganmodels.dcgan.DCGAN
+    """The DCGAN plus what the tab computes once at load (the GANSpace directions) and its caches."""
+    gan: object                     # ganmodels.models.dcgan.DCGAN
     directions: np.ndarray          # (N_PCS, z_dim), unit rows
     explained: np.ndarray           # share of variance of each component
     classifier: object | None = None
     bf16_g: bool = False            # batched renders (the grid, the pool) under bfloat16: measured faster here
     bf16_c: bool = False            # the same for the classifier reading the pool
+    # a class opens the tab on seed 0 and tries the same few seeds: each 8×8 grid is drawn once
+    grids: LRU = field(init=False, repr=False, default_factory=lambda: LRU(128))      # (seed, ψ) → grid
+    # seed → the classified chunks of its pool read so far (read POOL_CHUNK samples at a time)
+    pool: LRU = field(init=False, repr=False, default_factory=lambda: LRU(32))
+    pool_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @property
     def z_dim(self) -> int:
@@ -80,20 +86,17 @@ def ganspace_directions(gan, k: int = N_PCS, n: int = 2000, seed: int = 123) -> 
     return V.numpy().astype(np.float32), explained
 
 
-def prepare(models: dict) -> LatentModel:
-    gan = models["dcgan"]
-    cached = getattr(gan, "_latent_model", None)
-    if cached is None:
-        V, ex = ganspace_directions(gan)
-        cached = LatentModel(gan, V, ex, models.get("classifier"))
-        cached.bf16_g, cached.bf16_c = batch_precision(cached)
-        gan._latent_model = cached
-    return cached
+def prepare(ctx: AppContext) -> LatentModel:
+    """The tab's model: the DCGAN, its GANSpace directions, and whether bfloat16 pays on this CPU."""
+    V, ex = ganspace_directions(ctx.models["dcgan"])
+    lm = LatentModel(ctx.models["dcgan"], V, ex, ctx.models.get("classifier"))
+    lm.bf16_g, lm.bf16_c = batch_precision(lm)
+    return lm
 
 
 def batch_precision(lm: LatentModel) -> tuple[bool, bool]:
     """Whether G on a grid's 64 z's, and the classifier on a pool chunk of its digits, run faster under
-    bfloat16 here (``ganmodels.weights.bf16_pays``); on a GPU, or for single images, float32 is kept."""
+    bfloat16 here (``serving.perf.bf16_pays``); on a GPU, or for single images, float32 is kept."""
     if lm.gan.device.type != "cpu":
         return False, False
     z = lm.gan.z_from_seed(0, GRID)
@@ -127,12 +130,11 @@ def sample_grid(lm: LatentModel, seed=0, truncation=1.0) -> np.ndarray:
     """The 8×8 grid of G(ψ z_i) for the seed (what the user picks a sample from)."""
     psi = as_float(truncation, "Truncation", 0.0, 2.0, clamp=True)
     seed = as_int(seed, "Seed", 0, MAX_SEED)
-    return _cached_grid(lm, seed, round(psi, 4)).copy()
+    psi = round(psi, 4)
+    return lm.grids.get((seed, psi), lambda: _draw_grid(lm, seed, psi)).copy()
 
 
-@functools.lru_cache(maxsize=128)
-def _cached_grid(lm: LatentModel, seed: int, psi: float) -> np.ndarray:
-    # a class opens the tab on seed 0 and tries the same few seeds: G on 64 z's is then drawn once
+def _draw_grid(lm: LatentModel, seed: int, psi: float) -> np.ndarray:
     imgs = render(lm, seed_z(lm, seed) * psi, batched=True)
     return grid(imgs, nrow=8, scale=GRID_SCALE, pad=GRID_PAD)
 
@@ -214,7 +216,7 @@ def interpolate(lm: LatentModel, seed_a=0, seed_b=1, frames=10, mode="slerp", tr
     imgs = render(lm, path * psi)
     strip = grid(imgs, nrow=frames, scale=3, pad=2)
     big = [digit_image(im, 6) for im in imgs]
-    gif = to_gif(big + big[-2:0:-1], tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name, 90)
+    gif = str(write_gif(big + big[-2:0:-1], tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name, 90))
     return strip, gif, norm_plot(za, zb, lm.z_dim)
 
 
@@ -270,8 +272,6 @@ def arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise=0.25):
     return inputs, result, digit_image(pixel, 6)
 
 
-_POOL_CACHE: "OrderedDict[tuple[int, int], list]" = OrderedDict()
-_POOL_LOCK = threading.Lock()     # handlers run in parallel threads: one reader of the pool at a time
 POOL_CHUNK = 128
 
 
@@ -280,21 +280,18 @@ def pool_reading(lm: LatentModel, seed: int, chunk: int) -> tuple[np.ndarray, np
     """(class, confidence, ink area) of the seed's pool samples 0 … (chunk+1)·128 − 1.
 
     Rendering and classifying digits is the costliest thing this tab does, so the pool is read
-    128 samples at a time, only as far as needed, and kept for the last 32 seeds."""
+    128 samples at a time, only as far as needed, and kept for the last 32 seeds (``lm.pool``).
+    Handlers run in parallel threads: one reader of the pool at a time, so no chunk is read twice."""
     from ganmodels.models.classifier import predict
 
-    key = (id(lm), seed)
-    with _POOL_LOCK:
-        chunks = _POOL_CACHE.setdefault(key, [])
-        _POOL_CACHE.move_to_end(key)
+    with lm.pool_lock:
+        chunks = lm.pool.get(seed, list)
         while len(chunks) <= chunk:
             i = len(chunks) * POOL_CHUNK
             imgs = render(lm, seed_z(lm, seed, POOL)[i:i + POOL_CHUNK], batched=True)
             with cpu_bf16(lm.bf16_c):
                 probs, _ = predict(lm.classifier, imgs)
             chunks.append((probs.argmax(1), probs.max(1), (imgs > 127).mean((1, 2))))
-        while len(_POOL_CACHE) > 32:
-            _POOL_CACHE.popitem(last=False)
         return tuple(np.concatenate([c[j] for c in chunks[:chunk + 1]]) for j in range(3))
 
 
@@ -325,10 +322,21 @@ def preset_groups(lm: LatentModel, seed, digit_a: int, digit_b: int) -> tuple[st
 # ---------------------------------------------------------------- the tab
 
 
-def build(models: dict) -> None:
+def build(ctx: AppContext) -> None:
+    """Three sections on one LatentModel: editing one sample, interpolation, z-arithmetic."""
     import gradio as gr
 
-    lm = prepare(models)
+    lm = prepare(ctx)
+    seed, truncation = _editor_section(lm)
+    _interpolation_section(lm, truncation)
+    _arithmetic_section(lm, seed)
+    with gr.Accordion("What is computed (formulas)", open=False):
+        gr.Markdown(EXPLAIN, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
+
+
+def _editor_section(lm: LatentModel):
+    """The 8×8 grid to pick a sample from, and the sliders that move it; returns (seed, truncation)."""
+    import gradio as gr
 
     gr.Markdown("## Latent space — DCGAN on MNIST digits\nPick a sample from the grid, then move through "
                 "latent space with the sliders. Everything updates as you drag.")
@@ -337,8 +345,8 @@ def build(models: dict) -> None:
             with gr.Row():
                 seed = Number(value=0, label="Seed (which 64 z's)", precision=None, minimum=0, maximum=MAX_SEED)
                 truncation = Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (scale of z)")
-            # 466² px, 4/9 of the PNG work of the 3× grid it was (the seed box is the costliest quick
-            # request of a class) and the whole grid fits a laptop screen
+            # 466² px: the whole grid fits a laptop screen, and its PNG (the seed box is the costliest
+            # quick request of a class) stays small
             grid_img = gr.Image(value=sample_grid(lm, 0, 1.0), label="G(ψ z) for 64 z's — click one to edit it",
                                 type="numpy", format="png", interactive=False, elem_classes="pixelated",
                                 elem_id="latent-grid", buttons=["download"])
@@ -383,6 +391,12 @@ def build(models: dict) -> None:
     grid_img.select(on_click, None, index, api_visibility="private")
     reset.click(lambda: [gr.update(value=0.0)] * N_PCS, None, pcs, api_visibility="private")
 
+    return seed, truncation
+
+
+def _interpolation_section(lm: LatentModel, truncation) -> None:
+    import gradio as gr
+
     gr.Markdown("### Interpolation between two samples")
     with gr.Row():
         seed_a = Number(value=3, label="Seed A", precision=None, minimum=0, maximum=MAX_SEED)
@@ -400,6 +414,11 @@ def build(models: dict) -> None:
              [strip, gif, norm], api_name="latent_interpolate")
     gr.Examples([[3, 8, 10, "slerp"], [0, 1, 16, "lerp"], [42, 7, 12, "slerp"]],
                 [seed_a, seed_b, frames, mode])
+
+
+
+def _arithmetic_section(lm: LatentModel, seed) -> None:
+    import gradio as gr
 
     gr.Markdown("### z-arithmetic: mean(A) − mean(B) + mean(C)\nSample numbers refer to the first "
                 f"{POOL} samples of the seed above (0–63 are the grid).")
@@ -426,8 +445,6 @@ def build(models: dict) -> None:
                  [seed, da, db], [ga, gb, gc],
                  api_name="latent_preset").then(slow(lambda *a: arithmetic(lm, *a)), [seed, ga, gb, gc, noise],
                                                 [a_in, a_out, a_pix], api_visibility="private")
-    with gr.Accordion("What is computed (formulas)", open=False):
-        gr.Markdown(EXPLAIN, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
 
 
 LATENCY_ENDPOINTS = {"latent_edit": [0, 5, 1.0, 0.5, 0, 0, 0, 0, 0, 0.1, -0.3, 0.2, 0.0]}

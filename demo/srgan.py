@@ -1,6 +1,6 @@
 """SRGAN zoom tab: 4× super-resolution, bicubic vs SRResNet vs SRGAN (Ledig et al. 2017).
 
-Pure functions first (arrays in, arrays/text out), then ``build(models)``.
+Pure functions first (arrays in, arrays/text out), then ``build(ctx)``.
 """
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from demo.common import ImageInput, InputError, as_float, as_int, guard, quick
+from demo.context import AppContext
 from serving import priority
+from ganmodels.imageio import skimage_image, upscale_nearest
+from ganmodels.inference.srgan import upscale
+from ganmodels.metrics import grad_mag, rgb_to_y
 from ganmodels.models import srgan as S
 
 REQUIRES = ("srgan",)
@@ -69,9 +73,7 @@ def prepare(image, mode: str) -> tuple[np.ndarray, np.ndarray | None, list[str]]
             return S.downscale(hr), hr, notes
         lr, notes = S.check_image(image, max_pixels=REAL_MAX_PIXELS, what="The image")
         return lr, None, notes
-    except ValueError as e:
-        if isinstance(e, InputError):
-            raise
+    except ValueError as e:   # the library's InputError too: in real mode, a size limit gets a way on
         msg = str(e)
         if "limit" in msg and mode == "real":
             msg += " Or switch to simulate mode, which shrinks the image 4× first."
@@ -86,7 +88,7 @@ def super_resolve_all(model: S.SRModels, lr: np.ndarray, progress=None) -> dict[
         if progress is not None:
             cb = (lambda k, n, i=i, m=m: progress((i + k / n) / len(S.METHODS), desc=f"{m}: tile {k}/{n}"))
             progress(i / len(S.METHODS), desc=f"{m}…")
-        out[m] = model.upscale(m, lr, progress=cb)
+        out[m] = upscale(model, m, lr, progress=cb)
     return out
 
 
@@ -94,7 +96,7 @@ def metrics_markdown(outputs: dict[str, np.ndarray], hr: np.ndarray | None, lr: 
     h, w = lr.shape[:2]
     head = f"Input {w}×{h} → output {4 * w}×{4 * h} (4×)."
     if hr is None:
-        g = {m: S.grad_mag(S.rgb_to_y(o)) for m, o in outputs.items()}
+        g = {m: grad_mag(rgb_to_y(o)) for m, o in outputs.items()}
         rows = "\n".join(f"| {LABELS[m]} | {g[m] / max(g['bicubic'], 1e-12):.2f} |" for m in S.METHODS)
         return (f"{head} **Real mode:** there is no original to compare with, so no PSNR/SSIM — judge with "
                 "your eyes. Relative sharpness (mean |∇Y| / bicubic's):\n\n| method | sharpness vs bicubic |\n"
@@ -130,7 +132,7 @@ def region_box(shape, cx: float, cy: float, size: int | None) -> tuple[int, int,
 def enlarge(img: np.ndarray, target: int = DISPLAY) -> np.ndarray:
     """Nearest-neighbour enlargement so that a small crop shows its pixels in the browser."""
     k = max(1, target // max(img.shape[:2]))
-    return np.repeat(np.repeat(img, k, axis=0), k, axis=1) if k > 1 else img
+    return upscale_nearest(img, k)
 
 
 def overview(img: np.ndarray, box) -> np.ndarray:
@@ -199,7 +201,7 @@ def example_files() -> list[list]:
              ("chelsea", "real", None)]
     rows = []
     for name, mode, box in specs:
-        img = S.skimage_image(name)
+        img = skimage_image(name)
         if box is not None:
             img = img[box[0]:box[2], box[1]:box[3]]
         if mode == "real" and box is None:  # a small photo, as a real low-res input
@@ -214,11 +216,11 @@ def example_files() -> list[list]:
 # ---------------------------------------------------------------- the tab
 
 
-def build(models: dict) -> None:
+def build(ctx: AppContext) -> None:
     import gradio as gr
 
-    model: S.SRModels = models["srgan"]
-    heavy = models.get("_heavy_limit", 2)
+    model: S.SRModels = ctx.models["srgan"]
+    heavy = ctx.heavy_limit
 
     gr.Markdown("## SRGAN zoom — 4× super-resolution\nUpload a photo (or pick an example), choose a mode and "
                 "press **Super-resolve**. Then drag the dividers to compare, pick the region to zoom, and "
@@ -253,7 +255,7 @@ def build(models: dict) -> None:
     result = gr.State(None)
 
     def do_run(image, mode, cx, cy, zoom, progress=gr.Progress()):
-        # a low-priority thread: students' slider moves run first (ganmodels.priority)
+        # a low-priority thread: students' slider moves run first (serving.priority)
         out = priority.run_in_background(run, model, image, mode, cx, cy, zoom, progress=progress)
         return out
 

@@ -1,12 +1,13 @@
 """Live training tab: watch a GAN learn — 2-D toys (GAN Lab style) up to MNIST digits.
 
-One run per app: a ``ganmodels.trainer.Trainer`` owns it and its single background
-thread.  Every browser tab polls the trainer's latest snapshot with an always-active
+One run per app: a ``ganmodels.training.live.Trainer`` (``ctx.trainer``) owns it and
+its single background thread.  Every browser tab polls the trainer's latest snapshot with an always-active
 ``gr.Timer`` and skips the update when nothing changed, so all tabs show the same run
 and closing a tab does not touch it.  Pictures are rendered (matplotlib) once per
 snapshot and shared by every viewer.
 
-Pure functions first (settings → RunConfig, snapshot → pictures), then ``build(models)``.
+Pure functions first (settings → RunConfig, snapshot → pictures), then ``build(ctx)``:
+layout, handlers and their wiring.
 """
 from __future__ import annotations
 
@@ -17,11 +18,18 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from demo.common import InputError, as_float, as_int
+from ganmodels.imageio import upscale_nearest
+
+if TYPE_CHECKING:
+    from demo.context import AppContext
+    from ganmodels.training import live as T
 
 # ganmodels (torch) is imported inside the functions that need it: the picture functions
 # below also run in a small render process, which then starts without torch.
@@ -39,7 +47,7 @@ LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": 
 EXPLAIN = r"""
 **The game.** G turns noise $z\sim\mathcal N(0,I)$ into samples; D scores how real a sample looks, $D(x)=\sigma(\text{logit})$.
 Training alternates **k steps of D**, descending $-\tfrac1m\sum_i[\log D(x^{(i)})+\log(1-D(G(z^{(i)})))]$ (or the chosen loss),
-and **one step of G**, descending its loss — the same loop (`ganmodels.train.train_loop`) as the command-line trainer.
+and **one step of G**, descending its loss — the same loop (`ganmodels.training.loop.train_loop`) as the command-line trainer.
 **Step** does exactly one D step (k of them) and one G step, to walk through the algorithm.
 
 *2-D data:* blue = real points, red = $G(z)$ for 500 $z$ fixed at the start, background = $D(x)$ over the plane
@@ -123,15 +131,13 @@ def canvas_background(size: int = CANVAS) -> np.ndarray:
     return img
 
 
-def allowed_folder(folder) -> str:
-    """An image folder a student typed: only inside the folders the lecturer allowed (``--data-dir``).
+def allowed_folder(folder, roots: Sequence[str | Path] = ()) -> str:
+    """An image folder a student typed: only inside ``roots``, the folders the lecturer allowed
+    (``--data-dir``, ``ctx.data_dirs``).
 
     Without the flag the folder dataset is off: a path from a browser must never walk the server's disk.
     """
-    import os
-    from pathlib import Path
-
-    roots = [Path(p).resolve() for p in os.environ.get("GAN_CLASSROOM_DATA_DIRS", "").split(os.pathsep) if p]
+    roots = [Path(p).resolve() for p in roots]
     if not roots:
         raise InputError("the image-folder dataset is off: start the app with --data-dir DIR to let the "
                          "class train on folders inside DIR")
@@ -146,8 +152,9 @@ def allowed_folder(folder) -> str:
 
 
 def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_txt, folder,
-                base: T.RunConfig | None = None) -> T.RunConfig:
-    """The UI's settings → a checked RunConfig (InputError with a teaching message)."""
+                base: T.RunConfig | None = None, data_dirs: Sequence[str | Path] = ()) -> T.RunConfig:
+    """The UI's settings → a checked RunConfig (InputError with a teaching message); an image
+    folder only inside ``data_dirs``."""
     from ganmodels.training import live as T
     from ganmodels.losses import LOSSES
 
@@ -169,7 +176,7 @@ def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points
     cfg.seed = as_int(seed, "Seed", 0, 2**31 - 1)
     cfg.real_label, cfg.fake_label = real, fake
     cfg.points = parse_points(points_txt) if dataset == "drawn" else base.points
-    cfg.folder = allowed_folder(folder) if dataset == "folder" else base.folder
+    cfg.folder = allowed_folder(folder, data_dirs) if dataset == "folder" else base.folder
     if dataset == "drawn" and len(cfg.points) < 2:
         raise InputError(f"the drawn distribution has {len(cfg.points)} point(s): draw at least 2 "
                          "(strokes on the canvas, or 'x, y' lines in the points box)")
@@ -204,7 +211,9 @@ def snapshot_dict(snap) -> dict:
                                           "grid", "metrics")}
 
 
-_FIGS: dict = {}      # persistent figures (one set per process): only the data changes per frame
+# Figures re-used for every frame (only the data changes), one set per process.  Module-level because
+# the drawing helper process runs render_all as a plain function between calls.
+_FIGS: dict = {}
 
 
 def _plane_fig(extent: float, size_in: float, dpi: int):
@@ -270,7 +279,7 @@ def render_grid(snap: dict, scale: int = 4) -> str:
     from PIL import Image
 
     g = snap["grid"]
-    img = np.repeat(np.repeat(g, scale, 0), scale, 1)
+    img = upscale_nearest(g, scale)
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG")
     b64 = base64.b64encode(buf.getvalue()).decode()
@@ -491,28 +500,62 @@ class Views:
 # ---------------------------------------------------------------- the tab
 
 
-def build(models: dict):
+def new_trainer(cfg=None, *, device: str = "cpu", classifier=None, **kw):
+    """A live Trainer that shares the CPU as a served app should: its thread runs at a lower OS
+    priority, and between steps it waits while students' quick requests run (serving.priority)."""
+    from ganmodels.training import live as T
+    from serving import priority
+
+    return T.Trainer(cfg if cfg is not None else T.preset_config("nonsat"), device=device,
+                     classifier=classifier, on_thread_start=priority.lower_thread_priority,
+                     between_steps=priority.yield_to_interactive, **kw)
+
+
+@dataclass
+class _Tab:
+    """The tab's components: built by ``_layout``, wired to ``_Handlers`` by ``_wire``."""
+    preset: Any
+    use_preset: Any
+    preset_md: Any
+    start: Any
+    pause: Any
+    step: Any
+    reset: Any
+    status: Any
+    view: Any
+    curves: Any
+    settings: list           # the settings components, SETTING_NAMES order
+    canvas: Any
+    points_box: Any
+    settings_msg: Any
+    save: Any
+    gif: Any
+    csv: Any
+    out_file: Any
+    load_file: Any
+    last: Any                # per browser tab: {"v": picture version shown, "md": status shown}
+    timer: Any
+
+
+def build(ctx: AppContext):
+    """The Live training tab: the app's one run (``ctx.trainer``, created here if the app has
+    none) and its pictures (``ctx.training_views``); both are closed by ``ctx.close()``."""
+    if ctx.trainer is None:
+        ctx.trainer = new_trainer(device=ctx.device, classifier=ctx.models.get("classifier"))
+    trainer = ctx.trainer
+    views = ctx.training_views = Views(trainer)
+    # the first pictures now, at start-up: a process's first matplotlib figure is slow, and drawn in
+    # the first poll it would keep every student who opens the tab in that moment waiting
+    views.get(wait=True)
+    tab = _layout(trainer)
+    _wire(tab, _Handlers(trainer, views, ctx.data_dirs))
+    return trainer
+
+
+def _layout(trainer) -> _Tab:
     import gradio as gr
 
     from ganmodels.training import live as T
-    from ganmodels.losses import LOSS_NAMES, LOSSES
-
-    trainer = models.get("_trainer")
-    if trainer is None:
-        trainer = T.Trainer(T.preset_config("nonsat"), device=models.get("_device", "cpu"),
-                            classifier=models.get("classifier"))
-        models["_trainer"] = trainer            # the app closes it at shutdown (close())
-    views = models["_training_views"] = Views(trainer)   # closed at shutdown too (render process)
-    # the first pictures now, at start-up: the first matplotlib figure of a process takes ~0.5 s, and
-    # drawn in the first poll it made every student who opened the tab in that second wait for it
-    views.get(wait=True)
-    files_dir = Path(tempfile.mkdtemp(prefix="gan_live_"))
-
-    def status_text():
-        return status_markdown(snapshot_dict(trainer.snapshot()))
-
-    def err(e):
-        return gr.Error(str(e))
 
     gr.Markdown("## Watch a GAN learn\n" + EXPLAIN, latex_delimiters=LATEX)
     with gr.Row():
@@ -521,64 +564,83 @@ def build(models: dict):
         use_preset = gr.Button("Use this preset (resets the run)", scale=1)
     preset_md = gr.Markdown(T.PRESETS["nonsat"].explain, latex_delimiters=LATEX)
     with gr.Row():
-        start_b = gr.Button("Start / resume", variant="primary")
-        pause_b = gr.Button("Pause")
-        step_b = gr.Button("One step (k D steps + 1 G step)")
-        reset_b = gr.Button("Reset (apply all settings)")
-    status = gr.Markdown(status_text())
+        start = gr.Button("Start / resume", variant="primary")
+        pause = gr.Button("Pause")
+        step = gr.Button("One step (k D steps + 1 G step)")
+        reset = gr.Button("Reset (apply all settings)")
+    status = gr.Markdown(status_markdown(snapshot_dict(trainer.snapshot())))
     with gr.Row():
         view = gr.HTML("", label="samples")
         curves = gr.HTML("", label="curves")
-    cfg0 = trainer.cfg
     with gr.Accordion("Settings", open=False):
-        with gr.Row():
-            from ganmodels.data import fashion_available
-
-            shown = [d for d in T.DATASETS if d != "fashion" or fashion_available()]
-            dataset = gr.Dropdown([(T.DATASET_NAMES[d], d) for d in shown], value=cfg0.dataset,
-                                  label="Dataset (Fashion-MNIST appears when dataset-fashion-mnist is installed)")
-            loss = gr.Dropdown([(LOSS_NAMES[l], l) for l in LOSSES], value=cfg0.loss, label="Loss")
-            labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing")
-        with gr.Row():
-            lr_g = gr.Number(cfg0.lr_g, label="Learning rate G")
-            lr_d = gr.Number(cfg0.lr_d, label="Learning rate D")
-            k = gr.Slider(1, 10, value=cfg0.k, step=1, label="k: D steps per G step")
-        with gr.Row():
-            batch = gr.Slider(8, 512, value=cfg0.batch, step=8, label="Batch size (needs reset)")
-            z_dim = gr.Slider(1, 128, value=cfg0.z_dim, step=1, label="Latent size dim z (needs reset)")
-            seed = gr.Number(cfg0.seed, precision=0, label="Seed (needs reset)")
-        folder = gr.Textbox(cfg0.folder, label="Image folder (for the 'image folder' dataset; resized to 32×32)")
-        gr.Markdown("**Draw a distribution** (dataset 'points you draw'): paint strokes on the plane "
-                    "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.",
-                    latex_delimiters=LATEX)
-        with gr.Row():
-            canvas = gr.ImageEditor(value={"background": canvas_background(), "layers": [], "composite": None},
-                                    type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
-                                    fixed_canvas=True, sources=(), transforms=(), layers=False,
-                                    brush=gr.Brush(default_size=8, colors=["#1f77b4"], color_mode="fixed"),
-                                    eraser=gr.Eraser(default_size=12), label="Draw here", height=CANVAS + 90)
-            points_box = gr.Textbox("", lines=8, max_lines=12, label="…or type points, one 'x, y' per line")
-        gr.Examples([["-1.5, 1.5\n1.5, 1.5\n0, -1.5"], ["-2, 0\n-1, 0\n0, 0\n1, 0\n2, 0\n0, 2\n0, -2"]],
-                    inputs=[points_box], label="Example drawings (3 blobs; a cross)")
+        settings, canvas, points_box = _layout_settings(trainer.cfg)
     settings_msg = gr.Markdown("")
     with gr.Accordion("Save, load, export", open=False):
         with gr.Row():
-            save_b = gr.Button("Save checkpoint")
-            gif_b = gr.Button("Export time-lapse GIF")
-            csv_b = gr.Button("Export curves CSV")
+            save = gr.Button("Save checkpoint")
+            gif = gr.Button("Export time-lapse GIF")
+            csv = gr.Button("Export curves CSV")
         with gr.Row():
             out_file = gr.File(label="Download", interactive=False)
             load_file = gr.File(label="Load a checkpoint (.safetensors)", file_types=[".safetensors"])
-    last = gr.State({})
-    timer = gr.Timer(POLL_S, active=True)
+    return _Tab(preset, use_preset, preset_md, start, pause, step, reset, status, view, curves, settings,
+                canvas, points_box, settings_msg, save, gif, csv, out_file, load_file,
+                last=gr.State({}), timer=gr.Timer(POLL_S, active=True))
 
-    settings = [dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_box, folder]
 
-    # -- handlers (one-liners over the trainer and the pure functions)
+def _layout_settings(cfg0) -> tuple[list, Any, Any]:
+    """The settings components (SETTING_NAMES order), the drawing canvas and the points box."""
+    import gradio as gr
 
-    def poll(shown):
+    from ganmodels.data import fashion_available
+    from ganmodels.losses import LOSS_NAMES, LOSSES
+    from ganmodels.training import live as T
+
+    with gr.Row():
+        shown = [d for d in T.DATASETS if d != "fashion" or fashion_available()]
+        dataset = gr.Dropdown([(T.DATASET_NAMES[d], d) for d in shown], value=cfg0.dataset,
+                              label="Dataset (Fashion-MNIST appears when dataset-fashion-mnist is installed)")
+        loss = gr.Dropdown([(LOSS_NAMES[l], l) for l in LOSSES], value=cfg0.loss, label="Loss")
+        labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing")
+    with gr.Row():
+        lr_g = gr.Number(cfg0.lr_g, label="Learning rate G")
+        lr_d = gr.Number(cfg0.lr_d, label="Learning rate D")
+        k = gr.Slider(1, 10, value=cfg0.k, step=1, label="k: D steps per G step")
+    with gr.Row():
+        batch = gr.Slider(8, 512, value=cfg0.batch, step=8, label="Batch size (needs reset)")
+        z_dim = gr.Slider(1, 128, value=cfg0.z_dim, step=1, label="Latent size dim z (needs reset)")
+        seed = gr.Number(cfg0.seed, precision=0, label="Seed (needs reset)")
+    folder = gr.Textbox(cfg0.folder, label="Image folder (for the 'image folder' dataset; resized to 32×32)")
+    gr.Markdown("**Draw a distribution** (dataset 'points you draw'): paint strokes on the plane "
+                "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.",
+                latex_delimiters=LATEX)
+    with gr.Row():
+        canvas = gr.ImageEditor(value={"background": canvas_background(), "layers": [], "composite": None},
+                                type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
+                                fixed_canvas=True, sources=(), transforms=(), layers=False,
+                                brush=gr.Brush(default_size=8, colors=["#1f77b4"], color_mode="fixed"),
+                                eraser=gr.Eraser(default_size=12), label="Draw here", height=CANVAS + 90)
+        points_box = gr.Textbox("", lines=8, max_lines=12, label="…or type points, one 'x, y' per line")
+    gr.Examples([["-1.5, 1.5\n1.5, 1.5\n0, -1.5"], ["-2, 0\n-1, 0\n0, 0\n1, 0\n2, 0\n0, 2\n0, -2"]],
+                inputs=[points_box], label="Example drawings (3 blobs; a cross)")
+    return [dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_box, folder], canvas, points_box
+
+
+class _Handlers:
+    """The tab's event handlers: one-liners over the trainer and the pure functions above."""
+
+    def __init__(self, trainer, views: Views, data_dirs):
+        self.trainer, self.views, self.data_dirs = trainer, views, tuple(data_dirs)
+        self.files_dir = Path(tempfile.mkdtemp(prefix="gan_live_"))
+
+    def status_text(self) -> str:
+        return status_markdown(snapshot_dict(self.trainer.snapshot()))
+
+    def poll(self, shown):
         """Timer tick of one browser tab: only what changed since this tab's last update."""
-        v, view_html, curves_html, md = views.get()
+        import gradio as gr
+
+        v, view_html, curves_html, md = self.views.get()
         shown = shown if isinstance(shown, dict) else {}
         if shown.get("v") == v and shown.get("md") == md:
             return gr.skip()
@@ -586,106 +648,121 @@ def build(models: dict):
         return (view_html if new_pics else gr.skip(), curves_html if new_pics else gr.skip(),
                 md if shown.get("md") != md else gr.skip(), {"v": v, "md": md})
 
-    def apply_settings(*vals):
+    def config(self, *vals):
+        return make_config(*vals, base=self.trainer.cfg, data_dirs=self.data_dirs)
+
+    def apply_settings(self, *vals):
         try:
-            cfg = make_config(*vals, base=trainer.cfg)
-        except InputError as e:
-            return f"⚠️ {e}"
-        try:
-            return trainer.configure(cfg)
-        except (ValueError, FileNotFoundError, OSError) as e:
-            return f"⚠️ {e}"
-
-    def start():
-        trainer.start()
-        return status_text()
-
-    def pause():
-        trainer.pause()
-        return status_text()
-
-    def one_step():
-        trainer.step_once()
-        return status_text()
-
-    def reset(*vals):
-        try:
-            cfg = make_config(*vals, base=trainer.cfg)
-            trainer.reset(cfg)
+            return self.trainer.configure(self.config(*vals))
         except (InputError, ValueError, FileNotFoundError, OSError) as e:
-            raise err(e) from None
-        return status_text(), ""
+            return f"⚠️ {e}"
 
-    def choose_preset(name):
+    def start(self):
+        self.trainer.start()
+        return self.status_text()
+
+    def pause(self):
+        self.trainer.pause()
+        return self.status_text()
+
+    def one_step(self):
+        self.trainer.step_once()
+        return self.status_text()
+
+    def reset(self, *vals):
+        import gradio as gr
+
+        try:
+            self.trainer.reset(self.config(*vals))
+        except (InputError, ValueError, FileNotFoundError, OSError) as e:
+            raise gr.Error(str(e)) from None
+        return self.status_text(), ""
+
+    @staticmethod
+    def _preset(name):
+        import gradio as gr
+
+        from ganmodels.training import live as T
+
         if not isinstance(name, str) or name not in T.PRESETS:
             raise gr.Error(f"unknown preset {name!r}")
-        return T.PRESETS[name].explain
+        return T.PRESETS[name]
 
-    def use(name):
-        if not isinstance(name, str) or name not in T.PRESETS:
-            raise gr.Error(f"unknown preset {name!r}")
+    def choose_preset(self, name):
+        return self._preset(name).explain
+
+    def use_preset(self, name):
+        import gradio as gr
+
+        from ganmodels.training import live as T
+
+        explain = self._preset(name).explain
         cfg = T.preset_config(name)
         try:
-            trainer.reset(cfg)
+            self.trainer.reset(cfg)
         except (ValueError, FileNotFoundError, OSError) as e:
-            raise err(e) from None
-        return [*settings_of(cfg), T.PRESETS[name].explain, status_text(), ""]
+            raise gr.Error(str(e)) from None
+        return [*settings_of(cfg), explain, self.status_text(), ""]
 
-    def disk_error(e: OSError):
-        return gr.Error(f"could not write the file on the server: {e.strerror or e} "
-                        "(is its disk full?). The run itself is not affected.")
+    def _write(self, write, name: str):
+        """A file written by ``write(path)`` for the Download box; a full disk gets a clear message."""
+        import gradio as gr
 
-    def save():
-        p = files_dir / f"live_run_step{trainer.step}.safetensors"
         try:
-            return str(trainer.save(p))
-        except OSError as e:
-            raise disk_error(e) from None
-
-    def export_gif():
-        try:
-            return str(trainer.export_gif(files_dir / f"timelapse_step{trainer.step}.gif"))
+            return str(write(self.files_dir / name))
         except ValueError as e:
-            raise err(e) from None
+            raise gr.Error(str(e)) from None
         except OSError as e:
-            raise disk_error(e) from None
+            raise gr.Error(f"could not write the file on the server: {e.strerror or e} "
+                           "(is its disk full?). The run itself is not affected.") from None
 
-    def export_csv():
-        try:
-            return str(trainer.export_csv(files_dir / f"curves_step{trainer.step}.csv"))
-        except OSError as e:
-            raise disk_error(e) from None
+    def save(self):
+        return self._write(self.trainer.save, f"live_run_step{self.trainer.step}.safetensors")
 
-    def load(path):
-        if not path:
-            return gr.skip()
+    def export_gif(self):
+        return self._write(self.trainer.export_gif, f"timelapse_step{self.trainer.step}.gif")
+
+    def export_csv(self):
+        return self._write(self.trainer.export_csv, f"curves_step{self.trainer.step}.csv")
+
+    def load(self, path):
+        import gradio as gr
+
         from ganmodels.weights import WeightsError
 
+        if not path:
+            return gr.skip()
         try:
-            trainer.load(path)
+            self.trainer.load(path)
         except (WeightsError, ValueError, FileNotFoundError, OSError) as e:
             raise gr.Error(f"could not load {os.path.basename(str(path))}: {e}") from None
-        return [*settings_of(trainer.cfg), status_text()]
+        return [*settings_of(self.trainer.cfg), self.status_text()]
 
-    def draw(value):
+    def draw(self, value):
+        import gradio as gr
+
         pts = points_from_canvas(value)
         return points_text(pts) if pts else gr.skip()
 
+
+def _wire(t: _Tab, h: _Handlers) -> None:
+    """Connect the components' events to the handlers, with their public API names."""
     cheap = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
+    once = dict(concurrency_limit=None)
     # the poll is a quick request like a slider move: served outside the queue (demo.common.LIVE)
-    timer.tick(poll, [last], [view, curves, status, last], api_name="training_poll", **cheap, queue=False)
-    for comp in settings:
-        comp.change(apply_settings, settings, settings_msg, api_visibility="private", **cheap)
-    start_b.click(start, None, status, api_name="training_start", **cheap)
-    pause_b.click(pause, None, status, api_name="training_pause", **cheap)
-    step_b.click(one_step, None, status, api_name="training_step", concurrency_limit=None)
-    reset_b.click(reset, settings, [status, settings_msg], api_name="training_reset", concurrency_limit=None)
-    preset.change(choose_preset, preset, preset_md, api_visibility="private", **cheap)
-    use_preset.click(use, preset, [*settings, preset_md, status, settings_msg], api_name="training_preset",
-                     concurrency_limit=None)
-    save_b.click(save, None, out_file, api_name="training_save", concurrency_limit=None)
-    gif_b.click(export_gif, None, out_file, api_name="training_export_gif", concurrency_limit=None)
-    csv_b.click(export_csv, None, out_file, api_name="training_export_csv", concurrency_limit=None)
-    load_file.upload(load, load_file, [*settings, status], api_name="training_load", concurrency_limit=None)
-    canvas.change(draw, canvas, points_box, api_visibility="private", **cheap)
-    return trainer
+    t.timer.tick(h.poll, [t.last], [t.view, t.curves, t.status, t.last], api_name="training_poll", **cheap,
+                 queue=False)
+    for comp in t.settings:
+        comp.change(h.apply_settings, t.settings, t.settings_msg, api_visibility="private", **cheap)
+    t.start.click(h.start, None, t.status, api_name="training_start", **cheap)
+    t.pause.click(h.pause, None, t.status, api_name="training_pause", **cheap)
+    t.step.click(h.one_step, None, t.status, api_name="training_step", **once)
+    t.reset.click(h.reset, t.settings, [t.status, t.settings_msg], api_name="training_reset", **once)
+    t.preset.change(h.choose_preset, t.preset, t.preset_md, api_visibility="private", **cheap)
+    t.use_preset.click(h.use_preset, t.preset, [*t.settings, t.preset_md, t.status, t.settings_msg],
+                       api_name="training_preset", **once)
+    t.save.click(h.save, None, t.out_file, api_name="training_save", **once)
+    t.gif.click(h.export_gif, None, t.out_file, api_name="training_export_gif", **once)
+    t.csv.click(h.export_csv, None, t.out_file, api_name="training_export_csv", **once)
+    t.load_file.upload(h.load, t.load_file, [*t.settings, t.status], api_name="training_load", **once)
+    t.canvas.change(h.draw, t.canvas, t.points_box, api_visibility="private", **cheap)

@@ -4,22 +4,25 @@ Never imports gradio.  ``MODELS`` maps a model name to its ``load(weights_dir, d
 """
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
 
 def _lazy(module: str):
+    """``load`` of ``ganmodels.<module>`` (e.g. "models.dcgan"), imported on the first call:
+    importing the package stays cheap, and a family's heavy imports happen only when it is used."""
     def load(*args, **kwargs):
-        import importlib
         return importlib.import_module(f"ganmodels.{module}").load(*args, **kwargs)
     load.__name__ = f"{module}.load"
     return load
 
 
 MODELS = {
-    "dcgan": _lazy("dcgan"),
-    "classifier": _lazy("classifier"),
-    "infogan": _lazy("infogan"),
-    "cgan": _lazy("cgan"),
-    "cyclegan": _lazy("cyclegan"),
-    "srgan": _lazy("srgan"),
+    "dcgan": _lazy("models.dcgan"),
+    "classifier": _lazy("models.classifier"),
+    "infogan": _lazy("models.infogan"),
+    "cgan": _lazy("models.cgan"),
+    "cyclegan": _lazy("models.cyclegan"),
+    "srgan": _lazy("models.srgan"),
 }

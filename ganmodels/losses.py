@@ -129,8 +129,12 @@ def top_k(f: torch.Tensor, fraction: float) -> torch.Tensor:
     return f.topk(k, dim=0).values
 
 
-def d_prob(kind: str, logits: torch.Tensor) -> torch.Tensor:
-    """What to show as "D(x)": σ(output) for every loss (for WGAN/hinge a squashed critic score)."""
+def d_prob(logits: torch.Tensor) -> torch.Tensor:
+    """What the logs and the UI show as "D(x)": σ(output), whatever the loss.
+
+    For minimax, non-saturating and LSGAN it is D's probability that x is real; a WGAN critic's
+    or a hinge D's score has no probability meaning, and σ only squashes it into (0, 1) so that
+    every loss can be plotted on the same axis."""
     return torch.sigmoid(logits)
 
 
@@ -140,12 +144,14 @@ class GANObjective:
     The loop calls ``d_loss(batch)`` and ``g_loss(batch)``; this object knows how
     to sample z, which loss is used, the gradient penalty and label smoothing.
     ``batch`` is a tensor of real data or a tuple (data, labels) for conditional nets.
+    ``ema`` (a :class:`ganmodels.training.ema.EMA`, or anything with ``update(net)``) is
+    updated with G after every step: the moving average that a run ships.
     """
 
     def __init__(self, G, D, *, loss: str = "ns", z_dim: int, gp_weight: float = 10.0,
                  real_label: float = 1.0, conditional: bool = False, n_classes: int = 10,
-                 topk_nu: float = 1.0, steps_per_epoch: int = 1, r1_gamma: float = 0.0):
-        self.G, self.D = G, D
+                 topk_nu: float = 1.0, steps_per_epoch: int = 1, r1_gamma: float = 0.0, ema=None):
+        self.G, self.D, self.ema = G, D, ema
         self.r1_gamma = r1_gamma
         self.topk_nu, self.steps_per_epoch, self.g_steps = topk_nu, steps_per_epoch, 0
         self.loss = check(loss)
@@ -183,8 +189,8 @@ class GANObjective:
             gp = gradient_penalty(self.D, x, fake, *cond)
             loss = loss + self.gp_weight * gp
             logs["gp"] = gp.item()
-        logs.update(d_loss=loss.item(), d_real=d_prob(self.loss, r).mean().item(),
-                    d_fake=d_prob(self.loss, f).mean().item())
+        logs.update(d_loss=loss.item(), d_real=d_prob(r).mean().item(),
+                    d_fake=d_prob(f).mean().item())
         return loss, logs
 
     def g_loss(self, batch):
@@ -202,4 +208,8 @@ class GANObjective:
         else:
             loss = g_loss(self.loss, f)
         self.g_steps += 1
-        return loss, {"g_loss": loss.item(), "d_fake_g": d_prob(self.loss, f).mean().item(), **logs}
+        return loss, {"g_loss": loss.item(), "d_fake_g": d_prob(f).mean().item(), **logs}
+
+    def after_step(self):
+        if self.ema is not None:      # the loop calls this after every G step
+            self.ema.update(self.G.module if hasattr(self.G, "module") else self.G)

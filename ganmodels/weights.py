@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -176,59 +175,13 @@ def load_g_and_d(store: "WeightStore", *, family: str, files: dict[str, str], ge
 
 
 def cpu_layout(device, *nets) -> None:
-    """Channels-last convolution weights for inference on a CPU: oneDNN's faster layout (a DCGAN G on
-    64 z's 25-31 → 18-22 ms, one z 1.2-1.8 → 0.85 ms, the classifier on one digit 1.9 → 1.45 ms, on
-    one core); outputs agree to ~1e-6. Saving is unaffected (tensors are made contiguous)."""
+    """Channels-last convolution weights for inference on a CPU: oneDNN's convolutions run faster in
+    that layout (``bench/latency.py``); outputs agree to ~1e-6. Saving is unaffected (tensors are
+    made contiguous)."""
     if torch.device(device).type == "cpu":
         for net in nets:
             if net is not None:
                 net.to(memory_format=torch.channels_last)
-
-
-BF16_ENV = "GAN_CLASSROOM_BF16"   # "0": never use bfloat16 for the UI's batched renders
-
-
-def cpu_bf16(enabled: bool):
-    """The context that :func:`bf16_pays` chose: bfloat16 autocast on the CPU, or nothing."""
-    return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
-
-
-@torch.no_grad()
-def bf16_pays(run, *, min_speedup: float = 1.3, max_mean: float = 0.01, max_abs: float = 0.25,
-              repeats: int = 3) -> bool:
-    """Whether ``run()`` — a network on the CPU, on a batch like the ones it will serve — is at least
-    ``min_speedup`` × faster under bfloat16 autocast than in float32 *on this machine*, with outputs
-    that agree (mean |Δ| ≤ ``max_mean``, max |Δ| ≤ ``max_abs``; ``run`` returns a tensor on the
-    scale of an image in [-1, 1] or of probabilities).
-
-    Measured, not guessed from CPU flags: with AMX or AVX512-BF16 (oneDNN) a DCGAN G on 64 z's took
-    5.9 ms instead of 13.8 and the classifier on 128 digits 20 ms instead of 84 (one core); where
-    bfloat16 is emulated it is slower and this returns False. For the UI's *batched* renders only
-    (one image is faster in float32); every metric and CLI result stays float32. ``GAN_CLASSROOM_BF16=0``
-    turns it off."""
-    if os.environ.get(BF16_ENV, "1") == "0":
-        return False
-
-    def best(ctx_on: bool) -> tuple[float, torch.Tensor]:
-        times, out = [], None
-        for _ in range(repeats + 1):        # the first call warms oneDNN's kernels up
-            t0 = time.perf_counter()
-            with cpu_bf16(ctx_on):
-                out = run()
-            times.append(time.perf_counter() - t0)
-        return min(times[1:]), out.float()
-
-    try:
-        t32, ref = best(False)
-        t16, out = best(True)
-    except (RuntimeError, TypeError):        # no bfloat16 kernel for some layer, or output
-        return False
-    if out.shape != ref.shape or not torch.isfinite(out).all():
-        return False
-    diff = (out - ref).abs()
-    if diff.mean().item() > max_mean or diff.max().item() > max_abs:
-        return False
-    return t32 >= min_speedup * t16
 
 
 # ---------------------------------------------------------------- manifest

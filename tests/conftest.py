@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -60,23 +58,20 @@ def shipped_weights() -> Path:
 
 @pytest.fixture(scope="session")
 def served_app(tiny_weights):
-    """The whole app on tiny models, served on a free port. Yields (url, app, models)."""
+    """The whole app on tiny models, served on a free port. Yields (url, app, ctx)."""
     import app as app_module
 
-    models, errors = app_module.load_models(tiny_weights, "cpu")
-    demo = app_module.build_app(models, errors)
+    ctx = app_module.load_context(tiny_weights, "cpu")
+    demo = app_module.build_app(ctx)
     demo.queue(default_concurrency_limit=2)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 css=app_module.CSS)
     try:
-        yield f"http://127.0.0.1:{port}", demo, models
+        yield f"http://127.0.0.1:{port}", demo, ctx
     finally:
         demo.close()
-        for m in models.values():  # stop background threads (the trainer)
-            close = getattr(m, "close", None)
-            if callable(close):
-                close()
+        ctx.close()              # stops background threads (the trainer)
 
 
 def api_call(url: str, api_name: str, data: list, timeout: float = 60.0):
@@ -117,3 +112,26 @@ def browser():
             yield ctx
         finally:
             ctx.close()
+
+
+def make_all_tiny_weights(out: Path) -> Path:
+    """Tiny weights for every family the app loads: DCGAN + classifier, InfoGAN/cGAN, SRGAN, CycleGAN."""
+    from ganmodels import weights as W
+    from ganmodels.models import cyclegan as C
+    from tests.test_cyclegan import TINY, tiny_nets
+    from tests.test_infogan import make_weights as infogan_weights
+    from tests.test_srgan import make_weights as srgan_weights
+
+    make_tiny_weights(out)
+    infogan_weights(out)
+    srgan_weights(out)
+    G, F, _, _ = tiny_nets()
+    C.save({"G": G.eval(), "F": F.eval()}, TINY, out)
+    for name in (C.FILES["G"], C.FILES["F"]):
+        W.update_manifest(out, name, data="none (test)", steps=0, command="tests/conftest.py")
+    return out
+
+
+@pytest.fixture(scope="session")
+def all_weights(tmp_path_factory) -> Path:
+    return make_all_tiny_weights(tmp_path_factory.mktemp("all_weights"))

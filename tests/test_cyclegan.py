@@ -13,8 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
-from ganmodels.models import cyclegan as C
+from ganmodels import imageio
 from ganmodels import weights as W
+from ganmodels.errors import DataError, InputError
+from ganmodels.inference import tiling
+from ganmodels.inference.cyclegan import run_net, translate
+from ganmodels.models import cyclegan as C
+from ganmodels.models import monet_judge as J
+from ganmodels.recipes import cyclegan as R
 from ganmodels.training.loop import linear_decay, train_loop
 
 TINY = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8)
@@ -38,10 +44,9 @@ def tiny_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("cg_weights")
     G, F, _, _ = tiny_nets()
     C.save({"G": G.eval(), "F": F.eval()}, TINY, d)
-    jcfg = C.JudgeConfig(width=4, size=32)
     torch.manual_seed(0)
-    W.save_network(C.MonetJudge(jcfg).eval(), d / C.JUDGE_FILE, family=C.FAMILY, network="judge", config=jcfg)
-    for name in (C.FILES["G"], C.FILES["F"], C.JUDGE_FILE):
+    J.save(J.MonetJudge(J.JudgeConfig(width=4, size=32)).eval(), d)
+    for name in (C.FILES["G"], C.FILES["F"], J.FILE):
         W.update_manifest(d, name, data="none (test)", steps=0, command="tests/test_cyclegan.py")
     return d
 
@@ -123,8 +128,8 @@ def test_colour_skip_gives_g_back_the_colours_instance_norm_hides(tmp_path):
     assert cfg2.colour_skip
     with torch.no_grad():
         assert torch.allclose(G2(x), G(x))
-        img = C.image_to_tensor(photo(120, 150))
-        full, tiled = C.run_net(G, img, tile=2048), C.run_net(G, img, tile=96, overlap=48)
+        img = imageio.image_to_tensor(photo(120, 150))
+        full, tiled = run_net(G, img, tile=2048), run_net(G, img, tile=96, overlap=48)
         assert (full - tiled).abs()[..., 8:-8, 8:-8].max() < 0.03
         wide = C.widen_generator(G, 8, noise=0).eval()
         assert wide.skip is not None and torch.allclose(wide(x), G(x), atol=1e-5)
@@ -169,7 +174,7 @@ def test_multiscale_training_step_and_discriminator_checkpoint(tmp_path):
     opt_d = torch.optim.Adam(list(D_Y.parameters()) + list(D_X.parameters()), 2e-4)
     coarse = [p.clone() for p in D_Y.scales[1].parameters()]
     X = (np.random.default_rng(0).random((4, 64, 64, 3)) * 255).astype(np.uint8)
-    data = C.paired_stream(C.crops(X, 48, 2, 0), C.crops(X[::-1].copy(), 48, 2, 1), "cpu")
+    data = R.paired_stream(R.crops(X, 48, 2, 0), R.crops(X[::-1].copy(), 48, 2, 1), "cpu")
     logs = {}
     train_loop(obj, data, {"G": opt_g, "D": opt_d}, steps=2, on_step=lambda s, l: logs.update(l))
     assert all(np.isfinite(logs[k]) for k in ("D_Y", "D_X", "D_Y_real", "G_adv", "g_loss"))
@@ -178,10 +183,10 @@ def test_multiscale_training_step_and_discriminator_checkpoint(tmp_path):
     W.save_checkpoint(tmp_path / "checkpoint.safetensors", modules={"D_Y": D_Y, "D_X": D_X},
                       optimizers={}, step=2, info={})
     fresh = {"D_Y": C.make_discriminator(cfg), "D_X": C.make_discriminator(cfg)}
-    C.init_discriminators(tmp_path, fresh)
+    R.init_discriminators(tmp_path, fresh)
     assert all(torch.equal(a, b) for a, b in zip(fresh["D_Y"].parameters(), D_Y.parameters()))
-    with pytest.raises(SystemExit, match="does not fit"):
-        C.init_discriminators(tmp_path, {"D_Y": C.make_discriminator(dataclasses.replace(cfg, d_scales=3))})
+    with pytest.raises(InputError, match="does not fit"):
+        R.init_discriminators(tmp_path, {"D_Y": C.make_discriminator(dataclasses.replace(cfg, d_scales=3))})
 
 
 # ------------------------------------------------------------------ objective and pool
@@ -194,7 +199,7 @@ def test_one_training_step_of_the_full_objective():
     opt_d = torch.optim.Adam(list(D_Y.parameters()) + list(D_X.parameters()), 2e-4, betas=(0.5, 0.999))
     before = {k: [p.clone() for p in n.parameters()] for k, n in dict(G=G, F=F, D_Y=D_Y, D_X=D_X).items()}
     X = (np.random.default_rng(0).random((4, 64, 64, 3)) * 255).astype(np.uint8)
-    data = C.paired_stream(C.crops(X, 32, 2, 0), C.crops(X[::-1].copy(), 32, 2, 1), "cpu")
+    data = R.paired_stream(R.crops(X, 32, 2, 0), R.crops(X[::-1].copy(), 32, 2, 1), "cpu")
     logs = {}
     last = train_loop(obj, data, {"G": opt_g, "D": opt_d}, steps=2,
                       on_step=lambda s, l: logs.update(l))
@@ -210,21 +215,34 @@ def test_one_training_step_of_the_full_objective():
 
 
 def test_history_pool():
-    pool = C.ImagePool(size=3, seed=0)
-    first = torch.arange(3, dtype=torch.float32).view(3, 1, 1, 1)
+    """While filling, the pool returns the new images and stores them; once full, each new image is
+    returned as it is with probability ½ (history unchanged), otherwise a stored image is returned and
+    the new one takes its place; with size 0 there is no history at all."""
+    pool = C.ImagePool(size=50, seed=0)
+    first = torch.arange(50, dtype=torch.float32).view(50, 1, 1, 1)
     assert torch.equal(pool.query(first), first)          # while filling: the new images themselves
-    assert len(pool.images) == 3
-    seen_old = seen_new = 0
-    for i in range(200):
-        new = torch.full((1, 1, 1, 1), 100.0 + i)
-        out = pool.query(new)
-        assert out.shape == new.shape and len(pool.images) == 3
-        seen_new += int(out.item() == new.item())
-        seen_old += int(out.item() != new.item())
-        stored = {float(t) for t in pool.images}
-        assert 100.0 + i in stored or out.item() == 100.0 + i  # the new one is returned or stored
-    assert 60 < seen_new < 140 and 60 < seen_old < 140      # about half and half
-    assert torch.equal(C.ImagePool(0).query(first), first)
+    assert sorted(float(t) for t in pool.images) == list(range(50))
+    from_history = new_back = 0
+    for i in range(400):
+        new = 1000.0 + i
+        before = sorted(float(t) for t in pool.images)
+        out = pool.query(torch.full((1, 1, 1, 1), new))
+        after = sorted(float(t) for t in pool.images)
+        assert out.shape == (1, 1, 1, 1) and len(after) == 50
+        if out.item() == new:                             # the new image itself: the history is unchanged
+            new_back += 1
+            assert after == before
+        else:                                             # an old one, swapped for the new one
+            from_history += 1
+            assert out.item() in before and out.item() not in after and new in after
+            assert sorted(after + [out.item()]) == sorted(before + [new])
+    # p = ½ each way: 400 seeded draws give 200 ± 10 (σ); a pool that always (or never) swaps fails here
+    assert 150 < from_history < 250 and 150 < new_back < 250, (from_history, new_back)
+    empty = C.ImagePool(size=0, seed=0)
+    for i in range(20):                                   # size 0: every image returned is the new one
+        batch = torch.rand(4, 1, 2, 2) + i
+        assert torch.equal(empty.query(batch), batch)
+    assert empty.images == []
 
 
 def test_linear_decay():
@@ -248,17 +266,12 @@ def test_heldout_split_is_deterministic_and_disjoint(tmp_path):
 def _untiled_vs_tiled(freeze: bool):
     torch.manual_seed(0)
     G = C.ResnetGenerator(C.CycleGANConfig(ngf=4, n_blocks=6)).eval()
-    x = C.image_to_tensor(photo(240, 300))
-    full = C.run_net(G, x, tile=2048)
+    x = imageio.image_to_tensor(photo(240, 300))
+    full = run_net(G, x, tile=2048)
     if freeze:
-        tiled = C.run_net(G, x, tile=192, overlap=96)
+        tiled = run_net(G, x, tile=192, overlap=96)
     else:  # the naive way: each tile normalised by its own statistics
-        orig = C._set_norm_mode
-        C._set_norm_mode = lambda net, mode: orig(net, "normal")
-        try:
-            tiled = C.run_net(G, x, tile=192, overlap=96)
-        finally:
-            C._set_norm_mode = orig
+        tiled = tiling.run_blended(G, x, tile=192, overlap=96, set_stat_mode=None)
     return full, tiled
 
 
@@ -274,10 +287,10 @@ def test_tiled_matches_untiled():
 
 def test_blend_weights_sum_to_one():
     def wsum(n):
-        starts = C._starts(n, 192, 192 - 96)
+        starts = tiling.starts(n, 192, 192 - 96)
         w = torch.zeros(n)
         for i, s in enumerate(starts):
-            w[s:s + 192] += C._ramp(192, 96, i == 0, i == len(starts) - 1)
+            w[s:s + 192] += tiling.ramp(192, 96, i == 0, i == len(starts) - 1)
         return w
     assert torch.allclose(wsum(192 + 96 * 8), torch.ones(192 + 96 * 8))  # regular stride: exactly 1
     assert wsum(1000).min() > 0.3          # last tile shifted back: still covered (run_net divides by it)
@@ -285,7 +298,7 @@ def test_blend_weights_sum_to_one():
 
 def test_any_size_and_norm_modes_restored(tiny_model):
     for h, w in [(16, 16), (17, 33), (97, 61)]:
-        out, rec = C.translate(tiny_model, photo(h, w), "photo2monet", cycle=True, tile=32, overlap=16)
+        out, rec = translate(tiny_model, photo(h, w), "photo2monet", cycle=True, tile=32, overlap=16)
         assert out.shape == rec.shape == (h, w, 3) and out.dtype == np.uint8
     assert all(m.mode == "normal" for m in tiny_model.G.modules() if isinstance(m, C.InstanceNorm))
 
@@ -297,15 +310,15 @@ def test_bad_inputs(tmp_path):
     txt = tmp_path / "notes.png"
     txt.write_text("not an image")
     with pytest.raises(ValueError, match="not an image"):
-        C.open_image(txt)
+        imageio.open_image(txt)
     Image.new("L", (40, 30), 128).save(tmp_path / "grey.png")
-    img, notes = C.open_image(tmp_path / "grey.png")
+    img, notes = imageio.open_image(tmp_path / "grey.png")
     assert img.shape == (30, 40, 3) and "grey" in notes[0]
     Image.new("RGBA", (40, 30), (255, 0, 0, 0)).save(tmp_path / "rgba.png")
-    img, notes = C.open_image(tmp_path / "rgba.png")
+    img, notes = imageio.open_image(tmp_path / "rgba.png")
     assert img.shape == (30, 40, 3) and (img == 255).all() and "transparent" in notes[0]
     Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
-    img, _ = C.open_image(tmp_path / "dot.png")
+    img, _ = imageio.open_image(tmp_path / "dot.png")
     with pytest.raises(ValueError, match="at least 16"):
         C.check_size(img)
 
@@ -313,7 +326,7 @@ def test_bad_inputs(tmp_path):
 def test_huge_image_is_downscaled_while_decoding(tmp_path):
     p = tmp_path / "huge.png"
     Image.new("1", (10000, 10000), 1).save(p)     # 100 MP, a few kB on disk
-    img, notes = C.open_image(p, max_pixels=1024 * 1024)
+    img, notes = imageio.open_image(p, max_pixels=1024 * 1024)
     assert img.shape[0] * img.shape[1] <= 1024 * 1024 and img.shape[0] == img.shape[1]
     assert "10000×10000" in notes[0] and "downscaled" in notes[0]
 
@@ -384,10 +397,11 @@ def served_tab(tiny_model):
 
     from tests.conftest import free_port
     from demo import cyclegan as T
+    from demo.context import AppContext
 
     with gr.Blocks() as demo:
         with gr.Tab("CycleGAN"):
-            T.build({"cyclegan": tiny_model, "_heavy_limit": 2})
+            T.build(AppContext(models={"cyclegan": tiny_model}, heavy_limit=2))
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -476,10 +490,14 @@ def test_evaluate_cli_on_a_tiny_folder(tiny_dir, tmp_path, capsys):
             im = (rng.random((32, 32, 3)) * 120 + np.array(tint)).astype(np.uint8)
             Image.fromarray(im).save(tmp_path / sub / f"{sub}{i:03d}.png")
         assert C.split_folder(tmp_path / sub)[1], "the made-up folder needs a held-out file"
+    with pytest.raises(DataError, match="pass --data-dir"):      # neither --data nor --data-dir
+        C.data_root(None)
+    with pytest.raises(SystemExit, match="pass --data-dir"):
+        main(["cyclegan", "--json", "--weights", str(tiny_dir)])
     assert main(["cyclegan", "--json", "--weights", str(tiny_dir), "--data", str(tmp_path)]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     m = res["metrics"]
-    assert res["files"] == [C.FILES["G"], C.FILES["F"], C.JUDGE_FILE]
+    assert res["files"] == [C.FILES["G"], C.FILES["F"], J.FILE]
     assert m["heldout_photos"] == len(C.split_folder(tmp_path / "photo")[1])
     for k in ("judge_heldout_accuracy", "photo2monet_called_monet", "monet2photo_called_photo"):
         assert 0.0 <= m[k] <= 1.0
@@ -501,7 +519,7 @@ def test_train_cli_with_multiscale_discriminators(tmp_path):
     from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data", size=64)
-    argv = ["cyclegan", "--steps", "2", "--data", str(data), "--ngf", "4", "--n_blocks", "2", "--ndf", "8",
+    argv = ["cyclegan", "--steps", "2", "--data", str(data), "--ngf", "4", "--n-blocks", "2", "--ndf", "8",
             "--crop", "48", "--no-progress", "--sample-every", "100"]
     assert main([*argv, "--d-scales", "2", "--out", str(tmp_path / "run")]) == 0
     from safetensors import safe_open
@@ -585,7 +603,7 @@ def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_pa
     assert main([*base, "--steps", "2", "--out", str(first), "--export", str(tmp_path / "e1")]) == 0
     src = load_file(str(first / "checkpoint.safetensors"))
     nets = {"D_Y": C.PatchDiscriminator(TINY), "D_X": C.PatchDiscriminator(TINY)}
-    C.init_discriminators(first, nets)
+    R.init_discriminators(first, nets)
     for key, net in nets.items():
         for k, v in net.state_dict().items():
             assert torch.equal(v, src[f"module.{key}.{k}"]), (key, k)
@@ -599,13 +617,13 @@ def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_pa
     assert "--skip-lr 5" in entry["command"] and "--hold-g 1" in entry["command"]
     with pytest.raises(SystemExit, match="needs --colour-skip"):
         main([*base, "--steps", "1", "--skip-lr", "5", "--out", str(tmp_path / "third")])
-    with pytest.raises(SystemExit, match="does not fit"):
-        C.init_discriminators(first, {"D_Y": C.PatchDiscriminator(C.CycleGANConfig(ngf=4, n_blocks=2, ndf=16))})
-    with pytest.raises(SystemExit, match="no checkpoint"):
-        C.init_discriminators(tmp_path / "nowhere", nets)
+    with pytest.raises(InputError, match="does not fit"):
+        R.init_discriminators(first, {"D_Y": C.PatchDiscriminator(C.CycleGANConfig(ngf=4, n_blocks=2, ndf=16))})
+    with pytest.raises(W.WeightsError, match="no checkpoint"):
+        R.init_discriminators(tmp_path / "nowhere", nets)
     (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
-    with pytest.raises(SystemExit, match="not a readable"):
-        C.init_discriminators(tmp_path / "junk.safetensors", nets)
+    with pytest.raises(W.WeightsError, match="not a readable"):
+        R.init_discriminators(tmp_path / "junk.safetensors", nets)
 
 
 @pytest.mark.parametrize("upsample", C.UPSAMPLE)
@@ -638,16 +656,16 @@ def test_skip_lr_and_hold_g_shape_the_generators_optimizer():
     learning rate 0 for N steps (the discriminators' follows the plain schedule), then the schedule."""
     cfg = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8, colour_skip=True)
     G, F = C.ResnetGenerator(cfg), C.ResnetGenerator(cfg)
-    groups = C.generator_param_groups((G, F), 2e-4, 20.0)
+    groups = R.generator_param_groups((G, F), 2e-4, 20.0)
     assert [g["lr"] for g in groups] == [2e-4, pytest.approx(4e-3)]
     skip_ids = {id(p) for n in (G, F) for p in n.skip.parameters()}
     assert {id(p) for p in groups[1]["params"]} == skip_ids
     n_all = sum(1 for n in (G, F) for _ in n.parameters())
     assert len(groups[0]["params"]) + len(groups[1]["params"]) == n_all
-    assert len(C.generator_param_groups((C.ResnetGenerator(TINY),), 2e-4, 20.0)) == 1   # no skip: one group
+    assert len(R.generator_param_groups((C.ResnetGenerator(TINY),), 2e-4, 20.0)) == 1   # no skip: one group
     opt_g = torch.optim.Adam(groups, lr=2e-4)
     opt_d = torch.optim.Adam(C.PatchDiscriminator(cfg).parameters(), lr=2e-4)
-    s_g, s_d = C.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=0.5, hold_g=3)
+    s_g, s_d = R.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=0.5, hold_g=3)
     seen = []
     for _ in range(10):
         seen.append((opt_g.param_groups[0]["lr"], opt_g.param_groups[1]["lr"], opt_d.param_groups[0]["lr"]))
@@ -656,7 +674,7 @@ def test_skip_lr_and_hold_g_shape_the_generators_optimizer():
     assert seen[3][1] == pytest.approx(4e-3)                          # the skip group keeps its multiple
     assert seen[0][2] == pytest.approx(2e-4)                          # D is not held
     assert seen[7][0] == pytest.approx(2e-4 * (1 - 2 / 5)) == pytest.approx(seen[7][2])
-    assert C.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=1.0) == []
+    assert R.cyclegan_schedulers(opt_g, opt_d, total_steps=10, decay_from=1.0) == []
 
 
 def test_train_cli_exports_the_moving_average(tmp_path):

@@ -22,7 +22,9 @@ from tests.conftest import ROOT, free_port
 
 WRAPPER = textwrap.dedent("""
     import hashlib, json, os, sys, time
-    from ganmodels import data, distributed, train
+    from ganmodels import data
+    from ganmodels.cli import train
+    from ganmodels.training import distributed
 
     seen, init, runs, clock = [], {}, [], {}
     real_batches, real_wrap, real_cleanup = data.batches, distributed.wrap, distributed.cleanup

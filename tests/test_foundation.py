@@ -18,6 +18,7 @@ from ganmodels.models import classifier as C
 from ganmodels import data
 from ganmodels.models import dcgan
 from ganmodels import losses
+from ganmodels import metrics
 from ganmodels import weights as W
 from ganmodels.training.loop import NonFiniteLoss, train_loop
 from ganmodels.cli.train import _canonical_command
@@ -334,14 +335,14 @@ def test_canonical_command():
 def test_frechet_distance_properties():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(500, 4))
-    assert C.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
     b = a + np.array([3.0, 0, 0, 0])
-    assert C.frechet_distance(a, b) == pytest.approx(9.0, rel=1e-3)
+    assert metrics.frechet_distance(a, b) == pytest.approx(9.0, rel=1e-3)
 
 
 def test_sample_quality():
     probs = np.eye(10)[np.arange(100) % 10] * 0.95 + 0.005
-    q = C.sample_quality(probs)
+    q = metrics.sample_quality(probs)
     assert q["confident_share"] == 1.0 and q["classes_covered"] == 10
     assert q["min_class_share"] == pytest.approx(0.1)
 
@@ -412,6 +413,7 @@ def test_every_manifest_command_parses():
     """Each shipped weight's reproduction command is accepted by today's training CLI (renamed or
     removed flags would silently break the manifest's promise)."""
 
+    from ganmodels import recipes
     from ganmodels.models import srgan
     from ganmodels.cli import train as T
 
@@ -425,7 +427,7 @@ def test_every_manifest_command_parses():
             assert argv[:3] == ["python", "-m", "ganmodels.train"], name
             pre, _ = T.base_parser().parse_known_args(argv[3:])
             p = T.base_parser()
-            T._recipe(pre.model).add_args(p)
+            recipes.get(pre.model).add_args(p)
             args = p.parse_args(argv[3:])
             if i:   # each later run starts from the folder the run before it exported to (--init-from
                 #         DIR), or from a file in it (--init FILE: SRResNet → SRGAN, SRResNet continued)
@@ -460,52 +462,6 @@ def test_shipped_dcgan_samples_are_digits(shipped_weights):
     except W.WeightsError as e:
         pytest.skip(str(e))
     probs, _ = C.predict(net, dcgan.sample_uint8(model, 1000, seed=7))
-    q = C.sample_quality(probs)
+    q = metrics.sample_quality(probs)
     assert q["confident_share"] > 0.88
     assert 0.05 <= q["min_class_share"] and q["max_class_share"] <= 0.15
-
-
-# ---------------------------------------------------------------- bfloat16 for the UI's batched renders
-
-
-def _timed(slow_under_autocast: bool):
-    """A stand-in network: slower (by sleeping) either under bfloat16 autocast or in float32."""
-    import time
-
-    def run():
-        on = torch.is_autocast_enabled("cpu")
-        time.sleep(0.02 if on == slow_under_autocast else 0.002)
-        return torch.zeros(8)
-    return run
-
-
-def test_bf16_pays_only_when_measured_faster_and_equal(monkeypatch):
-    monkeypatch.delenv(W.BF16_ENV, raising=False)
-    assert W.bf16_pays(_timed(slow_under_autocast=False)) is True
-    assert W.bf16_pays(_timed(slow_under_autocast=True)) is False
-    # faster but different outputs: refused
-    assert W.bf16_pays(lambda: torch.full((8,), float(torch.is_autocast_enabled("cpu")))) is False
-    # a layer without a bfloat16 kernel (here: raises) is refused, not an error
-    def broken():
-        if torch.is_autocast_enabled("cpu"):
-            raise RuntimeError("no bf16 kernel")
-        return torch.zeros(2)
-    assert W.bf16_pays(broken) is False
-    monkeypatch.setenv(W.BF16_ENV, "0")
-    assert W.bf16_pays(_timed(slow_under_autocast=False)) is False
-
-
-def test_classifier_predict_under_bf16_autocast_returns_float64():
-    net = C.Classifier(C.ClassifierConfig(width=4, feat_dim=8)).eval()
-    x = torch.rand(5, 1, 28, 28) * 2 - 1
-    ref, _ = C.predict(net, x)
-    with W.cpu_bf16(True):
-        probs, feats = C.predict(net, x)
-    assert probs.dtype == np.float64 and feats.dtype == np.float64
-    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-2)
-    assert np.abs(probs - ref).max() < 0.05
-
-
-def test_bf16_pays_refuses_a_different_shape(monkeypatch):
-    monkeypatch.delenv(W.BF16_ENV, raising=False)
-    assert W.bf16_pays(lambda: torch.zeros(3 if torch.is_autocast_enabled("cpu") else 4)) is False

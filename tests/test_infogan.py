@@ -10,9 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from ganmodels import weights as W
+from ganmodels.errors import InputError
+from ganmodels.evaluation import cgan as CGE
+from ganmodels.evaluation import infogan as IGE
 from ganmodels.models import cgan as CG
 from ganmodels.models import infogan as IG
-from ganmodels import weights as W
+from ganmodels.recipes import infogan as IGR
+from ganmodels.training.ema import EMA
 
 TINY = dict(fc_g=16, ngf=8, ndf=8, fc_d=16, fc_q=8)
 TINY_C = dict(ngf=8, ndf=8, fc_d=16)
@@ -40,12 +45,19 @@ def tiny_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def models(tiny_dir):
+def ctx(tiny_dir):
+    """What app.py hands the tab: the tiny models and their weight store."""
+    from demo.context import AppContext
     from ganmodels import MODELS
 
     store = W.WeightStore(tiny_dir)
-    return {"infogan": MODELS["infogan"](store=store), "cgan": MODELS["cgan"](store=store),
-            "classifier": MODELS["classifier"](store=store), "_device": "cpu", "_store": store}
+    return AppContext(models={"infogan": MODELS["infogan"](store=store), "cgan": MODELS["cgan"](store=store),
+                              "classifier": MODELS["classifier"](store=store)}, store=store)
+
+
+@pytest.fixture(scope="module")
+def models(ctx):
+    return ctx.models
 
 
 # ---------------------------------------------------------------- networks
@@ -144,18 +156,21 @@ def test_short_training_q_accuracy_rises():
 
 
 def test_ema_warmup_follows_a_short_run():
-    from ganmodels.models.dcgan import EMA
+    def run(warmup):
+        net = torch.nn.Linear(2, 2, bias=False)
+        torch.nn.init.zeros_(net.weight)
+        ema = EMA(net, 0.999, warmup=warmup)
+        with torch.no_grad():
+            net.weight.fill_(1.0)
+        for _ in range(200):
+            ema.update(net)
+        return ema
 
-    net = torch.nn.Linear(2, 2, bias=False)
-    torch.nn.init.zeros_(net.weight)
-    ema = EMA(net, 0.999)
-    with torch.no_grad():
-        net.weight.fill_(1.0)
-    for _ in range(200):
-        IG.ema_step(ema, net)
-    # a plain 0.999 average would still be at 1 − 0.999²⁰⁰ ≈ 0.18; the warm-up reaches > 0.9
-    assert ema.shadow.weight.min().item() > 0.9
-    assert ema.decay == pytest.approx(200 / 209) and ema.target_decay == 0.999
+    # a plain 0.999 average is still at 1 − 0.999²⁰⁰ ≈ 0.18; the warm-up reaches > 0.9
+    plain, warm = run(False), run(True)
+    assert plain.shadow.weight.min().item() == pytest.approx(1 - 0.999 ** 200, rel=1e-4)
+    assert warm.shadow.weight.min().item() > 0.9
+    assert warm.current_decay() == pytest.approx(201 / 210) and warm.decay == 0.999 and warm.t == 200
 
 
 # ---------------------------------------------------------------- matching and measurements
@@ -187,35 +202,57 @@ def test_match_codes_is_one_to_one_where_greedy_is_not():
     assert m["accuracy"] == pytest.approx((60 + 40 + 50) / conf.sum())
 
 
-def test_slant_and_ink_on_drawn_strokes():
-    def stroke(shear, width):
-        im = np.zeros((28, 28), np.uint8)
-        for r in range(4, 24):
-            x = int(round(14 + shear * (14 - r)))           # rows go down; up = +y
-            im[r, x - width // 2: x - width // 2 + width] = 255
-        return im
+def stroke(shear, width):
+    """A vertical bar of ``width`` pixels, sheared: x moves by ``shear`` pixels per row upwards."""
+    im = np.zeros((28, 28), np.uint8)
+    for r in range(4, 24):
+        x = int(round(14 + shear * (14 - r)))           # rows go down; up = +y
+        im[r, x - width // 2: x - width // 2 + width] = 255
+    return im
 
-    s = IG.slant_deg(np.stack([stroke(-0.3, 2), stroke(0.0, 2), stroke(0.3, 2)]))
+
+class DrawnStrokes:
+    """Stands in for a loaded InfoGAN: c1 sets the slant (shear 0.3·c1), c2 the width
+    (5 pixels at c2 = −1 down to 1 pixel at c2 = 1); z and the category change nothing."""
+
+    cfg = IG.InfoGANConfig()
+
+    def z_from_seed(self, seed, n):
+        return torch.zeros(n, self.cfg.z_dim)
+
+    def generate_uint8(self, z, c_cat, c_cont):
+        c = np.asarray(c_cont, dtype=np.float64)
+        return np.stack([stroke(0.3 * a, int(round(3 - 2 * b))) for a, b in c])
+
+
+def test_slant_and_ink_on_drawn_strokes():
+    s = IGE.slant_deg(np.stack([stroke(-0.3, 2), stroke(0.0, 2), stroke(0.3, 2)]))
     assert s[0] < -10 and abs(s[1]) < 3 and s[2] > 10 and s[2] == pytest.approx(-s[0], abs=1.5)
     assert s[2] == pytest.approx(math.degrees(math.atan(0.3)), abs=3)
-    ink = IG.ink_area(np.stack([stroke(0, 1), stroke(0, 2), stroke(0, 4)]))
+    ink = IGE.ink_area(np.stack([stroke(0, 1), stroke(0, 2), stroke(0, 4)]))
     assert ink.tolist() == [20, 40, 80]
 
 
-def test_code_correlations_and_meanings(models):
-    res = IG.code_correlations(models["infogan"], n_z=2, steps=5)
-    assert set(res["rho"]) == {"c1", "c2"}
-    for c in res["rho"].values():
-        for v in c.values():
-            assert math.isnan(v) or -1 <= v <= 1
-    m = IG.code_meanings({"c1": {"slant": 0.9, "thickness": 0.1}, "c2": {"slant": -0.2, "thickness": -0.85}})
+def test_code_correlations_measure_known_slant_and_width():
+    res = IGE.code_correlations(DrawnStrokes(), n_z=2, steps=5)
+    rho = res["rho"]
+    assert rho["c1"]["slant"] == 1.0            # every c1 sweep leans further right, in order
+    assert rho["c2"]["thickness"] == -1.0       # every c2 sweep gets thinner, in order
+    assert res["per_category"]["c1"]["slant"] == [1.0] * 10
+    assert math.isnan(rho["c1"]["thickness"])   # the ink does not change along c1: no ρ, not a spurious ±1
+    m = IGE.code_meanings(rho)
+    assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2")
+
+
+def test_code_meanings():
+    m = IGE.code_meanings({"c1": {"slant": 0.9, "thickness": 0.1}, "c2": {"slant": -0.2, "thickness": -0.85}})
     assert m == {"slant": {"code": "c1", "rho": 0.9, "also": {"thickness": 0.1}},
                  "thickness": {"code": "c2", "rho": -0.85, "also": {"slant": -0.2}}}
     # one code may correlate most with both properties; each code still gets one meaning
-    m = IG.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": -0.99, "thickness": -0.88}})
+    m = IGE.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": -0.99, "thickness": -0.88}})
     assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2")
     assert m["thickness"]["also"] == {"slant": -0.99}
-    m = IG.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": 0.3, "thickness": 0.2}})
+    m = IGE.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": 0.3, "thickness": 0.2}})
     assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2") and abs(m["thickness"]["rho"]) < 0.8
 
 
@@ -245,13 +282,13 @@ def test_sample_uint8_and_checks(models):
     assert a.shape == (6, 28, 28) and a.dtype == np.uint8
     assert np.array_equal(a, IG.sample_uint8(ig, n=6, seed=1, cat=3, c1=1.5))
     assert not np.array_equal(a, IG.sample_uint8(ig, n=6, seed=1, cat=4, c1=1.5))
-    with pytest.raises(SystemExit, match="--cat"):
+    with pytest.raises(InputError, match="--cat"):
         IG.sample_uint8(ig, n=2, cat=10)
-    with pytest.raises(SystemExit, match="--c1"):
+    with pytest.raises(InputError, match="--c1"):
         IG.sample_uint8(ig, n=2, c1=float("nan"))
     b = CG.sample_uint8(cg, n=4, seed=0, label=7)
     assert b.shape == (4, 28, 28) and b.dtype == np.uint8
-    with pytest.raises(SystemExit, match="--label"):
+    with pytest.raises(InputError, match="--label"):
         CG.sample_uint8(cg, n=2, label=-1)
 
 
@@ -281,23 +318,23 @@ def test_evaluate_returns_metrics(tiny_dir, tmp_path):
              labels=rng.integers(0, 10, 300).astype(np.uint8))
     args = argparse.Namespace(weights=str(tiny_dir), device="cpu", seed=0, n=300, mnist_test=str(npz),
                               data=None, threads=None)
-    r = IG.evaluate(args)
+    r = IGE.evaluate(args)
     assert r["files"] == list(IG.FILES.values())
     m = r["metrics"]
     assert 0.1 <= m["categorical_matching_accuracy"] <= 1 and sorted(m["code_to_digit"]) == list(range(10))
     assert set(m["code_meaning"]) == {"slant", "thickness"}
-    r2 = CG.evaluate(args)
+    r2 = CGE.evaluate(args)
     assert 0 <= r2["metrics"]["classifier_agreement"] <= 1 and len(r2["metrics"]["per_digit_agreement"]) == 10
 
 
 # ---------------------------------------------------------------- the tab
 
 
-def test_tab_pure_functions(models):
+def test_tab_pure_functions(ctx, models):
     from demo import infogan as T
     from demo.common import InputError
 
-    tab = T.prepare(models, n=200)
+    tab = T.prepare(ctx, n=200)
     assert tab.match is not None and sorted(tab.match["mapping"]) == list(range(10))
     img, info = T.infogan_sample(tab, 3, 1.5, -2.0, 5)
     assert img.shape == (28 * T.SCALE, 28 * T.SCALE) and img.dtype == np.uint8
@@ -320,16 +357,15 @@ def test_tab_pure_functions(models):
 
 
 @pytest.fixture(scope="module")
-def served_tab(models):
+def served_tab(ctx):
     import gradio as gr
 
     from demo import infogan as T
     from tests.conftest import free_port
 
-    models["infogan"]._info_tab = None
     with gr.Blocks() as demo:
         with gr.Tab("InfoGAN codes"):
-            T.build(models)
+            T.build(ctx)
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -339,14 +375,29 @@ def served_tab(models):
         demo.close()
 
 
-def test_api_endpoints(served_tab):
+def served_png(out: dict) -> np.ndarray:
+    """The first output of an API answer: a PNG file that the server hands out, decoded."""
+    import io
+    import urllib.request
+
+    from PIL import Image
+
+    url = out["data"][0]["url"]
+    assert url.endswith(".png"), url            # format="png": lossless, the digit's exact pixels
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return np.asarray(Image.open(io.BytesIO(r.read())))
+
+
+def test_api_endpoints(served_tab, ctx):
     from demo import infogan as T
     from tests.conftest import api_call
 
+    tab = T.prepare(ctx)
     for name, inputs in T.LATENCY_ENDPOINTS.items():
         status, out = api_call(served_tab, name, inputs)
         assert status == 200, out
-        assert out["data"][0]["url"].endswith(".png") or "path" in out["data"][0]
+        expected, _ = getattr(T, name)(tab, *inputs)      # the tab's pure function, same inputs
+        np.testing.assert_array_equal(served_png(out), expected)
     status, out = api_call(served_tab, "infogan_grid", ["c2", 3])
     assert status == 200 and out["data"][0]
 
@@ -389,11 +440,11 @@ def test_q_in_g_recipe_trains_q_only_in_g_step():
     from ganmodels.cli import train as T
 
     p = T.base_parser()
-    IG.add_args(p)
+    IGR.add_args(p)
     args = p.parse_args(["infogan", "--q-in-g", "--fc_g", "16", "--ngf", "4", "--ndf", "4", "--fc_d", "16",
                          "--fc_q", "8", "--batch", "8", "--decay-from", "0.5", "--steps", "10"])
     args.rank, args.world = 0, 1
-    run = IG.make_run(args)
+    run = IGR.make_run(args)
     D = run.modules["D"]
     q_ids = {id(t) for t in D.q_head.parameters()}
     in_g = {id(t) for g in run.optimizers["G"].param_groups for t in g["params"]}

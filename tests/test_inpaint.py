@@ -9,6 +9,7 @@ from PIL import Image
 
 import demo.inpaint as T
 from demo.common import InputError
+from ganmodels.data import to_uint8
 from ganmodels.models import dcgan
 from ganmodels.inference import inpaint as I
 
@@ -79,10 +80,10 @@ def test_inpaint_is_deterministic_and_seed_matters(gan):
 def test_known_pixels_are_unchanged(gan, blend, kind):
     y, known = digit(), I.make_mask(kind, seed=5)
     r = I.complete(gan.G, gan.D, y, known, steps=3, restarts=2, pool=4, blend=blend)
-    out = I.to_uint8(r.image)[0]
+    out = to_uint8(r.image)[0]
     np.testing.assert_array_equal(out[known > 0.5], y[known > 0.5])
     if blend == "composite":                                           # the hole is exactly G(ẑ)
-        np.testing.assert_array_equal(out[known < 0.5], I.to_uint8(r.generated)[0][known < 0.5])
+        np.testing.assert_array_equal(out[known < 0.5], to_uint8(r.generated)[0][known < 0.5])
 
 
 def test_batch_of_digits_matches_one_by_one(gan):
@@ -287,11 +288,12 @@ def test_cli_single_and_batch(tiny_weights, tmp_path):
 def served(gan, clf):
     import gradio as gr
 
+    from demo.context import AppContext
     from tests.conftest import free_port
 
     with gr.Blocks() as app:
         with gr.Tab("Inpainting"):
-            T.build({"dcgan": gan, "classifier": clf, "_device": "cpu", "_heavy_limit": 2})
+            T.build(AppContext(models={"dcgan": gan, "classifier": clf}, heavy_limit=2))
     app.queue()
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

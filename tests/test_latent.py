@@ -15,7 +15,9 @@ from tests.conftest import api_call
 
 @pytest.fixture(scope="module")
 def lm(tiny_weights):
-    return L.prepare({"dcgan": dcgan.load(tiny_weights)})
+    from demo.context import AppContext
+
+    return L.prepare(AppContext(models={"dcgan": dcgan.load(tiny_weights)}))
 
 
 def test_ganspace_directions_are_unit_and_distinct(lm):
@@ -138,10 +140,10 @@ def test_app_starts_with_broken_weights(tiny_weights, tmp_path):
     d = tmp_path / "w"
     shutil.copytree(tiny_weights, d)
     (d / dcgan.FILES["G"]).write_bytes(b"garbage")
-    models, errors = app_module.load_models(d, "cpu")
-    assert "dcgan" in errors and "dcgan" not in models
-    assert "classifier" in models
-    demo = app_module.build_app(models, errors)
+    ctx = app_module.load_context(d, "cpu")
+    assert "dcgan" in ctx.errors and "dcgan" not in ctx.models
+    assert "classifier" in ctx.models
+    demo = app_module.build_app(ctx)
     md = [b for b in demo.blocks.values() if type(b).__name__ == "Markdown" and "not available" in str(b.value)]
     assert md, "the latent tab must explain why it is unavailable"
 
@@ -213,7 +215,7 @@ def test_preset_groups_reads_the_pool_once_and_in_order(lm, monkeypatch):
 
     monkeypatch.setattr(C, "predict", fake_predict)
     monkeypatch.setattr(lm, "classifier", object())
-    L._POOL_CACHE.clear()
+    lm.pool.clear()
     out = []
     threads = [threading.Thread(target=lambda: out.append(L.preset_groups(lm, 7, 3, 5))) for _ in range(4)]
     for t in threads:
@@ -244,10 +246,10 @@ def test_batched_render_in_bf16_matches_float32(lm):
 def test_gif_of_grey_frames_keeps_every_pixel(tmp_path):
     from PIL import Image
 
-    from demo.common import to_gif
+    from ganmodels.imageio import write_gif
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (20, 30), dtype=np.uint8) for _ in range(4)]
-    path = to_gif(frames, str(tmp_path / "a.gif"), 50)
+    path = str(write_gif(frames, tmp_path / "a.gif", 50))
     with Image.open(path) as im:
         assert im.n_frames == len(frames)
         for k, f in enumerate(frames):

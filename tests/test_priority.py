@@ -1,4 +1,4 @@
-"""ganmodels.priority: background work gives way to interactive requests, and is never starved."""
+"""serving.priority: background work gives way to interactive requests, and is never starved."""
 import contextlib
 import contextvars
 import sys

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from ganmodels.models import srgan as S
+from ganmodels import imageio, metrics
 from ganmodels import weights as W
+from ganmodels.errors import DataError
+from ganmodels.inference.srgan import super_resolve, upscale
+from ganmodels.models import srgan as S
+from ganmodels.recipes import srgan as R
 
 TINY = dict(channels=8, blocks=1, head_kernel=3)
 
@@ -104,15 +109,15 @@ def test_discriminator_shape_any_crop():
 def test_tiled_equals_untiled():
     G = tiny_G()
     lr = photo(40, 36)
-    full = S.super_resolve(G, lr, tile=0)
+    full = super_resolve(G, lr, tile=0)
     seen = []
-    tiled = S.super_resolve(G, lr, tile=16, overlap=8, progress=lambda i, n: seen.append((i, n)))
+    tiled = super_resolve(G, lr, tile=16, overlap=8, progress=lambda i, n: seen.append((i, n)))
     assert tiled.shape == full.shape == (160, 144, 3)
     assert seen[-1] == (9, 9)
     # the receptive field of TINY is 3 LR pixels < overlap: equal up to float rounding of uint8
     assert np.abs(tiled.astype(int) - full.astype(int)).max() <= 1
     # …and too small an overlap really changes the result (so the check above can fail)
-    cut = S.super_resolve(G, lr, tile=16, overlap=0)
+    cut = super_resolve(G, lr, tile=16, overlap=0)
     assert np.abs(cut.astype(int) - full.astype(int)).max() > 1
 
 
@@ -171,9 +176,19 @@ def test_srgan_loss_is_content_plus_weighted_adversarial():
 
 def test_crop_batches():
     imgs = [torch.from_numpy(photo(64, 80)).permute(2, 0, 1)]
-    lr, hr = next(S.crop_batches(imgs, 3, 32, seed=0))
+    lr, hr = next(R.crop_batches(imgs, 3, 32, seed=0))
     assert lr.shape == (3, 3, 8, 8) and hr.shape == (3, 3, 32, 32)
     assert hr.min() >= -1 and hr.max() <= 1
+
+
+def test_training_folders_come_from_the_flags(tmp_path):
+    """--data folders as given; else <--data-dir>/photo and the wallpapers; with neither, which flag to pass."""
+    from argparse import Namespace
+
+    assert R.training_folders(Namespace(data=["a", "b"], data_dir=None)) == [Path("a"), Path("b")]
+    assert R.training_folders(Namespace(data=None, data_dir=str(tmp_path))) == [tmp_path / "photo", R.WALLPAPERS]
+    with pytest.raises(DataError, match="pass --data-dir"):
+        R.training_folders(Namespace(data=None, data_dir=None))
 
 
 # ---------------------------------------------------------------- metrics against known values
@@ -181,26 +196,26 @@ def test_crop_batches():
 
 def test_psnr_known_values():
     a = np.full((10, 10), 100.0)
-    assert S.psnr(a, a + 1) == pytest.approx(10 * np.log10(255 ** 2), abs=1e-9)   # 48.1308 dB
-    assert S.psnr(a, a + 10) == pytest.approx(28.1308, abs=1e-4)
-    assert S.psnr(a, a) == float("inf")
+    assert metrics.psnr(a, a + 1) == pytest.approx(10 * np.log10(255 ** 2), abs=1e-9)   # 48.1308 dB
+    assert metrics.psnr(a, a + 10) == pytest.approx(28.1308, abs=1e-4)
+    assert metrics.psnr(a, a) == float("inf")
 
 
 def test_ycbcr_luma_known_values():
     px = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0]]], np.uint8)
-    assert S.rgb_to_y(px)[0] == pytest.approx([16.0, 235.0, 16 + 65.481, 16 + 128.553])
+    assert metrics.rgb_to_y(px)[0] == pytest.approx([16.0, 235.0, 16 + 65.481, 16 + 128.553])
 
 
 def test_ssim_matches_skimage_reference():
     from skimage.metrics import structural_similarity
 
-    y = S.rgb_to_y(photo(64, 64))
+    y = metrics.rgb_to_y(photo(64, 64))
     noisy = y + np.random.default_rng(0).normal(0, 8, y.shape)
     ref = structural_similarity(y, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
                                 data_range=255)
-    assert S.ssim(y, noisy) == pytest.approx(ref, abs=1e-6)
-    assert S.ssim(y, y) == pytest.approx(1.0)
-    assert S.ssim(y, noisy) < 0.95
+    assert metrics.ssim(y, noisy) == pytest.approx(ref, abs=1e-6)
+    assert metrics.ssim(y, y) == pytest.approx(1.0)
+    assert metrics.ssim(y, noisy) < 0.95
 
 
 def test_sr_metrics_protocol():
@@ -238,11 +253,11 @@ def test_check_image_bad_input():
 def test_load_both_generators(model, tiny_dir):
     assert set(model.nets) == {"srresnet", "srgan"}
     lr = photo(12, 9)
-    outs = {m: model.upscale(m, lr) for m in S.METHODS}
+    outs = {m: upscale(model, m, lr) for m in S.METHODS}
     assert all(o.shape == (48, 36, 3) and o.dtype == np.uint8 for o in outs.values())
     assert not np.array_equal(outs["srresnet"], outs["srgan"])
     with pytest.raises(ValueError, match="unknown method"):
-        model.upscale("nearest", lr)
+        upscale(model, "nearest", lr)
     # a weight file that does not match the manifest is refused
     bad = tiny_dir.parent / "bad"
     bad.mkdir()
@@ -299,10 +314,10 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
             "--init", str(init), "--decay-from", "0.5", "--threads", "1", "--no-progress",
             "--out", str(out), "--export", str(out / "export"), "--sample-every", "100", "--ckpt-every", "100"]
     p = T.base_parser()
-    S.add_args(p)
+    R.add_args(p)
     args = p.parse_args(argv)
     args.rank, args.world = 0, 1                        # set by the training CLI before make_run
-    run = S.make_run(args)
+    run = R.make_run(args)
     (opt,), (sched,) = run.optimizers.values(), run.schedulers
     lrs = []
     for _ in range(4):
@@ -379,10 +394,11 @@ def served(model, tmp_path_factory):
 
     from demo import srgan as T
     from tests.conftest import free_port
+    from demo.context import AppContext
 
     with gr.Blocks() as demo:
         with gr.Tab("SRGAN zoom"):
-            T.build({"srgan": model, "_device": "cpu", "_heavy_limit": 2})
+            T.build(AppContext(models={"srgan": model}, heavy_limit=2))
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -459,8 +475,8 @@ def test_shipped_weights_beat_bicubic(shipped_weights):
         m = S.load(shipped_weights)
     except W.WeightsError as e:
         pytest.skip(f"shipped SR weights not available: {e}")
-    hr = S.modcrop(S.skimage_image("astronaut"))
+    hr = S.modcrop(imageio.skimage_image("astronaut"))
     lr = S.downscale(hr)
-    r = {k: S.sr_metrics(m.upscale(k, lr), hr) for k in S.METHODS}
+    r = {k: S.sr_metrics(upscale(m, k, lr), hr) for k in S.METHODS}
     assert r["srresnet"]["psnr"] > r["bicubic"]["psnr"] + 0.5
     assert r["srgan"]["sharpness"] > r["srresnet"]["sharpness"]

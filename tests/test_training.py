@@ -20,7 +20,6 @@ import torch
 
 from ganmodels.models import toy
 from ganmodels.training import live as T
-from ganmodels.training.loop import NonFiniteLoss
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,6 +128,31 @@ def test_state_machine_and_no_thread_left():
     assert tr.snapshot().state == "closed"
     with pytest.raises(RuntimeError):
         tr.start()
+
+
+def test_hooks_run_in_the_training_thread():
+    """on_thread_start once when the thread starts, between_steps after every step, both in that thread."""
+    seen = {"start": [], "steps": []}
+    tr = T.Trainer(small(), on_thread_start=lambda: seen["start"].append(threading.current_thread().name),
+                   between_steps=lambda: seen["steps"].append(threading.current_thread().name))
+    try:
+        assert tr.step_once() == 1 and tr.step_once() == 2
+        assert seen["start"] == ["gan-live-trainer"]
+        assert seen["steps"] == ["gan-live-trainer"] * 2
+    finally:
+        tr.close()
+
+
+def test_the_tabs_trainer_gives_way_to_interactive_requests():
+    from demo import training as TR
+    from serving import priority
+
+    tr = TR.new_trainer(small())
+    try:
+        assert tr.on_thread_start is priority.lower_thread_priority
+        assert tr.between_steps is priority.yield_to_interactive
+    finally:
+        tr.close()
 
 
 def test_settings_live_or_restart():
@@ -258,15 +282,14 @@ def test_killed_save_leaves_previous_checkpoint_loadable(tmp_path):
     tr.run_steps(2)
     tr.save(path)
     code = textwrap.dedent(f"""
-        import sys; sys.path.insert(0, {str(ROOT)!r})
-        from ganmodels import trainer as T
+        from ganmodels.training import live as T
         tr = T.Trainer(T.RunConfig(dataset="ring", batch=32, hidden=256))
         tr.run_steps(1)
         print("ready", flush=True)
         while True:
             tr.save({str(path)!r})
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(1.0)
@@ -344,29 +367,28 @@ def live_app():
     import gradio as gr
 
     from demo import training as TR
+    from demo.context import AppContext
     from tests.conftest import free_port
 
-    models = {"_device": "cpu", "_trainer": T.Trainer(small(), snapshot_every_s=0.1)}
+    ctx = AppContext(trainer=T.Trainer(small(), snapshot_every_s=0.1))
     with gr.Blocks() as demo:
-        TR.build(models)
+        TR.build(ctx)
     demo.queue(default_concurrency_limit=2)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        yield f"http://127.0.0.1:{port}", models
+        yield f"http://127.0.0.1:{port}", ctx
     finally:
         demo.close()
-        for m in models.values():
-            if callable(getattr(m, "close", None)):
-                m.close()
+        ctx.close()
         assert not trainer_threads()
 
 
 def test_two_viewers_see_the_same_step(live_app):
     from tests.conftest import api_call
 
-    url, models = live_app
-    tr = models["_trainer"]
+    url, ctx = live_app
+    tr = ctx.trainer
     st, r = api_call(url, "training_start", [])
     assert st == 200 and "running" in r["data"][0]
     assert wait_until(lambda: tr.step > 10)
@@ -382,7 +404,7 @@ def test_two_viewers_see_the_same_step(live_app):
 def test_bad_inputs_give_messages(live_app):
     from tests.conftest import api_call
 
-    url, models = live_app
+    url, ctx = live_app
     st, r = api_call(url, "training_reset", ["drawn", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "1, 1", ""])
     assert "at least 2" in str(r)
     st, r = api_call(url, "training_reset", ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "",
@@ -391,16 +413,16 @@ def test_bad_inputs_give_messages(live_app):
     st, r = api_call(url, "training_reset", ["ring", "ns", 1e6, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
     assert "Learning rate G" in str(r)
     st, r = api_call(url, "training_reset", ["ring", "lsgan", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
-    assert st == 200 and models["_trainer"].cfg.loss == "lsgan"       # still working
-    st, r = api_call(url, "training_preset", [[]])                     # found by the long fuzz: was HTTP 500
+    assert st == 200 and ctx.trainer.cfg.loss == "lsgan"              # still working
+    st, r = api_call(url, "training_preset", [[]])                     # not a preset name: a message, not a 500
     assert "unknown preset" in str(r), (st, r)
 
 
 def test_export_endpoints(live_app):
     from tests.conftest import api_call
 
-    url, models = live_app
-    models["_trainer"].run_steps(3)
+    url, ctx = live_app
+    ctx.trainer.run_steps(3)
     for api in ("training_export_csv", "training_export_gif", "training_save"):
         st, r = api_call(url, api, [])
         assert st == 200, r
@@ -410,8 +432,8 @@ def test_export_endpoints(live_app):
 
 @pytest.mark.browser
 def test_browser_starts_training_and_grid_changes(live_app, browser):
-    url, models = live_app
-    tr = models["_trainer"]
+    url, ctx = live_app
+    tr = ctx.trainer
     tr.reset(small())
     page = browser.new_page()
     try:
@@ -428,19 +450,21 @@ def test_browser_starts_training_and_grid_changes(live_app, browser):
         page.close()
 
 
-def test_image_folder_only_inside_data_dir(tmp_path, monkeypatch):
+def test_image_folder_only_inside_data_dir(tmp_path):
     from demo.common import InputError
-    from demo.training import allowed_folder
+    from demo.training import allowed_folder, make_config
 
-    monkeypatch.delenv("GAN_CLASSROOM_DATA_DIRS", raising=False)
     with pytest.raises(InputError, match="--data-dir"):
         allowed_folder(str(tmp_path))
     (tmp_path / "digits").mkdir()
-    monkeypatch.setenv("GAN_CLASSROOM_DATA_DIRS", str(tmp_path))
-    assert allowed_folder("digits") == str((tmp_path / "digits").resolve())
+    assert allowed_folder("digits", [tmp_path]) == str((tmp_path / "digits").resolve())
     for bad in ("/", "/etc", "../", str(tmp_path / ".." / "x")):
         with pytest.raises(InputError, match="only folders inside"):
-            allowed_folder(bad)
+            allowed_folder(bad, [tmp_path])
+    # the tab's settings reach the check with the app's --data-dir folders
+    settings = ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", "/etc"]
+    with pytest.raises(InputError, match="only folders inside"):
+        make_config(*settings, data_dirs=[tmp_path])
 
 
 def test_drawing_helper_ends_when_the_app_is_killed():
@@ -471,21 +495,17 @@ def test_drawing_helper_ends_when_the_app_is_killed():
 
 def test_first_pictures_are_drawn_at_start_up_not_in_a_poll(tiny_weights):
     """The first matplotlib figure of a process is slow: building the tab draws it, so the first
-    students' polls do not wait for it (it stalled every slider of a class for ~1 s)."""
+    students' polls do not wait for it (a poll holds the interpreter lock that the sliders need)."""
     import gradio as gr
 
     import app as app_module
     from demo import training as DT
 
-    models, _ = app_module.load_models(tiny_weights, "cpu")
+    ctx = app_module.load_context(tiny_weights, "cpu")
     try:
         with gr.Blocks():
-            DT.build(models)
-        views = models["_training_views"]
-        assert views.renders == 1 and views._version == models["_trainer"].snapshot().version
+            DT.build(ctx)
+        views = ctx.training_views
+        assert views.renders == 1 and views._version == ctx.trainer.snapshot().version
     finally:
-        for m in models.values():
-            close = getattr(m, "close", None)
-            if callable(close):
-                close()
-        models["_training_views"].close()
+        ctx.close()

@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=5000, help="samples to generate (digit models)")
     p.add_argument("--data-dir", default=None,
                    help="the data folder: mnist/mnist_test_first5000.npz (digit models), photo/ and monet/ "
-                        "(CycleGAN); e.g. ../shared/data")
+                        "(CycleGAN)")
     p.add_argument("--mnist-test", default=None,
                    help="npz of MNIST test digits (default: <data-dir>/mnist/mnist_test_first5000.npz)")
     p.add_argument("--data", default=None, help="folder with photo/ and monet/ (default: <data-dir>)")
@@ -98,7 +98,9 @@ def main(argv=None) -> int:
         raise SystemExit(f"cannot evaluate {args.model}: {e}")
     metrics = res["metrics"]
     metrics["eval_seconds"] = round(time.time() - t0, 1)
-    metrics["eval_command"] = f"python -m ganmodels.evaluate {args.model} --json"
+    where = [f"--{k.replace('_', '-')} {v}" for k, v in (("data_dir", args.data_dir), ("data", args.data),
+                                                            ("mnist_test", args.mnist_test)) if v]
+    metrics["eval_command"] = " ".join(["python -m ganmodels.evaluate", args.model, *where, "--json"])
     if args.update_manifest:
         for name in res["files"]:
             W.update_manifest(args.weights, name, metrics={args.model: metrics})

@@ -8,6 +8,8 @@ import numpy as np
 
 from ganmodels import weights as W
 from ganmodels.cli.common import common_args
+from ganmodels.data import image_grid
+from ganmodels.models import cgan, dcgan, infogan
 
 
 def add_parser(sub) -> None:
@@ -25,14 +27,8 @@ def add_parser(sub) -> None:
     g.set_defaults(run=run)
 
 
-def run(args) -> int:
-    return cmd_generate(args)
-
-
 def write_samples(images: np.ndarray, out: str | Path, nrow: int | None = None) -> None:
     """uint8 (N,28,28) → ``.npz`` (key ``images``) or a PNG grid."""
-    from ganmodels.data import image_grid
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npz":
@@ -45,20 +41,17 @@ def write_samples(images: np.ndarray, out: str | Path, nrow: int | None = None) 
         raise SystemExit(f"--out must end in .npz or .png, not {out.suffix or '(nothing)'}")
 
 
-def cmd_generate(args) -> int:
+def run(args) -> int:
     store = W.WeightStore(args.weights, args.hub_repo)
     if args.n < 1 or args.n > 100_000:
         raise SystemExit("--n must be between 1 and 100000")
     if args.model == "dcgan":
-        from ganmodels.models import dcgan
         model = dcgan.load(device=args.device, store=store, with_D=False)
         images = dcgan.sample_uint8(model, n=args.n, seed=args.seed, truncation=args.truncation)
     elif args.model == "infogan":
-        from ganmodels.models import infogan
         model = infogan.load(device=args.device, store=store)
         images = infogan.sample_uint8(model, n=args.n, seed=args.seed, cat=args.cat, c1=args.c1, c2=args.c2)
     else:
-        from ganmodels.models import cgan
         model = cgan.load(device=args.device, store=store)
         images = cgan.sample_uint8(model, n=args.n, seed=args.seed, label=args.label)
     write_samples(images, args.out)

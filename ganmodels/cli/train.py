@@ -41,6 +41,8 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--sample-every", type=int, default=500)
     p.add_argument("--export", default=None, help="write the final weights here (and their manifest entry)")
+    p.add_argument("--data-dir", default=None,
+                   help="the data folder: photo/ and monet/ (CycleGAN; SRResNet/SRGAN train on its photo/)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -69,51 +71,81 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {e}") from None
 
 
-def _main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _parse(argv: list[str]):
+    """(recipe module, args): the base options plus the recipe's own."""
     if not any(a in recipes.RECIPES for a in argv):   # no model named: the plain help / error lists the models
         base_parser().parse_args(argv)
     pre, _ = base_parser(add_help=False).parse_known_args(argv)   # --help waits for the recipe's options
     recipe = recipes.get(pre.model)
     p = base_parser()
     recipe.add_args(p)
-    args = p.parse_args(argv)
+    return recipe, p.parse_args(argv)
+
+
+def _resume(run: Run, ckpt: Path, device) -> tuple[int, float]:
+    """Restore a checkpoint into ``run``: (its step, the wall seconds trained up to it)."""
+    start, info = W.load_checkpoint(ckpt, modules=run.modules, optimizers=run.optimizers, device=device)
+    for s in run.schedulers:
+        for _ in range(start):
+            s.step()
+    if hasattr(run.objective, "g_steps"):   # objectives with a schedule of their own (top-k)
+        run.objective.g_steps = start
+    print(f"resumed from {ckpt} at step {start}", file=sys.stderr)
+    return start, float(info.get("train_seconds", 0.0))
+
+
+def _export(run: Run, args, argv: list[str], last: int, seconds: float, ckpt: Path, ctx) -> None:
+    """Write the weights and their manifest entries: data, steps, the command, the device and time."""
+    exp = Path(args.export)
+    try:
+        hashes = run.export(exp)
+        cmd, total = _canonical_command(argv, last), last
+        if run.lineage is not None:
+            total, cmd = run.lineage[0] + last, f"{run.lineage[1]} && {cmd}"
+        for name in hashes:
+            W.update_manifest(exp, name, data=run.data_desc, command=cmd,
+                              steps=last if name in run.fresh else total,
+                              trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}",
+                              train_minutes=round(seconds / 60, 1))
+    except OSError as e:   # disk full during export: say so, and how to export without retraining
+        raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "
+                         f"in {ckpt} (step {last}): free some space, then run the same command with "
+                         f"--resume --steps {last} to export without training again.") from None
+    print(f"exported {', '.join(hashes)} to {exp}", file=sys.stderr)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    recipe, args = _parse(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     out = Path(args.out or f"runs/{args.model}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "samples").mkdir(exist_ok=True)
+    (out / "samples").mkdir(parents=True, exist_ok=True)
 
     ctx = dist.setup(args.device)
     args.rank, args.world = ctx.rank, ctx.world
+    if args.steps is None:   # the recipe's default, which may depend on its options (the Monet judge's)
+        args.steps = recipe.default_steps(args) if hasattr(recipe, "default_steps") else recipe.DEFAULT_STEPS
     run: Run = recipe.make_run(args)
     if ctx.world > 1:
         dist.wrap(run, ctx)
-    steps = args.steps if args.steps is not None else recipe.DEFAULT_STEPS
     ckpt = out / "checkpoint.safetensors"
-    start = 0
-    if args.resume and ckpt.exists():
-        start, _ = W.load_checkpoint(ckpt, modules=run.modules, optimizers=run.optimizers,
-                                     device=args.device)
-        for s in run.schedulers:
-            for _ in range(start):
-                s.step()
-        if hasattr(run.objective, "g_steps"):   # objectives with a schedule of their own (top-k)
-            run.objective.g_steps = start
-        print(f"resumed from {ckpt} at step {start}", file=sys.stderr)
+    start, seconds_before = _resume(run, ckpt, args.device) if args.resume and ckpt.exists() else (0, 0.0)
 
     from tqdm import tqdm
-    bar = tqdm(total=steps, initial=start, disable=args.no_progress or ctx.rank != 0,
+    bar = tqdm(total=args.steps, initial=start, disable=args.no_progress or ctx.rank != 0,
                dynamic_ncols=True, desc=args.model)
-    t_end = time.time() + 60 * args.minutes if args.minutes else None
+    t0 = time.time()
+    t_end = t0 + 60 * args.minutes if args.minutes else None
 
     def save_ckpt(step):
         if ctx.rank == 0:
-            try:
+            try:   # the wall time so far travels with the checkpoint, so a resumed run's total is known
                 W.save_checkpoint(ckpt, modules=run.modules, optimizers=run.optimizers, step=step,
-                                  info={"model": args.model, "argv": argv})
+                                  info={"model": args.model, "argv": argv,
+                                        "train_seconds": round(seconds_before + time.time() - t0, 1)})
             except OSError as e:   # disk full, read-only folder …: the previous checkpoint is intact
                 raise SystemExit(f"could not write the checkpoint {ckpt} at step {step}: {e.strerror or e}. "
                                  "The previous checkpoint is intact (it is replaced atomically): free some "
@@ -132,7 +164,7 @@ def _main(argv: list[str] | None = None) -> int:
         return None
 
     try:
-        last = train_loop(run.objective, run.data, run.optimizers, steps=steps, start_step=start,
+        last = train_loop(run.objective, run.data, run.optimizers, steps=args.steps, start_step=start,
                           k=run.k, on_step=on_step, schedulers=tuple(run.schedulers))
     except NonFiniteLoss as e:
         bar.close()
@@ -144,21 +176,7 @@ def _main(argv: list[str] | None = None) -> int:
         if run.sample is not None:
             save_png(run.sample(), out / "samples" / f"step_{last:06d}.png")
         if args.export:
-            exp = Path(args.export)
-            try:
-                hashes = run.export(exp)
-                cmd, total = _canonical_command(argv, last), last
-                if run.lineage is not None:
-                    total, cmd = run.lineage[0] + last, f"{run.lineage[1]} && {cmd}"
-                for name in hashes:
-                    W.update_manifest(exp, name, data=run.data_desc, command=cmd,
-                                      steps=last if name in run.fresh else total,
-                                      trained_on=f"{dist.describe_device(args.device)}, world size {ctx.world}")
-            except OSError as e:   # disk full during export: say so, and how to export without retraining
-                raise SystemExit(f"could not export the weights to {exp}: {e.strerror or e}. The run is saved "
-                                 f"in {ckpt} (step {last}): free some space, then run the same command with "
-                                 f"--resume --steps {last} to export without training again.") from None
-            print(f"exported {', '.join(hashes)} to {exp}", file=sys.stderr)
+            _export(run, args, argv, last, seconds_before + time.time() - t0, ckpt, ctx)
     dist.cleanup(ctx, run)   # every rank waits here until rank 0 has exported
     print(f"done: {last} steps", file=sys.stderr)
     return 0

@@ -11,10 +11,10 @@ import importlib
 EVALUATORS = {
     "classifier": ("evaluation.digits", "evaluate_classifier"),
     "dcgan": ("evaluation.digits", "evaluate_dcgan"),
-    "infogan": ("models.infogan", "evaluate"),
-    "cgan": ("models.cgan", "evaluate"),
-    "cyclegan": ("models.cyclegan", "evaluate"),
-    "srgan": ("models.srgan", "evaluate"),
+    "infogan": ("evaluation.infogan", "evaluate"),
+    "cgan": ("evaluation.cgan", "evaluate"),
+    "cyclegan": ("evaluation.cyclegan", "evaluate"),
+    "srgan": ("evaluation.srgan", "evaluate"),
 }
 
 

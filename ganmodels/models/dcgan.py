@@ -6,11 +6,11 @@
 * z ~ N(0, I); Adam lr 2e-4, β₁ = 0.5.
 
 The shipped generator is the exponential moving average of G's weights over
-training (Karras et al. 2018), which gives visibly cleaner samples than the raw G.
+training (Karras et al. 2018; ``ganmodels.training.ema``), which gives visibly cleaner samples
+than the raw G.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from ganmodels import weights as W
+from ganmodels.data import to_uint8
 
 FAMILY = "dcgan"
 FILES = {"G": "dcgan_G.safetensors", "D": "dcgan_D.safetensors"}
@@ -123,21 +124,6 @@ def init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-class EMA:
-    """Exponential moving average of a network's weights (buffers are copied)."""
-
-    def __init__(self, net: nn.Module, decay: float = 0.999):
-        self.decay = decay
-        self.shadow = copy.deepcopy(net).eval().requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, net: nn.Module) -> None:
-        for s, p in zip(self.shadow.parameters(), net.parameters()):
-            s.lerp_(p.detach(), 1.0 - self.decay)
-        for s, b in zip(self.shadow.buffers(), net.buffers()):
-            s.copy_(b)
-
-
 class LoadedGAN:
     """A loaded generator (eval mode), its D when present, and seeded latents (shared by dcgan/cgan/infogan)."""
 
@@ -177,7 +163,5 @@ def save(G: nn.Module, D: nn.Module, cfg: DCGANConfig, out_dir: str | Path) -> d
 @torch.no_grad()
 def sample_uint8(model: DCGAN, n: int = 64, seed: int = 0, truncation: float = 1.0) -> np.ndarray:
     """n samples G(truncation · z), z ~ N(0, I) drawn with ``seed`` → uint8 (n, 28, 28), 0 = background."""
-    from ganmodels.data import to_uint8
-
     z = model.z_from_seed(seed, n) * float(truncation)
     return np.concatenate([to_uint8(model.generate(z[i:i + 512])) for i in range(0, n, 512)])

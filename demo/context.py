@@ -1,0 +1,48 @@
+"""``AppContext``: what ``app.py`` loaded and decided, handed to every tab's ``build(ctx)``.
+
+One explicit object instead of settings hidden in the models dict or in environment
+variables: a tab reads the models it needs, the device, the weight store (for the
+manifest's measured numbers), how many heavy jobs may run at once, and the folders
+(``--data-dir``) it may read data from.  What a tab creates that must be stopped at
+shutdown (the live training run, its drawing process) is kept here too, so that
+``close()`` can stop it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ganmodels.training.live import Trainer
+    from ganmodels.weights import WeightStore
+
+
+@dataclass
+class AppContext:
+    models: dict[str, Any] = field(default_factory=dict)     # name (ganmodels.MODELS) → loaded model
+    errors: dict[str, str] = field(default_factory=dict)     # name → why it could not be loaded
+    device: str = "cpu"
+    store: WeightStore | None = None     # where the weights came from; its manifest holds measured metrics
+    heavy_limit: int = 2                 # heavy jobs (inpainting, CycleGAN, SR) running at once (--concurrency)
+    data_dirs: tuple[Path, ...] = ()     # --data-dir folders: the only places data is read from by name
+    trainer: Trainer | None = None       # the one live training run (the training tab creates it if None)
+    training_views: Any = None           # its pictures (demo.training.Views), drawn in a helper process
+
+    def __post_init__(self):
+        self.data_dirs = tuple(Path(d).resolve() for d in self.data_dirs)
+
+    def data_file(self, relative: str) -> Path | None:
+        """The first ``--data-dir`` folder's ``relative`` file that exists, or None."""
+        for d in self.data_dirs:
+            p = d / relative
+            if p.is_file():
+                return p
+        return None
+
+    def close(self) -> None:
+        """Stop what runs in the background: the live trainer, its drawing process, any model's threads."""
+        for obj in (self.training_views, self.trainer, *self.models.values()):
+            stop = getattr(obj, "close", None)
+            if callable(stop):
+                stop()
