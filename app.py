@@ -64,7 +64,8 @@ def _tab_modules():
 
 
 def load_context(weights_dir=None, device: str = "cpu", hub_repo: str | None = None,
-                 verify_hashes: bool = True, *, heavy_limit: int = 2, data_dirs=()):
+                 verify_hashes: bool = True, *, heavy_limit: int = 2, data_dirs=(),
+                 max_pixels: int = 50_000_000):
     """Load every model the tabs need, once, into an AppContext (a model that fails to load is
     listed in ``ctx.errors`` with the reason)."""
     from demo.context import AppContext
@@ -72,7 +73,8 @@ def load_context(weights_dir=None, device: str = "cpu", hub_repo: str | None = N
     from ganmodels import weights as W
 
     store = W.WeightStore(weights_dir or W.DEFAULT_DIR, hub_repo, verify_hashes=verify_hashes)
-    ctx = AppContext(device=device, store=store, heavy_limit=heavy_limit, data_dirs=tuple(data_dirs))
+    ctx = AppContext(device=device, store=store, heavy_limit=heavy_limit, data_dirs=tuple(data_dirs),
+                     max_pixels=max_pixels)
     needed: list[str] = []
     for _, mod in _tab_modules():
         for name in getattr(mod, "REQUIRES", ()) + getattr(mod, "OPTIONAL", ()):
@@ -95,7 +97,9 @@ def build_app(ctx):
 
     from demo.common import error_markdown
 
-    with gr.Blocks(title="GAN Classroom") as app:
+    # uploads and generated files older than an hour are deleted every 10 minutes (the upload budget
+    # of serving.guard counts the same hour)
+    with gr.Blocks(title="GAN Classroom", delete_cache=(600, UPLOAD_WINDOW_S)) as app:
         gr.Markdown("# GAN Classroom\nWhat Generative Adversarial Networks do — live, "
                     "one tab per idea. Every number shown is measured, not quoted.")
         for title, mod in _tab_modules():
@@ -107,6 +111,9 @@ def build_app(ctx):
                     continue
                 mod.build(ctx)
     return app
+
+
+UPLOAD_WINDOW_S = 3600     # uploads are kept (and counted against the budgets) this long
 
 
 SHARE_WARNING = ("WARNING: --share exposes this app (and this machine's CPU/GPU) to anyone with the "
@@ -134,8 +141,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--queue-size", type=int, default=256,
                    help="requests that may wait in the queue; beyond it a student gets a clear 'busy' message")
     p.add_argument("--max-file-size", default="20mb", help="largest upload accepted (e.g. 5mb, 1gb)")
+    p.add_argument("--upload-mb-per-client", type=float, default=200,
+                   help="MB one client address may upload per hour (beyond it: a message to wait)")
+    p.add_argument("--upload-mb-total", type=float, default=2000,
+                   help="MB all students together may upload per hour (uploads are deleted after an hour)")
     p.add_argument("--max-pixels", type=int, default=50_000_000,
-                   help="images with more pixels are refused before they are decoded (decompression bombs)")
+                   help="images with more pixels are refused from their header, before they are decoded "
+                        "(decompression bombs); every tab uses this one limit")
     p.add_argument("--data-dir", action="append", default=[],
                    help="a folder the app may read data from (repeatable): the Live training tab trains on "
                         "image folders inside it, the Inpainting tab takes held-out digits from its "
@@ -179,14 +191,20 @@ def serve(args: argparse.Namespace, *, block: bool = True):
         print(SHARE_WARNING, file=sys.stderr)
     print(f"GAN Classroom: loading models on {device}…", file=sys.stderr)
     ctx = load_context(args.weights, device, args.hub_repo, heavy_limit=args.concurrency,
-                       data_dirs=args.data_dir)
+                       data_dirs=args.data_dir, max_pixels=args.max_pixels)
     lazy_session_config()
     app = build_app(ctx)
     app.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size,
               api_open=args.open_api)
+    from starlette.middleware import Middleware
+
+    from serving.guard import Guard, parse_size
+
+    guard = Middleware(Guard, blocks=app, client_mb=args.upload_mb_per_client, server_mb=args.upload_mb_total,
+                       window_s=UPLOAD_WINDOW_S, max_body=parse_size(args.max_file_size))
     app.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
                max_threads=args.max_threads, max_file_size=args.max_file_size, show_error=True,
-               prevent_thread_lock=not block, quiet=not block)
+               prevent_thread_lock=not block, quiet=not block, app_kwargs={"middleware": [guard]})
     return app, ctx
 
 

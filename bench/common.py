@@ -8,7 +8,9 @@ import json
 import os
 import resource
 import socket
+import urllib.error
 import urllib.request
+import uuid
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,3 +69,81 @@ def machine(load_at_start: float | None = None) -> dict:
     now = round(os.getloadavg()[0], 2)
     load = now if load_at_start is None else [round(load_at_start, 2), now]
     return {"load_avg_1min": load, "cpu_count": os.cpu_count()}
+
+
+# ------------------------------------------------------------------ files and the queue, as a browser sends them
+
+
+def upload(url: str, name: str, data: bytes, timeout: float = 60) -> dict:
+    """POST /gradio_api/upload (multipart) → a FileData dict for this file."""
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(f"{url}/gradio_api/upload", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        path = json.loads(r.read())[0]
+    return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+def _body(data: list, session: str | None) -> bytes:
+    return json.dumps({"data": data, **({"session_hash": session} if session else {})}).encode()
+
+
+def call_run(url: str, api_name: str, data: list, timeout: float = 120, session: str | None = None):
+    """Direct route. Returns ("ok"|"error"|"busy"|"lost", message)."""
+    req = urllib.request.Request(f"{url}/gradio_api/run/{api_name}", data=_body(data, session),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            json.loads(r.read())
+            return "ok", ""
+    except urllib.error.HTTPError as e:
+        try:
+            msg = json.loads(e.read()).get("error")
+        except ValueError:
+            msg = None
+        return ("error", msg) if msg else ("lost", f"HTTP {e.code} without a message")
+    except Exception as e:  # noqa: BLE001 -- timeout, refused connection: the request got no answer
+        return "lost", f"{type(e).__name__}: {e}"
+
+
+def call_queue(url: str, api_name: str, data: list, timeout: float = 120, session: str | None = None):
+    """Through the queue, as a browser: POST /call/<api_name> → event id → read its event stream.
+
+    ``session``: the session hash a browser tab keeps for its whole visit (without one, every
+    call would open a new session on the server, which no browser does)."""
+    req = urllib.request.Request(f"{url}/gradio_api/call/{api_name}", data=_body(data, session),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            event_id = json.loads(r.read())["event_id"]
+        with urllib.request.urlopen(f"{url}/gradio_api/call/{api_name}/{event_id}", timeout=timeout) as r:
+            event = None
+            for raw in r:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    payload = line[5:].strip()
+                    if event == "complete":
+                        return "ok", ""
+                    if event == "error":
+                        try:
+                            msg = json.loads(payload)
+                        except ValueError:
+                            msg = payload
+                        if isinstance(msg, dict):
+                            msg = msg.get("error") or msg.get("message")
+                        if msg and "queue is full" in str(msg).lower():
+                            return "busy", str(msg)
+                        return ("error", str(msg)) if msg not in (None, "null", "") else \
+                            ("lost", "server error without a message")
+        return "lost", "event stream ended without a result"
+    except urllib.error.HTTPError as e:
+        body = e.read().decode("utf-8", "replace")
+        if e.code in (429, 503) or "queue is full" in body.lower():
+            return "busy", body[:200]
+        return "lost", f"HTTP {e.code}: {body[:200]}"
+    except Exception as e:  # noqa: BLE001
+        return "lost", f"{type(e).__name__}: {e}"

@@ -171,31 +171,160 @@ def _checked(base):
     return Checked
 
 
-def _image_checked():
-    """gr.Image whose upload decoding answers a broken, unknown or oversized file with a clear
-    message (the stock component lets PIL's exception through: the client sees no explanation)."""
-    import gradio as gr
+def gate_image_file(f, max_pixels: int, max_side: int | None, cache_dir) -> None:
+    """One uploaded image of a request (a FileData, with a path or a ``data:`` URL), checked in place
+    before Gradio decodes it: above ``max_pixels`` it is refused from its header alone
+    (``imageio.too_many_pixels``: one limit, one message in every tab); larger than ``max_side`` it is
+    shrunk while decoding (``imageio.open_checked``) into a small PNG that replaces it, so that a
+    component that converts to numpy never holds a full-size copy.  Raises InputError."""
+    import base64
+    import binascii
+    import uuid
+    from pathlib import Path
 
-    class CheckedImage(gr.Image):
+    from ganmodels import imageio
+
+    if f is None:
+        return
+    url = getattr(f, "url", None)
+    if url and str(url).startswith("data:"):
+        try:
+            src = base64.b64decode(str(url).split(",", 1)[1], validate=False)
+        except (IndexError, binascii.Error, ValueError):
+            raise InputError("This image could not be read (a broken data: URL).") from None
+    elif getattr(f, "path", None):
+        src = f.path
+    else:
+        return
+    im = imageio.open_header(src, max_pixels)
+    big = max_side is not None and max(im.size) > max_side
+    im.close()
+    if not big and not isinstance(src, bytes):
+        return
+    small = imageio.open_checked(src, max_pixels, max_side=max_side)
+    out = Path(cache_dir) / f"checked_{uuid.uuid4().hex}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    small.save(out)
+    f.path, f.url = str(out), None
+    if getattr(f, "orig_name", None):
+        f.orig_name = Path(f.orig_name).stem + ".png"
+
+
+class BoundedBlobs(OrderedDict):
+    """An image editor's blob store (an id → the canvas's pieces, uploaded before the event that
+    reads them): at most ``size`` ids, the oldest forgotten first.  Gradio's own is a plain dict that
+    keeps every id no event ever consumed."""
+
+    def __init__(self, size: int = 64):
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+def _checked_image_component(base, block: str, *, editor: bool = False):
+    """``base`` (gr.Image, gr.ImageEditor or gr.Sketchpad) whose uploads pass :func:`gate_image_file`
+    before Gradio decodes them, and whose decoding errors become clear messages (the stock component
+    lets PIL's exception through: the client sees no explanation)."""
+    import gradio as gr
+    from gradio.components.base import server
+
+    from ganmodels import imageio
+
+    class Checked(base):
+        # no __init__ of its own: Gradio builds a component's config from its __init__'s parameters.
+        # The factories below set these two after construction.
+        max_pixels: int = imageio.DEFAULT_MAX_PIXELS
+        max_side: int | None = None
+
         def get_block_name(self) -> str:
-            return "image"
+            return block
+
+        def _gate(self, payload):
+            if payload is None:
+                return
+            parts = ([payload.background, *(payload.layers or []), payload.composite] if editor else [payload])
+            for part in parts:
+                gate_image_file(part, self.max_pixels, self.max_side, self.GRADIO_CACHE)
+            if editor and getattr(payload, "id", None) is not None and payload.id in self.blob_storage:
+                blobs = self.blob_storage[payload.id]
+                for part in [blobs.background, *blobs.layers, blobs.composite]:
+                    if part is not None:
+                        _check_blob(part, self.max_pixels, self.max_side)
 
         def preprocess(self, payload):
             from PIL import Image as PILImage
             try:
+                self._gate(payload)
                 return super().preprocess(payload)
-            except PILImage.DecompressionBombError as e:
-                raise gr.Error(f"This image has too many pixels to open safely ({e}).") from None
+            except InputError as e:
+                raise gr.Error(str(e)) from None
+            except PILImage.DecompressionBombError:
+                from ganmodels.imageio import too_many_pixels
+                raise gr.Error(too_many_pixels(self.max_pixels)) from None
             except (OSError, ValueError, SyntaxError, EOFError):   # UnidentifiedImageError is an OSError
                 raise gr.Error("This file is not an image that can be read (broken, or not a picture): "
                                "upload a PNG or JPEG.") from None
 
-    return CheckedImage
+        if editor:
+            @server
+            def accept_blobs(self, data):
+                # the browser sends the canvas's pieces here before an event reads them: bound the
+                # layer index (Gradio grows a list to it) and check each piece like an upload
+                try:
+                    index = data.data.get("index")
+                    if index not in (None, "null", "") and not 0 <= int(index) < 8:
+                        raise InputError("an image editor has at most 8 layers here")
+                    _check_blob(data.files[0][1], self.max_pixels, self.max_side)
+                except (InputError, ValueError, TypeError, IndexError, KeyError) as e:
+                    raise gr.Error(str(e) if isinstance(e, InputError) else "a malformed canvas upload") from None
+                return super().accept_blobs(data)
+
+    Checked.__name__ = f"Checked{base.__name__}"
+    return Checked
 
 
-def ImageInput(*args, **kwargs):
-    """A checked gr.Image (see _image_checked)."""
-    return _image_checked()(*args, **kwargs)
+def _check_blob(data: bytes, max_pixels: int, max_side: int | None) -> None:
+    """A canvas piece (PNG bytes): refused above the pixel limit, or larger than ``max_side`` × 2."""
+    from ganmodels import imageio
+
+    im = imageio.open_header(bytes(data), max_pixels)
+    w, h = im.size
+    im.close()
+    if max_side is not None and max(w, h) > 2 * max_side:
+        raise InputError(f"the canvas is {w}×{h}; this editor's canvas is {max_side}×{max_side}")
+
+
+def _make_checked(kind, args, kwargs, max_pixels: int, max_side: int | None):
+    comp = kind(*args, **kwargs)
+    comp.max_pixels, comp.max_side = max_pixels, max_side
+    if hasattr(comp, "blob_storage"):
+        comp.blob_storage = BoundedBlobs()
+    return comp
+
+
+def ImageInput(*args, max_pixels: int, max_side: int | None = None, **kwargs):
+    """A gr.Image whose uploads are checked before they are decoded (:func:`gate_image_file`)."""
+    import gradio as gr
+    return _make_checked(_checked_image_component(gr.Image, "image"), args, kwargs, max_pixels, max_side)
+
+
+def ImageEditorInput(*args, max_pixels: int, max_side: int | None = None, **kwargs):
+    """A gr.ImageEditor whose canvas pieces are checked before they are decoded."""
+    import gradio as gr
+    return _make_checked(_checked_image_component(gr.ImageEditor, "imageeditor", editor=True), args, kwargs,
+                    max_pixels, max_side)
+
+
+def SketchpadInput(*args, max_pixels: int, max_side: int | None = None, **kwargs):
+    """A gr.Sketchpad whose drawing is checked before it is decoded."""
+    import gradio as gr
+    return _make_checked(_checked_image_component(gr.Sketchpad, "imageeditor", editor=True), args, kwargs,
+                    max_pixels, max_side)
 
 
 def Number(*args, **kwargs):

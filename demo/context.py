@@ -26,6 +26,7 @@ class AppContext:
     store: WeightStore | None = None     # where the weights came from; its manifest holds measured metrics
     heavy_limit: int = 2                 # heavy jobs (inpainting, CycleGAN, SR) running at once (--concurrency)
     data_dirs: tuple[Path, ...] = ()     # --data-dir folders: the only places data is read from by name
+    max_pixels: int = 50_000_000         # --max-pixels: an image with more is refused from its header
     trainer: Trainer | None = None       # the one live training run (the training tab creates it if None)
     training_views: Any = None           # its pictures (demo.training.Views), drawn in a helper process
 

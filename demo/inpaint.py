@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from demo.common import InputError, as_float, as_int, quick
+from demo.common import ImageEditorInput, InputError, SketchpadInput, as_float, as_int, quick
 from demo.context import AppContext
+from ganmodels import imageio
 from ganmodels.data import to_uint8
 from ganmodels.imageio import upscale_nearest as upscale
 from ganmodels.inference import inpaint as I
@@ -28,7 +29,12 @@ SCALE = 10                  # 28 px digit → 280 px canvas
 CANVAS = 28 * SCALE
 SHOW = 8                    # results are shown at 28·8 = 224 px
 MAX_SIDE = 1024             # uploads larger than this are downscaled first (and we say so)
-MAX_STEPS, MAX_RESTARTS = 500, 64
+# events that decode an uploaded image or canvas share a small concurrency limit: each is cheap after
+# the checked decoding, but several 50-megapixel canvases at once would each hold a full-size decode
+DECODE = dict(concurrency_id="decode", concurrency_limit=2)
+# the most a student may ask for: 100 steps × 32 restarts is a few seconds on a 2-core CPU (one job
+# must not hold the class's queue); the defaults (30 × 32) take ~1.5 s
+MAX_STEPS, MAX_RESTARTS = 100, 32
 PAINT_SHARE = 0.2           # a 28-px cell is "painted" when this share of its 10×10 block is painted
 TEST_DIGITS = "mnist/mnist_test_first5000.npz"   # held-out digits, looked for in the --data-dir folders
 
@@ -163,39 +169,32 @@ def load_generated_digit(gan, seed) -> tuple[dict, str]:
     return editor_value(d), f"Loaded G(z) for seed {s}: a digit the GAN itself made, so a perfect fill exists."
 
 
-def convert_upload(path) -> tuple[np.ndarray, str]:
-    """An uploaded file → uint8 (28,28) like MNIST, with what was done to it."""
-    from PIL import Image, UnidentifiedImageError
-
+def convert_upload(path, limit: int = imageio.DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
+    """An uploaded file → uint8 (28,28) like MNIST, with what was done to it.  Refused from its header
+    above ``limit`` pixels (--max-pixels); larger than MAX_SIDE it is shrunk while it is decoded."""
     if not path:
         raise InputError("No file: choose an image file (PNG, JPG, …) of a digit.")
     notes = []
+    with imageio.open_header(path, limit, what=Path(str(path)).name) as im:
+        w, h = im.size
+    im = imageio.open_checked(path, limit, max_side=MAX_SIDE, what=Path(str(path)).name)
+    if max(w, h) > MAX_SIDE:
+        im.thumbnail((MAX_SIDE, MAX_SIDE))
+        notes.append(f"large image ({w}×{h}) downscaled to {im.size[0]}×{im.size[1]} first")
+    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+        notes.append("transparent parts taken as white paper")
+    if im.mode not in ("L", "1", "LA", "I", "I;16", "F"):
+        notes.append(f"{im.mode} colour converted to grey")
     try:
-        with Image.open(path) as im:
-            im.draft("L", (MAX_SIDE, MAX_SIDE))            # JPEG: decode at reduced size
-            im.load()
-            w, h = im.size
-            if max(w, h) > MAX_SIDE:
-                im.thumbnail((MAX_SIDE, MAX_SIDE))
-                notes.append(f"large image ({w}×{h}) downscaled to {im.size[0]}×{im.size[1]} first")
-            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-                notes.append("transparent parts taken as white paper")
-            if im.mode not in ("L", "1", "LA", "I", "I;16", "F"):
-                notes.append(f"{im.mode} colour converted to grey")
-            d = I.mnist_like(im.copy())
-    except Image.DecompressionBombError:
-        raise InputError("That image is far too large to open safely (over ~180 megapixels); "
-                         "upload a smaller picture of a digit.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise InputError(f"{Path(str(path)).name} is not an image we can read: upload a PNG or JPG of a digit.") from None
+        d = I.mnist_like(im)
     except I.InpaintError as e:
         raise InputError(f"{e}.") from None
     notes.append("converted like MNIST: grey, white ink on black, fitted into 20×20, centred by mass in 28×28")
     return d, "; ".join(notes)
 
 
-def load_upload(path) -> tuple[dict, str]:
-    d, note = convert_upload(path)
+def load_upload(path, limit: int = imageio.DEFAULT_MAX_PIXELS) -> tuple[dict, str]:
+    d, note = convert_upload(path, limit)
     return editor_value(d), f"Loaded your image ({note})."
 
 
@@ -387,14 +386,16 @@ def build(ctx: AppContext) -> None:
                 "(or pick a mask preset) and press **Fill the hole**. You will see the search over the latent vector z live.")
     with gr.Row():
         with gr.Column(scale=3):
-            editor = gr.ImageEditor(
-                value=editor_value(X[0]), type="numpy", image_mode="RGBA", format="png",
+            # checked canvas: refused above --max-pixels from the header, shrunk to the canvas's size
+            # while decoding (a 50-megapixel "canvas" never becomes a full-size array)
+            editor = ImageEditorInput(
+                max_pixels=ctx.max_pixels, max_side=CANVAS, value=editor_value(X[0]), type="numpy", image_mode="RGBA", format="png",
                 canvas_size=(CANVAS, CANVAS), fixed_canvas=True, sources=(), transforms=(), layers=False,
                 brush=gr.Brush(default_size=24, colors=["#ff4040"], color_mode="fixed"),
                 eraser=gr.Eraser(default_size=24), label="Canvas: paint the part to hide (red)",
                 height=CANVAS + 110, elem_id="inpaint_editor")
             with gr.Accordion("Image source", open=True):
-                sources = _source_controls(len(X), what)
+                sources = _source_controls(len(X), what, ctx.max_pixels)
             source_note = gr.Markdown("")
         with gr.Column(scale=2):
             preset = gr.Radio(list(PRESETS), value="centre square 14×14", label="Mask")
@@ -441,14 +442,14 @@ def build(ctx: AppContext) -> None:
         return masked_view(d, get_mask(ed, pre, as_int(seed_v, "Seed", 0, 2**31 - 1)))
     for ev in (preset.change, seed.change):
         ev(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
-           show_progress="hidden", concurrency_limit=None, api_visibility="private")
+           show_progress="hidden", api_visibility="private", **DECODE)
     editor.change(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
-                  show_progress="hidden", concurrency_limit=None, api_name="inpaint_preview")
+                  show_progress="hidden", api_name="inpaint_preview", **DECODE)
     for ev in (editor.input, editor.apply):   # strokes (which of these fires depends on the gradio version)
         ev(quick(prev_fn, "inpaint_preview"), [editor, preset, seed], preview, trigger_mode="always_last",
-           show_progress="hidden", concurrency_limit=None, api_visibility="private")
+           show_progress="hidden", api_visibility="private", **DECODE)
 
-    _wire_sources(sources, editor, source_note, gan, digits)
+    _wire_sources(sources, editor, source_note, gan, digits, ctx.max_pixels)
 
     gr.Examples(examples=[[m_, I.LAM, I.STEPS, I.RESTARTS] for m_ in ("centre square 14×14", "bottom half", "left half",
                                                        "random 80 % of pixels")],
@@ -468,7 +469,7 @@ class _Sources:
     b_draw: Any
 
 
-def _source_controls(n_digits: int, what: str) -> _Sources:
+def _source_controls(n_digits: int, what: str, max_pixels: int) -> _Sources:
     """Where the digit on the canvas comes from: a test digit, a generated one, an upload, a drawing."""
     import gradio as gr
 
@@ -484,14 +485,14 @@ def _source_controls(n_digits: int, what: str) -> _Sources:
         upload = gr.File(label="…or upload an image of a digit", file_types=["image"],
                          type="filepath", scale=2)
     with gr.Accordion("…or draw your own digit", open=False):
-        sketch = gr.Sketchpad(type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
+        sketch = SketchpadInput(max_pixels=max_pixels, max_side=CANVAS, type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
                               fixed_canvas=True, layers=False, label="Draw a digit (black ink)",
                               brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"))
         b_draw = gr.Button("Use my drawing")
     return _Sources(idx, b_test, b_rand, gseed, b_gen, upload, sketch, b_draw)
 
 
-def _wire_sources(c: _Sources, editor, source_note, gan, digits) -> None:
+def _wire_sources(c: _Sources, editor, source_note, gan, digits, max_pixels: int) -> None:
     """Each source's button puts its digit on the canvas and says what it is in ``source_note``."""
     out = [editor, source_note]
     load_test = quick(lambda i: load_test_digit(digits, i), "inpaint_load_test")
@@ -500,7 +501,7 @@ def _wire_sources(c: _Sources, editor, source_note, gan, digits) -> None:
                    api_visibility="private").then(load_test, c.idx, out, api_visibility="private")
     c.b_gen.click(quick(lambda s: load_generated_digit(gan, s), "inpaint_load_generated"), c.gseed, out,
                   api_name="inpaint_load_generated", concurrency_limit=None)
-    c.upload.upload(quick(load_upload, "inpaint_load_upload"), c.upload, out,
-                    api_name="inpaint_load_upload", concurrency_limit=None)
+    c.upload.upload(quick(lambda path: load_upload(path, max_pixels), "inpaint_load_upload"), c.upload, out,
+                    api_name="inpaint_load_upload", **DECODE)
     c.b_draw.click(quick(load_drawing, "inpaint_load_drawing"), c.sketch, out,
-                   api_name="inpaint_load_drawing", concurrency_limit=None)
+                   api_name="inpaint_load_drawing", **DECODE)

@@ -12,6 +12,7 @@ import numpy as np
 from demo.common import ImageInput, InputError, as_float, as_int, guard, quick
 from demo.context import AppContext
 from serving import priority
+from ganmodels import imageio
 from ganmodels.imageio import skimage_image, upscale_nearest
 from ganmodels.inference.srgan import upscale
 from ganmodels.metrics import grad_mag, rgb_to_y
@@ -21,8 +22,10 @@ REQUIRES = ("srgan",)
 
 MODES = ("simulate", "real")
 LABELS = {"bicubic": "bicubic", "srresnet": "SRResNet", "srgan": "SRGAN"}
-SIM_MAX_PIXELS = 2048 * 2048     # simulate: the uploaded image is the HR original
-REAL_MAX_PIXELS = 512 * 512      # real: the uploaded image is the LR input (output 16× larger)
+# the largest inputs the tab takes: three methods on a 384² LR image take a few seconds on a 2-core CPU,
+# so one student's job does not hold the class's queue (the CLI upscales any size, in tiles)
+SIM_MAX_PIXELS = 1536 * 1536     # simulate: the uploaded image is the HR original
+REAL_MAX_PIXELS = 384 * 384      # real: the uploaded image is the LR input (output 16× larger)
 ZOOMS = ("64", "128", "256", "512", "whole image")
 DISPLAY = 512                    # zoomed crops are enlarged (nearest) to at least this many pixels
 OVERVIEW = 480                   # longest side of the overview image
@@ -56,12 +59,17 @@ zoom in and compare it with the original.
 # ---------------------------------------------------------------- pure functions
 
 
-def prepare(image, mode: str) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """The user's image → (LR input, HR original or None, notes). Raises InputError."""
+def prepare(image, mode: str, *, limit: int = imageio.DEFAULT_MAX_PIXELS
+            ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """The user's image (an array or a file path) → (LR input, HR original or None, notes).  A file is
+    checked from its header first: above ``limit`` (--max-pixels) or above this mode's size it is
+    refused before it is decoded.  Raises InputError."""
     if mode not in MODES:
         raise InputError(f"Mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if image is None:
+    if image is None or (isinstance(image, str) and not image):
         raise InputError("Upload an image or pick one of the examples first.")
+    if isinstance(image, (str, Path)):
+        image = _open_upright(image, limit, SIM_MAX_PIXELS if mode == "simulate" else REAL_MAX_PIXELS)
     try:
         if mode == "simulate":
             hr, notes = S.check_image(image, max_pixels=SIM_MAX_PIXELS, what="The image")
@@ -78,6 +86,17 @@ def prepare(image, mode: str) -> tuple[np.ndarray, np.ndarray | None, list[str]]
         if "limit" in msg and mode == "real":
             msg += " Or switch to simulate mode, which shrinks the image 4× first."
         raise InputError(msg) from None
+
+
+def _open_upright(path, limit: int, mode_limit: int):
+    """A file → a PIL image, turned upright by its EXIF orientation.  Only its header is read when it
+    has more than ``mode_limit`` pixels (``prepare`` then refuses it by its size, undecoded)."""
+    from PIL import ImageOps
+
+    im = imageio.open_header(path, limit, what="This file")
+    if im.width * im.height <= mode_limit and im.getexif().get(0x0112, 1) != 1:
+        im = ImageOps.exif_transpose(im)          # decodes it: only for an image the mode accepts
+    return im
 
 
 def super_resolve_all(model: S.SRModels, lr: np.ndarray, progress=None) -> dict[str, np.ndarray]:
@@ -165,9 +184,9 @@ def compare(result: dict | None, cx, cy, zoom):
             (e(crop["srgan"]), e(last)), overview(o["srgan"], box))
 
 
-def run(model: S.SRModels, image, mode: str, cx, cy, zoom, progress=None):
+def run(model: S.SRModels, image, mode: str, cx, cy, zoom, progress=None, limit: int = imageio.DEFAULT_MAX_PIXELS):
     """The heavy job: prepare, super-resolve with all three methods, measure, show one region."""
-    lr, hr, notes = prepare(image, mode)
+    lr, hr, notes = prepare(image, mode, limit=limit)
     outputs = super_resolve_all(model, lr, progress)
     result = {"outputs": outputs, "hr": hr, "lr": lr}
     md = metrics_markdown(outputs, hr, lr)
@@ -227,7 +246,9 @@ def build(ctx: AppContext) -> None:
                 "scroll on an image to zoom further (all three comparisons show the same region).")
     with gr.Row():
         with gr.Column(scale=2):
-            image = ImageInput(label="Image", type="numpy", image_mode=None, format="png",   # checked decoding
+            # a file path: the tab reads the header and refuses an image too large for its mode before
+            # decoding it (ImageInput also refuses one above --max-pixels)
+            image = ImageInput(max_pixels=ctx.max_pixels, label="Image", type="filepath", image_mode=None,
                              sources=["upload", "clipboard"], height=300, elem_id="sr_input")
             mode = gr.Radio(list(MODES), value="simulate", label="Mode",
                             info="simulate: shrink your image 4× first and compare with it (PSNR/SSIM); "
@@ -256,7 +277,8 @@ def build(ctx: AppContext) -> None:
 
     def do_run(image, mode, cx, cy, zoom, progress=gr.Progress()):
         # a low-priority thread: students' slider moves run first (serving.priority)
-        out = priority.run_in_background(run, model, image, mode, cx, cy, zoom, progress=progress)
+        out = priority.run_in_background(run, model, image, mode, cx, cy, zoom, progress=progress,
+                                         limit=ctx.max_pixels)
         return out
 
     go.click(guard(do_run), [image, mode, cx, cy, zoom], [result, s1, s2, s3, over, metrics],

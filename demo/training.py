@@ -132,29 +132,19 @@ def canvas_background(size: int = CANVAS) -> np.ndarray:
 
 
 def allowed_folder(folder, roots: Sequence[str | Path] = ()) -> str:
-    """An image folder a student typed: only inside ``roots``, the folders the lecturer allowed
-    (``--data-dir``, ``ctx.data_dirs``).
+    """An image folder a student typed: ``ganmodels.data.allowed_folder``, the one gate that every
+    folder goes through (typed here, or in an uploaded checkpoint's settings) — only inside
+    ``roots``, the lecturer's ``--data-dir`` folders (``ctx.data_dirs``); none: the dataset is off."""
+    from ganmodels.data import allowed_folder as gate
 
-    Without the flag the folder dataset is off: a path from a browser must never walk the server's disk.
-    """
-    roots = [Path(p).resolve() for p in roots]
-    if not roots:
-        raise InputError("the image-folder dataset is off: start the app with --data-dir DIR to let the "
-                         "class train on folders inside DIR")
-    text = str(folder or "").strip()
-    if not text:
-        raise InputError(f"give an image folder inside {', '.join(map(str, roots))}")
-    p = Path(text)
-    p = (p if p.is_absolute() else roots[0] / p).resolve()
-    if not any(p == r or r in p.parents for r in roots):
-        raise InputError(f"{text}: only folders inside {', '.join(map(str, roots))} are allowed")
-    return str(p)
+    return gate(folder, roots)
 
 
 def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points_txt, folder,
                 base: T.RunConfig | None = None, data_dirs: Sequence[str | Path] = ()) -> T.RunConfig:
-    """The UI's settings → a checked RunConfig (InputError with a teaching message); an image
-    folder only inside ``data_dirs``."""
+    """The UI's settings → a checked RunConfig (InputError with a teaching message): the ranges of
+    ``live.LIMITS``, an image folder only inside ``data_dirs`` (``ganmodels.data.allowed_folder``,
+    the same gate a loaded checkpoint goes through)."""
     from ganmodels.training import live as T
     from ganmodels.losses import LOSSES
 
@@ -170,18 +160,18 @@ def make_config(dataset, loss, lr_g, lr_d, k, batch, z_dim, labels, seed, points
     cfg.dataset, cfg.loss = dataset, loss
     cfg.lr_g = as_float(lr_g, "Learning rate G", 1e-7, 10.0)
     cfg.lr_d = as_float(lr_d, "Learning rate D", 1e-7, 10.0)
-    cfg.k = as_int(k, "k (D steps per G step)", 1, 20)
-    cfg.batch = as_int(batch, "Batch size", 2, 1024)
-    cfg.z_dim = as_int(z_dim, "Latent size", 1, 256)
-    cfg.seed = as_int(seed, "Seed", 0, 2**31 - 1)
+    cfg.k = as_int(k, "k (D steps per G step)", *T.LIMITS["k"])
+    cfg.batch = as_int(batch, "Batch size", *T.LIMITS["batch"])
+    cfg.z_dim = as_int(z_dim, "Latent size", *T.LIMITS["z_dim"])
+    cfg.seed = as_int(seed, "Seed", *T.LIMITS["seed"])
     cfg.real_label, cfg.fake_label = real, fake
     cfg.points = parse_points(points_txt) if dataset == "drawn" else base.points
-    cfg.folder = allowed_folder(folder, data_dirs) if dataset == "folder" else base.folder
+    cfg.folder = (folder if isinstance(folder, str) else "") if dataset == "folder" else base.folder
     if dataset == "drawn" and len(cfg.points) < 2:
         raise InputError(f"the drawn distribution has {len(cfg.points)} point(s): draw at least 2 "
                          "(strokes on the canvas, or 'x, y' lines in the points box)")
     try:
-        return T.check_config(cfg)
+        return T.check_config(cfg, tuple(data_dirs))     # the folder goes through the --data-dir gate here
     except (ValueError, FileNotFoundError) as e:
         raise InputError(str(e)) from None
 
@@ -500,14 +490,17 @@ class Views:
 # ---------------------------------------------------------------- the tab
 
 
-def new_trainer(cfg=None, *, device: str = "cpu", classifier=None, **kw):
+def new_trainer(cfg=None, *, device: str = "cpu", classifier=None, data_dirs: Sequence[str | Path] = (), **kw):
     """A live Trainer that shares the CPU as a served app should: its thread runs at a lower OS
-    priority, and between steps it waits while students' quick requests run (serving.priority)."""
+    priority, and between steps it waits while students' quick requests run (serving.priority).
+    Image folders only inside ``data_dirs`` (the app's ``--data-dir``; none: the folder dataset is
+    off), whether typed or in an uploaded checkpoint."""
     from ganmodels.training import live as T
     from serving import priority
 
     return T.Trainer(cfg if cfg is not None else T.preset_config("nonsat"), device=device,
-                     classifier=classifier, on_thread_start=priority.lower_thread_priority,
+                     classifier=classifier, data_dirs=tuple(data_dirs),
+                     on_thread_start=priority.lower_thread_priority,
                      between_steps=priority.yield_to_interactive, **kw)
 
 
@@ -541,7 +534,8 @@ def build(ctx: AppContext):
     """The Live training tab: the app's one run (``ctx.trainer``, created here if the app has
     none) and its pictures (``ctx.training_views``); both are closed by ``ctx.close()``."""
     if ctx.trainer is None:
-        ctx.trainer = new_trainer(device=ctx.device, classifier=ctx.models.get("classifier"))
+        ctx.trainer = new_trainer(device=ctx.device, classifier=ctx.models.get("classifier"),
+                                  data_dirs=ctx.data_dirs)
     trainer = ctx.trainer
     views = ctx.training_views = Views(trainer)
     # the first pictures now, at start-up: a process's first matplotlib figure is slow, and drawn in
@@ -605,12 +599,13 @@ def _layout_settings(cfg0) -> tuple[list, Any, Any]:
     with gr.Row():
         lr_g = gr.Number(cfg0.lr_g, label="Learning rate G")
         lr_d = gr.Number(cfg0.lr_d, label="Learning rate D")
-        k = gr.Slider(1, 10, value=cfg0.k, step=1, label="k: D steps per G step")
-    with gr.Row():
-        batch = gr.Slider(8, 512, value=cfg0.batch, step=8, label="Batch size (needs reset)")
-        z_dim = gr.Slider(1, 128, value=cfg0.z_dim, step=1, label="Latent size dim z (needs reset)")
+        k = gr.Slider(*T.LIMITS["k"], value=cfg0.k, step=1, label="k: D steps per G step")
+    with gr.Row():   # the ranges are the trainer's own (live.LIMITS): what a slider offers is accepted
+        batch = gr.Slider(*T.LIMITS["batch"], value=cfg0.batch, step=2,
+                          label=f"Batch size (needs reset; images: at most {T.IMAGE_LIMITS['batch'][1]})")
+        z_dim = gr.Slider(*T.LIMITS["z_dim"], value=cfg0.z_dim, step=1, label="Latent size dim z (needs reset)")
         seed = gr.Number(cfg0.seed, precision=0, label="Seed (needs reset)")
-    folder = gr.Textbox(cfg0.folder, label="Image folder (for the 'image folder' dataset; resized to 32×32)")
+    folder = gr.Textbox(cfg0.folder, label="Image folder: a folder inside the server's --data-dir (for the 'image folder' dataset; resized to 32×32)")
     gr.Markdown("**Draw a distribution** (dataset 'points you draw'): paint strokes on the plane "
                 "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.",
                 latex_delimiters=LATEX)

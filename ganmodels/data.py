@@ -5,12 +5,15 @@ All image tensors are float in [-1, 1] (the generator's Tanh range), shape (N, C
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
+
+from ganmodels.errors import InputError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -64,6 +67,61 @@ def list_images(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder: {folder}")
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+# ------------------------------------------------------------------ the one gate for folders named from outside
+
+FOLDER_OFF = "the image-folder dataset is off on this server (start the app with --data-dir DIR)"
+FOLDER_OUTSIDE = ("only folders inside the server's --data-dir folder are allowed: give the name of a folder "
+                  "in it (e.g. 'faces')")
+FOLDER_EMPTY = "give an image folder: the name of a folder inside the server's --data-dir folder (e.g. 'faces')"
+
+
+def _inside(p: Path, roots: Sequence[Path]) -> bool:
+    return any(p == r or r in p.parents for r in roots)
+
+
+def allowed_folder(folder, roots: Sequence[str | os.PathLike] = ()) -> str:
+    """A folder named by a user (typed in a browser, or in the settings of an uploaded checkpoint):
+    its resolved path if it lies inside ``roots`` (the lecturer's ``--data-dir`` folders), else
+    InputError.
+
+    No existence oracle: every folder outside the roots gets the same message, and whether it is
+    inside is decided before the filesystem is asked anything about the user's path (first on the
+    path as written, ``..`` folded; then once more with symlinks followed).  Messages never name a
+    path.  Relative names are taken inside the first root.  Without roots the folder dataset is
+    off, and every folder gets ``FOLDER_OFF``.
+    """
+    roots = [Path(r) for r in roots or ()]
+    if not roots:
+        raise InputError(FOLDER_OFF)
+    text = folder.strip() if isinstance(folder, str) else ""
+    if not text:
+        raise InputError(FOLDER_EMPTY)
+    real_roots = [r.resolve() for r in roots]              # the lecturer's folders: asking about them is fine
+    written_roots = [Path(os.path.abspath(r)) for r in roots] + real_roots
+    p = Path(text)
+    p = Path(os.path.abspath(p if p.is_absolute() else roots[0] / p))    # '..' folded, no filesystem call
+    if not _inside(p, written_roots):
+        raise InputError(FOLDER_OUTSIDE)
+    try:
+        real = p.resolve()                                  # symlinks followed: a link may point outside
+    except (OSError, RuntimeError, ValueError):             # a NUL byte, a symlink loop, an unreadable link
+        raise InputError(FOLDER_OUTSIDE) from None
+    if not _inside(real, real_roots):
+        raise InputError(FOLDER_OUTSIDE)
+    return str(real)
+
+
+def folder_label(folder: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str:
+    """How a message names an allowed folder: relative to its ``--data-dir`` root, never the
+    server's full path (``'faces'``, or ``'.'`` for the root itself)."""
+    p = Path(folder)
+    for r in roots or ():
+        r = Path(r).resolve()
+        if p == r or r in p.parents:
+            return str(p.relative_to(r))
+    return p.name
 
 
 def load_image_folder(folder: str | Path, size: int, channels: int = 3, limit: int | None = None

@@ -35,6 +35,76 @@ def tensor_to_image(x: torch.Tensor) -> np.ndarray:
 
 # ------------------------------------------------------------------ checked uploads and files
 
+DEFAULT_MAX_PIXELS = 50_000_000   # the app's --max-pixels default: the most pixels an image may have
+
+
+def too_many_pixels(max_pixels: int) -> str:
+    """The one message for an image above the server's pixel limit (every tab, every path)."""
+    return (f"This image has more pixels than this server accepts: at most {max_pixels / 1e6:g} megapixels "
+            "(the lecturer's --max-pixels). Shrink it and upload it again.")
+
+
+def open_header(source, max_pixels: int | None = DEFAULT_MAX_PIXELS, *, what: str = "This file"):
+    """Open an image without decoding it → a PIL image whose pixels are not read yet.
+
+    ``source`` is a path, a file object or bytes.  Only the header is read, so an image with more than
+    ``max_pixels`` pixels (None: Pillow's own limit, for the command lines) is refused with :func:`too_many_pixels` — exactly at the limit: Pillow's own
+    bomb check only warns up to twice its ``MAX_IMAGE_PIXELS`` — before a byte of it is decoded.
+    Raises InputError for anything that is not a readable image."""
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():      # between 1× and 2× Pillow's limit it only warns: ours is exact
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(source)
+    except Image.DecompressionBombError:
+        raise InputError(too_many_pixels(max_pixels or 2 * Image.MAX_IMAGE_PIXELS)) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+        raise InputError(f"{what} is not an image that can be read (broken, or not a picture): "
+                         "upload a PNG or JPEG.") from None
+    w, h = im.size
+    if max_pixels is not None and w * h > max_pixels:
+        im.close()
+        raise InputError(too_many_pixels(max_pixels))
+    return im
+
+
+def open_checked(source, max_pixels: int = DEFAULT_MAX_PIXELS, *, max_side: int | None = None,
+                 what: str = "This file"):
+    """:func:`open_header`, then decode with a memory budget → a loaded PIL image, upright by its EXIF
+    orientation.  With ``max_side``, a larger image is shrunk while it is decoded (JPEG: ``draft``
+    decodes at ½, ¼ or ⅛ size directly) and then by ``reduce`` (block averages, in 8 bits: no
+    full-size float copy), so a tab that shows 28×28 digits never holds a 50-megapixel float array."""
+    import warnings
+
+    from PIL import Image, ImageOps
+
+    im = open_header(source, max_pixels, what=what)
+    w, h = im.size
+    try:
+        if max_side and max(w, h) > max_side:
+            f = max_side / max(w, h)
+            im.draft(im.mode if im.mode in ("RGB", "L") else "RGB", (max(1, int(w * f)), max(1, int(h * f))))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+        if max_side and max(im.size) > max_side:
+            if im.mode not in ("RGB", "RGBA", "L", "LA", "I", "F"):
+                im = im.convert("RGBA")
+            im = im.reduce(-(-max(im.size) // max_side))        # ceil: the result is ≤ max_side
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        raise InputError(f"{what} could not be decoded (a broken or truncated image).") from None
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # noqa: BLE001 -- broken EXIF data: keep the pixels as stored
+        pass
+    return im
+
 
 def as_rgb(img, *, what: str = "the image") -> tuple[np.ndarray, list[str]]:
     """Any PIL image or array → uint8 RGB (H, W, 3), plus notes about what was converted.
@@ -93,19 +163,16 @@ def fit_size(w: int, h: int, max_pixels: int | None) -> tuple[int, int]:
     return max(1, int(w * s)), max(1, int(h * s))
 
 
-def open_image(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, list[str]]:
-    """Read an image file safely → uint8 RGB and notes (:func:`as_rgb`): refuse non-images; downscale
-    above ``max_pixels`` *while decoding* (JPEG draft mode), so a 10000×10000 upload never fills memory.
-    Phone photos are turned upright by their EXIF orientation."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def open_image(path: str | Path, max_pixels: int | None = None, *,
+               limit: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, list[str]]:
+    """Read an image file safely → uint8 RGB and notes (:func:`as_rgb`): refuse non-images and
+    images above ``limit`` pixels (:func:`open_header`); downscale above ``max_pixels`` *while
+    decoding* (JPEG draft mode), so a 10000×10000 upload never fills memory.  Phone photos are turned
+    upright by their EXIF orientation."""
+    from PIL import Image, ImageOps
 
     path = Path(path)
-    try:
-        im = Image.open(path)
-    except (UnidentifiedImageError, OSError) as e:
-        raise InputError(f"{path.name} is not an image that can be read (PNG, JPEG, WebP, …): {e}") from None
-    except Image.DecompressionBombError as e:
-        raise InputError(f"{path.name} is too large to open safely: {e}") from None
+    im = open_header(path, limit, what=path.name)
     notes = []
     with im:
         w, h = im.size

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import math
 import os
 import shutil
 import socket
@@ -40,6 +41,10 @@ SLOW_FUZZ_EXAMPLES = 60
 TIMEOUT = 120          # a request that takes longer than this counts as a hang
 
 
+# the served app's --max-pixels: small, so that the fuzz's decompression bombs (1.0–2.0× it) are cheap
+FUZZ_MAX_PIXELS = 2_000_000
+
+
 @pytest.fixture(scope="module")
 def classroom_app(all_weights):
     """The whole app served as ``python app.py --open-api`` would serve it. Yields (url, app, ctx)."""
@@ -48,7 +53,7 @@ def classroom_app(all_weights):
     max_pixels = Image.MAX_IMAGE_PIXELS
     n_threads = torch.get_num_threads()
     args = A.parse_args(["--port", str(free_port()), "--weights", str(all_weights), "--device", "cpu",
-                         "--open-api", "--torch-threads", "1"])
+                         "--open-api", "--torch-threads", "1", "--max-pixels", str(FUZZ_MAX_PIXELS)])
     app, ctx = A.serve(args, block=False)
     try:
         yield f"http://127.0.0.1:{args.port}", app, ctx
@@ -79,6 +84,8 @@ def classify(status: int, body: dict) -> str:
     if status == 200 and "data" in body:
         return "result"
     msg = body.get("error") if isinstance(body, dict) else None
+    if 400 <= status < 500 and isinstance(msg, str) and msg.strip():    # refused by serving.guard, with why
+        return "rejected"
     if status == 500 and isinstance(msg, str) and msg.strip():
         if "title" in body:
             return "message"
@@ -106,13 +113,20 @@ def png_bytes(w: int, h: int, mode: str, seed: int) -> bytes:
 @st.composite
 def file_bytes(draw, big: bool = False):
     """(name, bytes): valid images of odd sizes/modes, truncated and garbage files, empty files."""
-    kind = draw(st.sampled_from(["png", "png", "truncated", "garbage", "empty", "jpeg", "gif", "text", "npy"]))
+    kind = draw(st.sampled_from(["png", "png", "truncated", "garbage", "empty", "jpeg", "gif", "text", "npy",
+                                 "bomb"]))
     side = st.integers(1, 900 if big else 160)
     w, h = draw(side), draw(side)
     seed = draw(st.integers(0, 2**16))
     name = draw(st.sampled_from(["x.png", "photo.jpg", "a b.webp", "../../evil.png", "noext", "ü.png", ".hidden.png"]))
     if kind == "png":
         return name, png_bytes(w, h, draw(st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I", "LA"])), seed)
+    if kind == "bomb":      # flat PNGs at 1.0–2.0× the served app's --max-pixels (a few KB each)
+        f = draw(st.sampled_from([1.0, 1.01, 1.5, 2.0]))
+        s = math.isqrt(int(FUZZ_MAX_PIXELS * f)) + (f > 1)
+        buf = io.BytesIO()
+        Image.new(draw(st.sampled_from(["L", "RGBA"])), (s, s)).save(buf, "PNG", compress_level=9)
+        return name, buf.getvalue()
     if kind == "truncated":
         data = png_bytes(w, h, "RGB", seed)
         return name, data[:draw(st.integers(0, max(0, len(data) - 1)))]

@@ -22,14 +22,10 @@ from ganmodels.models import cyclegan as C
 from ganmodels.models import monet_judge as J
 from ganmodels.recipes import cyclegan as R
 from ganmodels.training.loop import linear_decay, train_loop
+from tests.conftest import CYCLEGAN_TINY, serve_tab
+from tests.conftest import tiny_cyclegan_nets as tiny_nets
 
-TINY = C.CycleGANConfig(ngf=4, n_blocks=2, ndf=8)
-
-
-def tiny_nets(cfg=TINY, seed=0):
-    torch.manual_seed(seed)
-    return (C.ResnetGenerator(cfg), C.ResnetGenerator(cfg),
-            C.PatchDiscriminator(cfg), C.PatchDiscriminator(cfg))
+TINY = C.CycleGANConfig(**CYCLEGAN_TINY)
 
 
 def photo(h=120, w=160) -> np.ndarray:
@@ -39,21 +35,8 @@ def photo(h=120, w=160) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    """Tiny G and F (+ judge) saved like the shipped files, with a manifest."""
-    d = tmp_path_factory.mktemp("cg_weights")
-    G, F, _, _ = tiny_nets()
-    C.save({"G": G.eval(), "F": F.eval()}, TINY, d)
-    torch.manual_seed(0)
-    J.save(J.MonetJudge(J.JudgeConfig(width=4, size=32)).eval(), d)
-    for name in (C.FILES["G"], C.FILES["F"], J.FILE):
-        W.update_manifest(d, name, data="none (test)", steps=0, command="tests/test_cyclegan.py")
-    return d
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tiny_dir):
-    return C.load(tiny_dir, "cpu")
+def tiny_model(cyclegan_weights):
+    return C.load(cyclegan_weights, "cpu")
 
 
 # ------------------------------------------------------------------ networks
@@ -326,27 +309,29 @@ def test_bad_inputs(tmp_path):
 def test_huge_image_is_downscaled_while_decoding(tmp_path):
     p = tmp_path / "huge.png"
     Image.new("1", (10000, 10000), 1).save(p)     # 100 MP, a few kB on disk
-    img, notes = imageio.open_image(p, max_pixels=1024 * 1024)
+    img, notes = imageio.open_image(p, max_pixels=1024 * 1024, limit=None)   # the CLI: no server limit
     assert img.shape[0] * img.shape[1] <= 1024 * 1024 and img.shape[0] == img.shape[1]
     assert "10000×10000" in notes[0] and "downscaled" in notes[0]
+    with pytest.raises(ValueError, match="at most 50 megapixels"):             # the app: --max-pixels
+        imageio.open_image(p, max_pixels=1024 * 1024)
 
 
 # ------------------------------------------------------------------ weights, CLI
 
 
-def test_load_checks_the_manifest(tiny_dir, tmp_path):
-    m = C.load(tiny_dir, "cpu")
+def test_load_checks_the_manifest(cyclegan_weights, tmp_path):
+    m = C.load(cyclegan_weights, "cpu")
     assert m.cfg == TINY and m.judge is not None
     bad = tmp_path / "w"
     bad.mkdir()
-    for f in tiny_dir.iterdir():
+    for f in cyclegan_weights.iterdir():
         (bad / f.name).write_bytes(f.read_bytes())
-    (bad / C.FILES["F"]).write_bytes((tiny_dir / C.FILES["G"]).read_bytes())  # swapped file
+    (bad / C.FILES["F"]).write_bytes((cyclegan_weights / C.FILES["G"]).read_bytes())  # swapped file
     with pytest.raises(W.WeightsError, match="sha256"):
         C.load(bad, "cpu")
 
 
-def test_translate_cli_file_and_folder(tiny_dir, tmp_path):
+def test_translate_cli_file_and_folder(cyclegan_weights, tmp_path):
     from ganmodels.cli.main import main
 
     src = tmp_path / "in"
@@ -355,16 +340,16 @@ def test_translate_cli_file_and_folder(tiny_dir, tmp_path):
     Image.fromarray(photo(64, 48)).save(src / "b.jpg")
     (src / "readme.txt").write_text("skip me")
     assert main(["translate", "--direction", "monet2photo", str(src), str(tmp_path / "out"),
-                 "--weights", str(tiny_dir)]) == 0
+                 "--weights", str(cyclegan_weights)]) == 0
     assert Image.open(tmp_path / "out" / "a.png").size == (56, 40)
     assert Image.open(tmp_path / "out" / "b.jpg").size == (48, 64)
     assert main(["translate", "--direction", "photo2monet", str(src / "a.png"), str(tmp_path / "one.png"),
-                 "--weights", str(tiny_dir)]) == 0
+                 "--weights", str(cyclegan_weights)]) == 0
     assert (tmp_path / "one.png").exists()
     (tmp_path / "bad.png").write_text("x")
     with pytest.raises(SystemExit, match="not an image"):
         main(["translate", "--direction", "photo2monet", str(tmp_path / "bad.png"), str(tmp_path / "o.png"),
-              "--weights", str(tiny_dir)])
+              "--weights", str(cyclegan_weights)])
 
 
 # ------------------------------------------------------------------ the tab
@@ -393,22 +378,11 @@ def test_demo_functions(tiny_model):
 
 @pytest.fixture(scope="module")
 def served_tab(tiny_model):
-    import gradio as gr
-
-    from tests.conftest import free_port
     from demo import cyclegan as T
     from demo.context import AppContext
 
-    with gr.Blocks() as demo:
-        with gr.Tab("CycleGAN"):
-            T.build(AppContext(models={"cyclegan": tiny_model}, heavy_limit=2))
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}", demo
-    finally:
-        demo.close()
+    with serve_tab(T.build, AppContext(models={"cyclegan": tiny_model}, heavy_limit=2), "CycleGAN") as served:
+        yield served
 
 
 def _upload(url: str, path) -> str:
@@ -479,7 +453,7 @@ def test_browser_example_translates(served_tab, browser):
     page.close()
 
 
-def test_evaluate_cli_on_a_tiny_folder(tiny_dir, tmp_path, capsys):
+def test_evaluate_cli_on_a_tiny_folder(cyclegan_weights, tmp_path, capsys):
     """The evaluation pipeline end to end on made-up folders (the real numbers come from ../shared)."""
     from ganmodels.cli.evaluate import main
 
@@ -493,8 +467,8 @@ def test_evaluate_cli_on_a_tiny_folder(tiny_dir, tmp_path, capsys):
     with pytest.raises(DataError, match="pass --data-dir"):      # neither --data nor --data-dir
         C.data_root(None)
     with pytest.raises(SystemExit, match="pass --data-dir"):
-        main(["cyclegan", "--json", "--weights", str(tiny_dir)])
-    assert main(["cyclegan", "--json", "--weights", str(tiny_dir), "--data", str(tmp_path)]) == 0
+        main(["cyclegan", "--json", "--weights", str(cyclegan_weights)])
+    assert main(["cyclegan", "--json", "--weights", str(cyclegan_weights), "--data", str(tmp_path)]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     m = res["metrics"]
     assert res["files"] == [C.FILES["G"], C.FILES["F"], J.FILE]
@@ -533,17 +507,17 @@ def test_train_cli_with_multiscale_discriminators(tmp_path):
         main([*argv, "--d-scales", "0", "--out", str(tmp_path / "run3")])
 
 
-def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
+def test_train_init_from_continues_shipped_generators(cyclegan_weights, tmp_path):
     """--init-from DIR: G and F start from DIR's files (sizes from their headers), the manifest adds up
     the steps and joins both commands; a size that disagrees with the files is refused."""
     from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data")
     out, exp = tmp_path / "run", tmp_path / "exp"
-    argv = ["cyclegan", "--steps", "2", "--init-from", str(tiny_dir), "--data", str(data), "--crop", "32",
+    argv = ["cyclegan", "--steps", "2", "--init-from", str(cyclegan_weights), "--data", str(data), "--crop", "32",
             "--ndf", "8", "--out", str(out), "--export", str(exp), "--no-progress", "--sample-every", "100"]
     assert main(argv) == 0
-    G0, _, _ = W.load_network(tiny_dir / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
+    G0, _, _ = W.load_network(cyclegan_weights / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
                                  family=C.FAMILY, network="G")
     G1, cfg1, _ = W.load_network(exp / C.FILES["G"], C.ResnetGenerator, C.CycleGANConfig,
                                  family=C.FAMILY, network="G")
@@ -552,7 +526,7 @@ def test_train_init_from_continues_shipped_generators(tiny_dir, tmp_path):
     assert d0.keys() == d1.keys() and any(not torch.equal(d0[k], d1[k]) for k in d0)   # trained further
     entry = W.read_manifest(exp)["files"][C.FILES["G"]]
     assert entry["steps"] == 0 + 2
-    assert entry["command"].startswith("tests/test_cyclegan.py && python -m ganmodels.train cyclegan --steps 2")
+    assert entry["command"].startswith("tests/conftest.py && python -m ganmodels.train cyclegan --steps 2")
     assert "--init-from" in entry["command"]
     with pytest.raises(SystemExit, match="ngf 4, not 2"):   # narrower than the files: refused
         main([*argv[:-2], "--ngf", "2", "--out", str(tmp_path / "run2")])
@@ -589,7 +563,7 @@ def test_the_two_cycles_can_be_weighted_apart():
     assert float(loss) != pytest.approx(wrong, rel=1e-3)
 
 
-def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_path):
+def test_train_init_d_from_starts_the_discriminators_from_a_run(cyclegan_weights, tmp_path):
     """--init-d-from RUN: D_Y and D_X start from that run's checkpoint (tensor for tensor); a run
     started so records it in its command; a missing, unreadable or wrong-size checkpoint is refused."""
     from safetensors.torch import load_file
@@ -597,7 +571,7 @@ def test_train_init_d_from_starts_the_discriminators_from_a_run(tiny_dir, tmp_pa
     from ganmodels.cli.train import main
 
     data = _made_up_folders(tmp_path / "data")
-    base = ["cyclegan", "--init-from", str(tiny_dir), "--data", str(data), "--crop", "32", "--ndf", "8",
+    base = ["cyclegan", "--init-from", str(cyclegan_weights), "--data", str(data), "--crop", "32", "--ndf", "8",
             "--no-progress", "--sample-every", "100", "--ckpt-every", "1"]
     first = tmp_path / "first"
     assert main([*base, "--steps", "2", "--out", str(first), "--export", str(tmp_path / "e1")]) == 0

@@ -18,39 +18,18 @@ from ganmodels.models import cgan as CG
 from ganmodels.models import infogan as IG
 from ganmodels.recipes import infogan as IGR
 from ganmodels.training.ema import EMA
-
-TINY = dict(fc_g=16, ngf=8, ndf=8, fc_d=16, fc_q=8)
-TINY_C = dict(ngf=8, ndf=8, fc_d=16)
-
-
-def make_weights(out):
-    """Tiny untrained InfoGAN, cGAN and classifier saved like the shipped ones, with a manifest."""
-    from ganmodels.models import classifier as C
-
-    torch.manual_seed(0)
-    cfg = IG.InfoGANConfig(**TINY)
-    IG.save(IG.Generator(cfg).eval(), IG.Discriminator(cfg).eval(), cfg, out)
-    ccfg = CG.CGANConfig(**TINY_C)
-    CG.save(CG.Generator(ccfg).eval(), CG.Discriminator(ccfg).eval(), ccfg, out)
-    kcfg = C.ClassifierConfig(width=4, feat_dim=16)
-    W.save_network(C.Classifier(kcfg).eval(), out / C.FILE, family=C.FAMILY, network="C", config=kcfg)
-    for name in (*IG.FILES.values(), *CG.FILES.values(), C.FILE):
-        W.update_manifest(out, name, data="none (test)", steps=0, command="tests/test_infogan.py")
-    return out
+from tests.conftest import CGAN_TINY as TINY_C
+from tests.conftest import INFOGAN_TINY as TINY
+from tests.conftest import make_tiny_infogan_weights, serve_tab
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return make_weights(tmp_path_factory.mktemp("igweights"))
-
-
-@pytest.fixture(scope="module")
-def ctx(tiny_dir):
+def ctx(infogan_weights):
     """What app.py hands the tab: the tiny models and their weight store."""
     from demo.context import AppContext
     from ganmodels import MODELS
 
-    store = W.WeightStore(tiny_dir)
+    store = W.WeightStore(infogan_weights)
     return AppContext(models={"infogan": MODELS["infogan"](store=store), "cgan": MODELS["cgan"](store=store),
                               "classifier": MODELS["classifier"](store=store)}, store=store)
 
@@ -259,18 +238,18 @@ def test_code_meanings():
 # ---------------------------------------------------------------- weights, sampling, CLI
 
 
-def test_save_load_round_trip(tiny_dir, models):
+def test_save_load_round_trip(infogan_weights, models):
     ig = models["infogan"]
     cfg = IG.InfoGANConfig(**TINY)
     assert ig.cfg == cfg and ig.D is not None
     torch.manual_seed(0)
-    ref = IG.Generator(cfg).eval()        # same seed as make_weights → same weights
+    ref = IG.Generator(cfg).eval()        # same seed as make_tiny_infogan_weights → same weights
     z = torch.randn(3, cfg.z_dim)
     assert torch.allclose(ig.generate(z, [1, 2, 3], torch.zeros(3, 2)), ref(z, torch.tensor([1, 2, 3]),
                                                                           torch.zeros(3, 2)), atol=1e-6)
     # a file that fails its hash is refused
-    bad = tiny_dir.parent / "igbad"
-    make_weights(bad)
+    bad = infogan_weights.parent / "igbad"
+    make_tiny_infogan_weights(bad)
     (bad / IG.FILES["G"]).write_bytes((bad / IG.FILES["G"]).read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(W.WeightsError, match="sha256"):
         IG.load(bad)
@@ -292,23 +271,24 @@ def test_sample_uint8_and_checks(models):
         CG.sample_uint8(cg, n=2, label=-1)
 
 
-def test_generate_cli(tiny_dir, tmp_path):
+def test_generate_cli(infogan_weights, tmp_path):
     from ganmodels.cli.main import main
 
     out = tmp_path / "ig.npz"
     assert main(["generate", "infogan", "--cat", "2", "--c1", "-1.5", "--n", "5", "--out", str(out),
-                 "--weights", str(tiny_dir)]) == 0
+                 "--weights", str(infogan_weights)]) == 0
     with np.load(out) as f:
         assert f["images"].shape == (5, 28, 28) and f["images"].dtype == np.uint8
     out2 = tmp_path / "cg.npz"
-    assert main(["generate", "cgan", "--label", "4", "--n", "3", "--out", str(out2), "--weights", str(tiny_dir)]) == 0
+    assert main(["generate", "cgan", "--label", "4", "--n", "3", "--out", str(out2),
+                 "--weights", str(infogan_weights)]) == 0
     with np.load(out2) as f:
         assert f["images"].shape == (3, 28, 28)
     with pytest.raises(SystemExit, match="--label"):
-        main(["generate", "cgan", "--label", "12", "--out", str(out2), "--weights", str(tiny_dir)])
+        main(["generate", "cgan", "--label", "12", "--out", str(out2), "--weights", str(infogan_weights)])
 
 
-def test_evaluate_returns_metrics(tiny_dir, tmp_path):
+def test_evaluate_returns_metrics(infogan_weights, tmp_path):
     """The evaluate entry points run end to end on tiny weights and a made-up test set."""
     import argparse
 
@@ -316,7 +296,7 @@ def test_evaluate_returns_metrics(tiny_dir, tmp_path):
     npz = tmp_path / "test.npz"
     np.savez(npz, images=rng.integers(0, 256, (300, 28, 28), dtype=np.uint8),
              labels=rng.integers(0, 10, 300).astype(np.uint8))
-    args = argparse.Namespace(weights=str(tiny_dir), device="cpu", seed=0, n=300, mnist_test=str(npz),
+    args = argparse.Namespace(weights=str(infogan_weights), device="cpu", seed=0, n=300, mnist_test=str(npz),
                               data=None, threads=None)
     r = IGE.evaluate(args)
     assert r["files"] == list(IG.FILES.values())
@@ -358,21 +338,10 @@ def test_tab_pure_functions(ctx, models):
 
 @pytest.fixture(scope="module")
 def served_tab(ctx):
-    import gradio as gr
-
     from demo import infogan as T
-    from tests.conftest import free_port
 
-    with gr.Blocks() as demo:
-        with gr.Tab("InfoGAN codes"):
-            T.build(ctx)
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        demo.close()
+    with serve_tab(T.build, ctx, "InfoGAN codes") as (url, _):
+        yield url
 
 
 def served_png(out: dict) -> np.ndarray:

@@ -286,21 +286,12 @@ def test_cli_single_and_batch(tiny_weights, tmp_path):
 
 @pytest.fixture(scope="module")
 def served(gan, clf):
-    import gradio as gr
-
     from demo.context import AppContext
-    from tests.conftest import free_port
+    from tests.conftest import serve_tab
 
-    with gr.Blocks() as app:
-        with gr.Tab("Inpainting"):
-            T.build(AppContext(models={"dcgan": gan, "classifier": clf}, heavy_limit=2))
-    app.queue()
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        app.close()
+    with serve_tab(T.build, AppContext(models={"dcgan": gan, "classifier": clf}, heavy_limit=2),
+                   "Inpainting") as (url, _):
+        yield url
 
 
 def test_api_endpoint_with_painted_layer(served, tmp_path):

@@ -21,8 +21,9 @@ from ganmodels.errors import DataError
 from ganmodels.inference.srgan import super_resolve, upscale
 from ganmodels.models import srgan as S
 from ganmodels.recipes import srgan as R
-
-TINY = dict(channels=8, blocks=1, head_kernel=3)
+from tests.conftest import SRGAN_TINY as TINY
+from tests.conftest import make_tiny_srgan_weights, serve_tab
+from tests.conftest import tiny_srgan_G as tiny_G
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -34,33 +35,11 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def tiny_G(seed=0, **kw) -> S.Generator:
-    """A tiny generator whose output is NOT just bicubic (the tail is re-initialised)."""
-    torch.manual_seed(seed)
-    G = S.Generator(S.SRConfig(**{**TINY, **kw}))
-    torch.nn.init.normal_(G.tail.weight, 0, 0.05)
-    return G.eval()
-
-
-def make_weights(out):
-    S.save_G(tiny_G(0), "srresnet", out)
-    S.save_G(tiny_G(1), "srgan", out)
-    S.save_D(S.Discriminator(S.SRDConfig(ndf=4, dense=8)).eval(), out)
-    for name in S.FILES.values():
-        W.update_manifest(out, name, data="none (test)", steps=0, command="tests/test_srgan.py")
-    return out
-
-
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return make_weights(tmp_path_factory.mktemp("srweights"))
-
-
-@pytest.fixture(scope="module")
-def model(tiny_dir):
+def model(srgan_weights):
     from ganmodels import MODELS
 
-    return MODELS["srgan"](device="cpu", store=W.WeightStore(tiny_dir))
+    return MODELS["srgan"](device="cpu", store=W.WeightStore(srgan_weights))
 
 
 def photo(h=48, w=40):
@@ -250,7 +229,7 @@ def test_check_image_bad_input():
 # ---------------------------------------------------------------- weights, load, CLI
 
 
-def test_load_both_generators(model, tiny_dir):
+def test_load_both_generators(model, srgan_weights):
     assert set(model.nets) == {"srresnet", "srgan"}
     lr = photo(12, 9)
     outs = {m: upscale(model, m, lr) for m in S.METHODS}
@@ -259,9 +238,9 @@ def test_load_both_generators(model, tiny_dir):
     with pytest.raises(ValueError, match="unknown method"):
         upscale(model, "nearest", lr)
     # a weight file that does not match the manifest is refused
-    bad = tiny_dir.parent / "bad"
+    bad = srgan_weights.parent / "bad"
     bad.mkdir()
-    make_weights(bad)
+    make_tiny_srgan_weights(bad)
     with open(bad / S.FILES["srgan"], "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\0\0\0\1")
@@ -269,7 +248,7 @@ def test_load_both_generators(model, tiny_dir):
         S.load(bad)
 
 
-def test_upscale_cli_file_and_folder(tiny_dir, tmp_path):
+def test_upscale_cli_file_and_folder(srgan_weights, tmp_path):
     from ganmodels.cli.main import main
 
     src = tmp_path / "in"
@@ -277,28 +256,28 @@ def test_upscale_cli_file_and_folder(tiny_dir, tmp_path):
     Image.fromarray(photo(20, 28)).save(src / "a.png")
     Image.fromarray(photo(9, 11)).convert("L").save(src / "b.jpg")
     (src / "c.png").write_bytes(b"not an image")
-    assert main(["upscale", "--model", "srgan", "--weights", str(tiny_dir), str(src / "a.png"),
+    assert main(["upscale", "--model", "srgan", "--weights", str(srgan_weights), str(src / "a.png"),
                  str(tmp_path / "a4.png")]) == 0
     assert Image.open(tmp_path / "a4.png").size == (112, 80)
     # a folder: names kept, the bad file skipped (exit code 1 says so)
-    rc = main(["upscale", "--model", "srresnet", "--weights", str(tiny_dir), str(src), str(tmp_path / "out")])
+    rc = main(["upscale", "--model", "srresnet", "--weights", str(srgan_weights), str(src), str(tmp_path / "out")])
     assert rc == 1
     assert Image.open(tmp_path / "out" / "a.png").size == (112, 80)
     assert Image.open(tmp_path / "out" / "b.jpg").size == (44, 36)
     assert not (tmp_path / "out" / "c.png").exists()
     with pytest.raises(SystemExit, match="8×8"):
         Image.fromarray(photo(5, 5)).save(tmp_path / "tiny.png")
-        main(["upscale", "--model", "srgan", "--weights", str(tiny_dir), str(tmp_path / "tiny.png"),
+        main(["upscale", "--model", "srgan", "--weights", str(srgan_weights), str(tmp_path / "tiny.png"),
               str(tmp_path / "x.png")])
     with pytest.raises(SystemExit, match="Mpixels"):
-        main(["upscale", "--model", "srgan", "--weights", str(tiny_dir), "--max-pixels", "100",
+        main(["upscale", "--model", "srgan", "--weights", str(srgan_weights), "--max-pixels", "100",
               str(src / "a.png"), str(tmp_path / "y.png")])
     with pytest.raises(SystemExit, match="not found"):
-        main(["upscale", "--model", "srgan", "--weights", str(tiny_dir), str(tmp_path / "nope.png"),
+        main(["upscale", "--model", "srgan", "--weights", str(srgan_weights), str(tmp_path / "nope.png"),
               str(tmp_path / "z.png")])
 
 
-def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
+def test_train_init_continues_srresnet_with_lineage(srgan_weights, tmp_path):
     """--init FILE for SRResNet: G starts from FILE (its size from the header), the learning rate decays
     with --decay-from, and the export's manifest adds up both runs' steps and joins their commands."""
     from ganmodels.cli import train as T
@@ -308,7 +287,7 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     from skimage.data import astronaut, chelsea, coffee
     for name, img in (("a", astronaut()), ("c", chelsea()), ("k", coffee())):
         Image.fromarray(img).save(data / f"{name}.png")
-    init = tiny_dir / S.FILES["srresnet"]
+    init = srgan_weights / S.FILES["srresnet"]
     out = tmp_path / "run"
     argv = ["srresnet", "--steps", "4", "--batch", "2", "--crop", "32", "--data", str(data), "--holdout", "1",
             "--init", str(init), "--decay-from", "0.5", "--threads", "1", "--no-progress",
@@ -329,8 +308,8 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     assert T.main(argv) in (0, None)
     entry = W.read_manifest(out / "export")["files"][S.FILES["srresnet"]]
     assert entry["steps"] == 0 + 4                       # the init file's manifest says 0 steps
-    assert entry["command"].startswith("tests/test_srgan.py && ") and "--init" in entry["command"]
-    G0 = S.load(tiny_dir).nets["srresnet"]
+    assert entry["command"].startswith("tests/conftest.py && ") and "--init" in entry["command"]
+    G0 = S.load(srgan_weights).nets["srresnet"]
     G1, cfg, _ = W.load_network(out / "export" / S.FILES["srresnet"], S.Generator, S.SRConfig,
                                 family=S.FAMILY, network="srresnet_G")
     assert (cfg.channels, cfg.blocks, cfg.head_kernel) == (8, 1, 3)    # from the init file, not the defaults
@@ -349,7 +328,7 @@ def test_train_init_continues_srresnet_with_lineage(tiny_dir, tmp_path):
     # a corrupt init file is refused with its reason
     bad = tmp_path / "bad"
     bad.mkdir()
-    make_weights(bad)
+    make_tiny_srgan_weights(bad)
     with open(bad / S.FILES["srresnet"], "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\0\0\0\1")
@@ -389,23 +368,12 @@ def test_tab_functions(model):
 
 
 @pytest.fixture(scope="module")
-def served(model, tmp_path_factory):
-    import gradio as gr
-
+def served(model):
     from demo import srgan as T
-    from tests.conftest import free_port
     from demo.context import AppContext
 
-    with gr.Blocks() as demo:
-        with gr.Tab("SRGAN zoom"):
-            T.build(AppContext(models={"srgan": model}, heavy_limit=2))
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        demo.close()
+    with serve_tab(T.build, AppContext(models={"srgan": model}, heavy_limit=2), "SRGAN zoom") as (url, _):
+        yield url
 
 
 def _data_url(img):

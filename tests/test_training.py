@@ -20,6 +20,7 @@ import torch
 
 from ganmodels.models import toy
 from ganmodels.training import live as T
+from tests.conftest import trainer_threads, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,19 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def small(**kw) -> T.RunConfig:
     base = dict(dataset="ring", loss="ns", batch=32, hidden=16, lr_g=1e-3, lr_d=1e-3)
     return T.RunConfig(**{**base, **kw})
-
-
-def wait_until(cond, timeout=30.0):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def trainer_threads():
-    return [t for t in threading.enumerate() if t.name == "gan-live-trainer" and t.is_alive()]
 
 
 # ------------------------------------------------------------------ toy data and metrics
@@ -364,22 +352,15 @@ def test_pictures_render():
 @pytest.fixture(scope="module")
 def live_app():
     """Only this tab, served on a free port (the trainer and its render process closed after)."""
-    import gradio as gr
-
     from demo import training as TR
     from demo.context import AppContext
-    from tests.conftest import free_port
+    from tests.conftest import serve_tab
 
     ctx = AppContext(trainer=T.Trainer(small(), snapshot_every_s=0.1))
-    with gr.Blocks() as demo:
-        TR.build(ctx)
-    demo.queue(default_concurrency_limit=2)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        yield f"http://127.0.0.1:{port}", ctx
+        with serve_tab(TR.build, ctx, default_concurrency_limit=2) as (url, _):
+            yield url, ctx
     finally:
-        demo.close()
         ctx.close()
         assert not trainer_threads()
 

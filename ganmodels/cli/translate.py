@@ -5,8 +5,7 @@ import sys
 from pathlib import Path
 
 from ganmodels import weights as W
-from ganmodels.cli.common import common_args
-from ganmodels.data import list_images
+from ganmodels.cli.common import common_args, file_or_folder_args, image_pairs, max_pixels, skip_or_exit
 from ganmodels.imageio import open_image
 from ganmodels.inference.cyclegan import translate
 from ganmodels.models import cyclegan
@@ -15,9 +14,7 @@ from ganmodels.models import cyclegan
 def add_parser(sub) -> None:
     t = sub.add_parser("translate", help="CycleGAN photo ↔ Monet")
     t.add_argument("--direction", choices=["photo2monet", "monet2photo"], required=True)
-    t.add_argument("input")
-    t.add_argument("output")
-    t.add_argument("--max-pixels", type=int, default=None)
+    file_or_folder_args(t)
     common_args(t)
     t.set_defaults(run=run)
 
@@ -27,23 +24,11 @@ def run(args) -> int:
     from PIL import Image
 
     src, dst = Path(args.input), Path(args.output)
-    max_px = args.max_pixels or cyclegan.MAX_PIXELS
-    if max_px < cyclegan.MIN_SIDE * cyclegan.MIN_SIDE:
-        raise SystemExit(f"--max-pixels must be at least {cyclegan.MIN_SIDE * cyclegan.MIN_SIDE}")
-    if not src.exists():
-        raise SystemExit(f"{src} does not exist")
+    max_px = max_pixels(args.max_pixels, cyclegan.MAX_PIXELS, cyclegan.MIN_SIDE)
+    pairs = image_pairs(src, dst, missing=f"{src} does not exist", empty=f"no images in {src}",
+                        out_is_file=f"{src} is a folder, so OUT must be a folder too ({dst} is a file)")
     if src.is_dir():
-        files = list_images(src)
-        if not files:
-            raise SystemExit(f"no images in {src}")
-        if dst.exists() and not dst.is_dir():
-            raise SystemExit(f"{src} is a folder, so OUT must be a folder too ({dst} is a file)")
         dst.mkdir(parents=True, exist_ok=True)
-        pairs = [(f, dst / f.relative_to(src)) for f in files]
-    else:
-        if dst.is_dir():
-            dst = dst / src.name
-        pairs = [(src, dst)]
     for _, o in pairs:
         if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
             raise SystemExit(f"{o}: the output must end in .png, .jpg, .webp, .bmp or .tif")
@@ -52,12 +37,10 @@ def run(args) -> int:
     failed = 0
     for f, o in pairs:
         try:
-            img, notes = open_image(f, max_px)
+            img, notes = open_image(f, max_px, limit=None)   # a local file: Pillow's own bomb limit
             out = translate(model, img, args.direction)
         except ValueError as e:
-            if len(pairs) == 1:
-                raise SystemExit(f"error: {e}")
-            print(f"skipped {f}: {e}", file=sys.stderr)
+            skip_or_exit(pairs, f, e)
             failed += 1
             continue
         o.parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 from ganmodels import weights as W
-from ganmodels.cli.common import common_args
-from ganmodels.data import IMAGE_SUFFIXES, list_images
+from ganmodels.cli.common import common_args, file_or_folder_args, image_pairs, max_pixels, skip_or_exit
+from ganmodels.data import IMAGE_SUFFIXES
 from ganmodels.inference.srgan import super_resolve
 from ganmodels.models import srgan
 
@@ -14,9 +14,7 @@ from ganmodels.models import srgan
 def add_parser(sub) -> None:
     u = sub.add_parser("upscale", help="4× super-resolution")
     u.add_argument("--model", choices=["srresnet", "srgan"], required=True)
-    u.add_argument("input")
-    u.add_argument("output")
-    u.add_argument("--max-pixels", type=int, default=None)
+    file_or_folder_args(u)
     common_args(u)
     u.set_defaults(run=run)
 
@@ -26,23 +24,12 @@ def run(args) -> int:
     from PIL import Image, UnidentifiedImageError
 
     src, dst = Path(args.input), Path(args.output)
-    max_px = args.max_pixels or srgan.MAX_INPUT_PIXELS
-    if max_px < srgan.MIN_SIDE * srgan.MIN_SIDE:
-        raise SystemExit(f"--max-pixels must be at least {srgan.MIN_SIDE * srgan.MIN_SIDE}")
-    if src.is_dir():
-        pairs = [(p, dst / p.relative_to(src)) for p in list_images(src)]
-        if not pairs:
-            raise SystemExit(f"no images in {src} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-        if dst.exists() and not dst.is_dir():
-            raise SystemExit(f"{src} is a folder, so the output must be a folder too ({dst} is a file)")
-    elif src.is_file():
-        if dst.is_dir():
-            dst = dst / src.name
-        if dst.suffix.lower() not in IMAGE_SUFFIXES:
-            raise SystemExit(f"the output must be an image file (.png, .jpg, ...), not {dst.name!r}")
-        pairs = [(src, dst)]
-    else:
-        raise SystemExit(f"input not found: {src}")
+    max_px = max_pixels(args.max_pixels, srgan.MAX_INPUT_PIXELS, srgan.MIN_SIDE)
+    pairs = image_pairs(src, dst, missing=f"input not found: {src}",
+                        empty=f"no images in {src} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})",
+                        out_is_file=f"{src} is a folder, so the output must be a folder too ({dst} is a file)")
+    if not src.is_dir() and pairs[0][1].suffix.lower() not in IMAGE_SUFFIXES:
+        raise SystemExit(f"the output must be an image file (.png, .jpg, ...), not {pairs[0][1].name!r}")
 
     G = None
     if args.model != "bicubic":
@@ -58,9 +45,7 @@ def run(args) -> int:
             failed += 1
             continue
         except ValueError as e:
-            if len(pairs) == 1:
-                raise SystemExit(f"error: {e}")
-            print(f"skipped {p}: {e}", file=sys.stderr)
+            skip_or_exit(pairs, p, e)
             failed += 1
             continue
         for n in notes:

@@ -6,7 +6,6 @@ digit is the headline number, beside the sample quality that every digit model r
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ganmodels.evaluation.digits import digit_sample_metrics, mnist_test, mnist_test_path
 from ganmodels.models import cgan as CG
@@ -14,8 +13,6 @@ from ganmodels.models import classifier as C
 
 
 def evaluate(args) -> dict:
-    if args.threads:
-        torch.set_num_threads(args.threads)
     model = CG.load(args.weights, args.device)
     net = C.load(args.weights, args.device)
     n = 2000

@@ -14,6 +14,21 @@ from ganmodels.metrics import psnr
 from ganmodels.models import cyclegan, monet_judge
 
 
+def translate_held_out(model, images, direction: str, other: str):
+    """Each image translated (``direction``) and back: (translations, cycle PSNRs in dB, identity errors).
+
+    The identity error is mean |other(x) − x| on the [-1, 1] scale: the network that maps *into*
+    the image's own domain should leave it untouched.
+    """
+    outs, cycle_psnr, identity = [], [], []
+    for im in images:
+        o, r = translate(model, im, direction, cycle=True)
+        outs.append(o)
+        cycle_psnr.append(psnr(im, r))
+        identity.append(np.abs(translate(model, im, other).astype(np.float64) - im).mean() / 127.5)
+    return outs, cycle_psnr, identity
+
+
 def evaluate(args) -> dict:
     """Held-out metrics, judged by the shipped Monet judge (trained on the training split only).
 
@@ -30,18 +45,8 @@ def evaluate(args) -> dict:
     px, py = monet_judge.monet_prob(judge, X), monet_judge.monet_prob(judge, Y)
     acc = float(((px < 0.5).sum() + (py >= 0.5).sum()) / (len(X) + len(Y)))
     # translations, cycles, identity
-    gx, ps_x, idx_err = [], [], []
-    for im in X:
-        o, r = translate(model, im, "photo2monet", cycle=True)
-        gx.append(o)
-        ps_x.append(psnr(im, r))
-        idx_err.append(np.abs(translate(model, im, "monet2photo").astype(np.float64) - im).mean() / 127.5)
-    fy, ps_y, idy_err = [], [], []
-    for im in Y:
-        o, r = translate(model, im, "monet2photo", cycle=True)
-        fy.append(o)
-        ps_y.append(psnr(im, r))
-        idy_err.append(np.abs(translate(model, im, "photo2monet").astype(np.float64) - im).mean() / 127.5)
+    gx, ps_x, idx_err = translate_held_out(model, X, "photo2monet", "monet2photo")
+    fy, ps_y, idy_err = translate_held_out(model, Y, "monet2photo", "photo2monet")
     p_gx = monet_judge.monet_prob(judge, np.stack(gx))
     p_fy = monet_judge.monet_prob(judge, np.stack(fy))
     m = {

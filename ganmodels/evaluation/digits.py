@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ganmodels import data
 from ganmodels.errors import EvaluationError
@@ -69,9 +68,7 @@ def evaluate_dcgan(args) -> dict:
     net = C.load(args.weights, args.device)
     X_test, _ = mnist_test(mnist_test_path(args))
     X_train, _ = data.mnist_digits()
-    g = torch.Generator().manual_seed(args.seed)
-    z = torch.randn(args.n, model.z_dim, generator=g)
-    imgs = np.concatenate([data.to_uint8(model.generate(z[i:i + 500])) for i in range(0, len(z), 500)])
+    imgs = model.generate_uint8(model.z_from_seed(args.seed, args.n))
     m = digit_sample_metrics(imgs, net, X_test, X_train)
     m.update(seed=args.seed, sampling="z ~ N(0, I), no truncation, EMA generator",
              metric_note="classifier-FID uses the project's MNIST classifier features, not Inception")

@@ -99,8 +99,6 @@ def code_meanings(rho: dict, props: tuple[str, ...] = ("slant", "thickness")) ->
 
 
 def evaluate(args) -> dict:
-    if args.threads:
-        torch.set_num_threads(args.threads)
     model = IG.load(args.weights, args.device)
     net = C.load(args.weights, args.device)
     n = 2000

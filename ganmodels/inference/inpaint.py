@@ -100,6 +100,17 @@ class InpaintResult:
 # ----------------------------------------------------------------- inputs
 
 
+def _as_n1hw(x: torch.Tensor, what: str) -> torch.Tensor:
+    """(H,W) → (1,1,H,W); (N,H,W) → (N,1,H,W); (N,1,H,W) as it is; any other shape is refused."""
+    if x.ndim == 2:
+        x = x[None, None]
+    elif x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise InpaintError(f"{what} (H,W), (N,H,W) or (N,1,H,W); got shape {tuple(x.shape)}")
+    return x
+
+
 def as_images(image) -> torch.Tensor:
     """uint8 0..255 or float [-1, 1]; (H,W), (N,H,W) or (N,1,H,W) → float (N,1,H,W) in [-1, 1]."""
     if isinstance(image, np.ndarray):
@@ -113,12 +124,7 @@ def as_images(image) -> torch.Tensor:
             x = x / 127.5 - 1.0
     else:
         raise InpaintError(f"image must be a numpy array or a tensor, got {type(image).__name__}")
-    if x.ndim == 2:
-        x = x[None, None]
-    elif x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1] != 1:
-        raise InpaintError(f"image must be grey (H,W), (N,H,W) or (N,1,H,W); got shape {tuple(x.shape)}")
+    x = _as_n1hw(x, "image must be grey")
     if not torch.isfinite(x).all():
         raise InpaintError("image holds NaN or infinite values")
     return x.clamp(-1, 1)
@@ -130,13 +136,7 @@ def as_masks(mask, n: int) -> torch.Tensor:
     m = m.float()
     if m.max() > 1:
         m = m / 255.0
-    m = (m > 0.5).float()
-    if m.ndim == 2:
-        m = m[None, None]
-    elif m.ndim == 3:
-        m = m[:, None]
-    if m.ndim != 4 or m.shape[1] != 1:
-        raise InpaintError(f"mask must be (H,W), (N,H,W) or (N,1,H,W); got shape {tuple(m.shape)}")
+    m = _as_n1hw((m > 0.5).float(), "mask must be")
     if m.shape[0] == 1 and n > 1:
         m = m.expand(n, -1, -1, -1).contiguous()
     return m

@@ -17,7 +17,6 @@ so choosing y = 7 asks for a seven.  The shipped generator is the EMA of G.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,7 +24,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ganmodels import weights as W
-from ganmodels.data import to_uint8
 from ganmodels.errors import InputError
 from ganmodels.models.dcgan import LoadedGAN, init_weights
 
@@ -104,29 +102,21 @@ class Discriminator(nn.Module):
 class CGAN(LoadedGAN):
     """The loaded model: G (EMA, eval mode) and, when present, D."""
 
+    family, files, networks = FAMILY, FILES, (Generator, Discriminator, CGANConfig)
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, y) -> torch.Tensor:
         """z (N, z_dim), y (N,) digits → images (N, 1, 28, 28) in [-1, 1] on the CPU."""
         y = torch.as_tensor(y, dtype=torch.long).to(self.device)
         return self.G(z.to(self.device).float(), y).cpu()
 
-    @torch.no_grad()
-    def generate_uint8(self, z, y, batch: int = 500) -> np.ndarray:
-        y = torch.as_tensor(y, dtype=torch.long)
-        return np.concatenate([to_uint8(self.generate(z[i:i + batch], y[i:i + batch]))
-                               for i in range(0, len(z), batch)])
-
 
 def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None,
          with_D: bool = False) -> CGAN:
-    G, D, cfg = W.load_g_and_d(store or W.WeightStore(weights_dir), family=FAMILY, files=FILES,
-                               generator=Generator, discriminator=Discriminator, config_cls=CGANConfig,
-                               device=device, with_D=with_D)
-    return CGAN(G, D, cfg, device)
+    return CGAN.from_store(store or W.WeightStore(weights_dir), device, with_D=with_D)
 
 
-def save(G: nn.Module, D: nn.Module, cfg: CGANConfig, out_dir: str | Path) -> dict[str, str]:
-    return W.save_g_and_d(G, D, cfg, out_dir, family=FAMILY, files=FILES)
+save = CGAN.save
 
 
 @torch.no_grad()

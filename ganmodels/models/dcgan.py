@@ -125,10 +125,31 @@ def init_weights(m: nn.Module) -> None:
 
 
 class LoadedGAN:
-    """A loaded generator (eval mode), its D when present, and seeded latents (shared by dcgan/cgan/infogan)."""
+    """A loaded generator (eval mode), its D when present, and seeded latents (shared by dcgan/cgan/infogan).
+
+    A family's subclass names its weight files and its networks; ``from_store`` and ``save`` read them.
+    """
+
+    family: str
+    files: dict[str, str]
+    networks: tuple[type, type, type]     # (Generator, Discriminator, config class)
 
     def __init__(self, G: nn.Module, D: nn.Module | None, cfg, device="cpu"):
         self.G, self.D, self.cfg, self.device = G, D, cfg, torch.device(device)
+
+    @classmethod
+    def from_store(cls, store: W.WeightStore, device="cpu", *, with_D: bool = True):
+        """The family's G (and D with ``with_D``) from the store, checked against its manifest."""
+        generator, discriminator, config_cls = cls.networks
+        G, D, cfg = W.load_g_and_d(store, family=cls.family, files=cls.files, generator=generator,
+                                   discriminator=discriminator, config_cls=config_cls, device=device,
+                                   with_D=with_D)
+        return cls(G, D, cfg, device)
+
+    @classmethod
+    def save(cls, G: nn.Module, D: nn.Module, cfg, out_dir: str | Path) -> dict[str, str]:
+        """G and D as the family's two files in out_dir (config in the header)."""
+        return W.save_g_and_d(G, D, cfg, out_dir, family=cls.family, files=cls.files)
 
     @property
     def z_dim(self) -> int:
@@ -138,9 +159,17 @@ class LoadedGAN:
         g = torch.Generator().manual_seed(int(seed))
         return torch.randn(n, self.cfg.z_dim, generator=g)
 
+    @torch.no_grad()
+    def generate_uint8(self, *inputs, batch: int = 500) -> np.ndarray:
+        """``generate(*inputs)`` on ``batch`` rows at a time (every input sliced alike) → uint8 images."""
+        return np.concatenate([to_uint8(self.generate(*(x[i:i + batch] for x in inputs)))
+                               for i in range(0, len(inputs[0]), batch)])
+
 
 class DCGAN(LoadedGAN):
     """The loaded model: G (eval mode) and, when present, D. Used by the tabs and CLIs."""
+
+    family, files, networks = FAMILY, FILES, (Generator, Discriminator, DCGANConfig)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -150,18 +179,13 @@ class DCGAN(LoadedGAN):
 
 def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None,
          with_D: bool = True) -> DCGAN:
-    G, D, cfg = W.load_g_and_d(store or W.WeightStore(weights_dir), family=FAMILY, files=FILES,
-                               generator=Generator, discriminator=Discriminator, config_cls=DCGANConfig,
-                               device=device, with_D=with_D)
-    return DCGAN(G, D, cfg, device)
+    return DCGAN.from_store(store or W.WeightStore(weights_dir), device, with_D=with_D)
 
 
-def save(G: nn.Module, D: nn.Module, cfg: DCGANConfig, out_dir: str | Path) -> dict[str, str]:
-    return W.save_g_and_d(G, D, cfg, out_dir, family=FAMILY, files=FILES)
+save = DCGAN.save
 
 
 @torch.no_grad()
 def sample_uint8(model: DCGAN, n: int = 64, seed: int = 0, truncation: float = 1.0) -> np.ndarray:
     """n samples G(truncation · z), z ~ N(0, I) drawn with ``seed`` → uint8 (n, 28, 28), 0 = background."""
-    z = model.z_from_seed(seed, n) * float(truncation)
-    return np.concatenate([to_uint8(model.generate(z[i:i + 512])) for i in range(0, n, 512)])
+    return model.generate_uint8(model.z_from_seed(seed, n) * float(truncation), batch=512)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,7 +37,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ganmodels import weights as W
-from ganmodels.data import to_uint8
 from ganmodels.errors import InputError
 from ganmodels.losses import d_loss as adv_d_loss
 from ganmodels.losses import d_prob
@@ -235,6 +233,8 @@ class InfoGANObjective:
 class InfoGAN(LoadedGAN):
     """The loaded model: G (EMA, eval mode), D/Q when present, and the code → digit mapping."""
 
+    family, files, networks = FAMILY, FILES, (Generator, Discriminator, InfoGANConfig)
+
     def __init__(self, G: Generator, D: Discriminator | None, cfg: InfoGANConfig, device="cpu"):
         super().__init__(G, D, cfg, device)
         self.mapping: np.ndarray | None = None   # code k → digit (set by measure_mapping)
@@ -247,13 +247,6 @@ class InfoGAN(LoadedGAN):
         c_cat = torch.as_tensor(c_cat, dtype=torch.long).to(self.device)
         c_cont = torch.as_tensor(c_cont, dtype=torch.float32).to(self.device)
         return self.G(z, c_cat, c_cont).cpu()
-
-    @torch.no_grad()
-    def generate_uint8(self, z, c_cat, c_cont, batch: int = 500) -> np.ndarray:
-        c_cat = torch.as_tensor(c_cat, dtype=torch.long)
-        c_cont = torch.as_tensor(c_cont, dtype=torch.float32)
-        return np.concatenate([to_uint8(self.generate(z[i:i + batch], c_cat[i:i + batch], c_cont[i:i + batch]))
-                               for i in range(0, len(z), batch)])
 
     def measure_mapping(self, classifier, n: int = 2000, seed: int = 0) -> dict:
         """Sample n images with every code equally often, classify them, Hungarian-match codes → digits."""
@@ -275,14 +268,10 @@ def sample_balanced(model: InfoGAN, n: int, seed: int):
 
 def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None,
          with_D: bool = True) -> InfoGAN:
-    G, D, cfg = W.load_g_and_d(store or W.WeightStore(weights_dir), family=FAMILY, files=FILES,
-                               generator=Generator, discriminator=Discriminator, config_cls=InfoGANConfig,
-                               device=device, with_D=with_D)
-    return InfoGAN(G, D, cfg, device)
+    return InfoGAN.from_store(store or W.WeightStore(weights_dir), device, with_D=with_D)
 
 
-def save(G: nn.Module, D: nn.Module, cfg: InfoGANConfig, out_dir: str | Path) -> dict[str, str]:
-    return W.save_g_and_d(G, D, cfg, out_dir, family=FAMILY, files=FILES)
+save = InfoGAN.save
 
 
 @torch.no_grad()

@@ -171,9 +171,10 @@ class Discriminator(nn.Module):
 # ============================================================== images: checks and the degradation model
 
 
-def check_size(a: np.ndarray, *, max_pixels: int | None = MAX_INPUT_PIXELS, what: str = "the image") -> None:
-    """InputError when the LR input (H, W, 3) is too small to upscale or too large for memory."""
-    h, w = a.shape[:2]
+def check_size(a, *, max_pixels: int | None = MAX_INPUT_PIXELS, what: str = "the image") -> None:
+    """InputError when the LR input — an (H, W, 3) array or its (H, W) — is too small to upscale or too
+    large for memory."""
+    h, w = a.shape[:2] if hasattr(a, "shape") else a
     if h < MIN_SIDE or w < MIN_SIDE:
         raise InputError(f"{what} is {w}×{h} pixels: super-resolution needs at least "
                          f"{MIN_SIDE}×{MIN_SIDE} (there is nothing to learn from fewer pixels)")
@@ -186,7 +187,10 @@ def check_size(a: np.ndarray, *, max_pixels: int | None = MAX_INPUT_PIXELS, what
 def check_image(img, *, max_pixels: int | None = MAX_INPUT_PIXELS, what: str = "the image"
                 ) -> tuple[np.ndarray, list[str]]:
     """Any PIL image / array → uint8 RGB (H,W,3) and notes (``imageio.as_rgb``), size-checked
-    (:func:`check_size`).  Raises InputError with a teaching message."""
+    (:func:`check_size`; a PIL image is checked by its size before it is decoded).  Raises InputError
+    with a teaching message."""
+    if hasattr(img, "size") and not hasattr(img, "shape"):
+        check_size((img.size[1], img.size[0]), max_pixels=max_pixels, what=what)
     a, notes = as_rgb(img, what=what)
     check_size(a, max_pixels=max_pixels, what=what)
     return a, notes
@@ -325,15 +329,20 @@ class SRResNetObjective:
     def __init__(self, G, *, pixel: str = "mse", vgg: VGGLoss | None = None, vgg_weight: float = 1.0):
         self.G, self.pixel, self.vgg, self.vgg_weight = G, pixel, vgg, vgg_weight
 
-    def g_loss(self, batch):
-        lr, hr = batch
-        sr = self.G(lr)
+    def content_loss(self, sr, hr):
+        """l_content = pixel loss (+ vgg_weight · VGG loss) and its logs."""
         loss = pixel_loss(self.pixel, sr, hr)
         logs = {"pixel": loss.item()}
         if self.vgg is not None:
             v = self.vgg(sr, hr)
             loss = loss + self.vgg_weight * v
             logs["vgg"] = v.item()
+        return loss, logs
+
+    def g_loss(self, batch):
+        lr, hr = batch
+        sr = self.G(lr)
+        loss, logs = self.content_loss(sr, hr)
         logs["psnr"] = batch_psnr(sr, hr)
         return loss, logs
 
@@ -365,12 +374,7 @@ class SRGANObjective(SRResNetObjective):
         self._fake = None
         # G has not changed since the D step (only D was updated), so G(I_LR) from there is reused
         sr = cached[1] if cached is not None and cached[0] is lr else self.G(lr)
-        content = pixel_loss(self.pixel, sr, hr)
-        logs = {"pixel": content.item()}
-        if self.vgg is not None:
-            v = self.vgg(sr, hr)
-            content = content + self.vgg_weight * v
-            logs["vgg"] = v.item()
+        content, logs = self.content_loss(sr, hr)
         adv = F.softplus(-self.D(sr)).mean()          # −log D(G(I_LR)), non-saturating
         logs.update(adv=adv.item(), psnr=batch_psnr(sr, hr))
         return content + self.adv_weight * adv, logs

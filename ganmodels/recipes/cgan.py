@@ -1,17 +1,15 @@
 """The conditional GAN recipe on labelled MNIST digits (``python -m ganmodels.train cgan``)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ganmodels import data
 from ganmodels.losses import GANObjective
 from ganmodels.models import cgan as CG
-from ganmodels.recipes.common import add_gan_args, gan_run
+from ganmodels.recipes.common import add_gan_args, ema_export, ema_sheet, gan_networks, gan_run
 from ganmodels.recipes.dcgan import MNIST_DESC as DIGITS_DESC
 from ganmodels.training.ema import EMA
-from ganmodels.training.loop import Run, config_from_args
+from ganmodels.training.loop import Run
 
 MNIST_DESC = DIGITS_DESC + ", with labels"
 DEFAULT_STEPS = 6000
@@ -24,9 +22,7 @@ def add_args(p):
 
 
 def make_run(args) -> Run:
-    cfg = config_from_args(CG.CGANConfig, args)
-    dev = torch.device(args.device)
-    G, D = CG.Generator(cfg).to(dev), CG.Discriminator(cfg).to(dev)
+    cfg, dev, G, D = gan_networks(args, CG.CGANConfig, CG.Generator, CG.Discriminator)
     ema = EMA(G, args.ema, warmup=True)
     X, y = data.mnist_digits(seed=args.seed)
     x, yt = data.to_tensor(X).to(dev), torch.from_numpy(y).to(dev)
@@ -35,14 +31,7 @@ def make_run(args) -> Run:
                        ema=ema)
     z_fixed = torch.randn(100, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
     y_fixed = torch.arange(10).repeat_interleave(10).to(dev)   # row = digit
-
-    @torch.no_grad()
-    def sample():
-        return data.image_grid(data.to_uint8(ema.shadow(z_fixed, y_fixed)), nrow=10)
-
-    def export(out: Path):
-        return CG.save(ema.shadow, D, cfg, out)
-
     return gan_run(args, G=G, D=D, ema=ema, objective=obj,
                    data=data.batches(x, args.batch or 64, yt, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=MNIST_DESC, sample=sample, default_steps=DEFAULT_STEPS)
+                   export=ema_export(CG.save, ema, D, cfg), data_desc=MNIST_DESC,
+                   sample=ema_sheet(ema, (z_fixed, y_fixed), nrow=10), default_steps=DEFAULT_STEPS)

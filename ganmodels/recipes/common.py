@@ -1,9 +1,11 @@
-"""What the GAN recipes share: their common options and the Run they build (Adam for G and D, LR decay)."""
+"""What the GAN recipes share: their common options, G and D built from the flags, the sample sheet
+and export of G's moving average, and the Run they build (Adam for G and D, LR decay)."""
 from __future__ import annotations
 
 import torch
 
-from ganmodels.training.loop import Run, decay_schedulers
+from ganmodels import data
+from ganmodels.training.loop import Run, config_from_args, decay_schedulers
 
 
 def add_gan_args(p, *, losses, real_label: bool = True, lr_g_help: str | None = None,
@@ -29,3 +31,26 @@ def gan_run(args, *, G, D, ema, objective, data, export, data_desc, sample, defa
     return Run(modules={"G": G, "D": D, "G_ema": ema.shadow}, optimizers={"G": opt_g, "D": opt_d},
                objective=objective, data=data, export=export, data_desc=data_desc, sample=sample,
                schedulers=decay_schedulers((opt_g, opt_d), args.steps or default_steps, args.decay_from))
+
+
+def gan_networks(args, config_cls, generator, discriminator):
+    """(cfg, device, G, D): the family's config from the flags (its defaults where a flag is not
+    given), and G then D built from it (in that order: the seed draws G's weights first) on --device."""
+    cfg = config_from_args(config_cls, args)
+    dev = torch.device(args.device)
+    return cfg, dev, generator(cfg).to(dev), discriminator(cfg).to(dev)
+
+
+def ema_sheet(ema, fixed: tuple, nrow: int):
+    """A Run's ``sample``: G's moving average on the same fixed inputs every time, as one uint8 grid."""
+
+    @torch.no_grad()
+    def sample():
+        return data.image_grid(data.to_uint8(ema.shadow(*fixed)), nrow=nrow)
+
+    return sample
+
+
+def ema_export(save, ema, D, cfg):
+    """A Run's ``export``: the family's ``save`` of G's moving average (the shipped G) and D."""
+    return lambda out: save(ema.shadow, D, cfg, out)

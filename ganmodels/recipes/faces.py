@@ -90,9 +90,6 @@ class FacesObjective(GANObjective):
 
 def add_args(p):
     add_gan_args(p, losses=LOSSES)
-    if "--data-dir" not in p._option_string_actions:   # the base parser may already have it
-        p.add_argument("--data-dir", default=None,
-                       help="folder holding celeba/img_align_celeba_half/ and celeba/list_attr_celeba.txt")
     p.add_argument("--z-dim", "--z_dim", type=int, default=None)
     p.add_argument("--ngf", type=int, default=None)
     p.add_argument("--ndf", type=int, default=None)
@@ -111,7 +108,7 @@ def add_args(p):
 
 
 def make_run(args) -> Run:
-    if not getattr(args, "data_dir", None):
+    if not args.data_dir:
         raise InputError("faces needs --data-dir: the folder holding celeba/img_align_celeba_half/ "
                          "and celeba/list_attr_celeba.txt")
     cfg = config_from_args(faces.FacesConfig, args)

