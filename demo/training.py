@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from demo.common import InputError, as_float, as_int
+from demo.common import ImageEditorInput, InputError, as_float, as_int
 from ganmodels.imageio import upscale_nearest
 
 if TYPE_CHECKING:
@@ -541,12 +541,12 @@ def build(ctx: AppContext):
     # the first pictures now, at start-up: a process's first matplotlib figure is slow, and drawn in
     # the first poll it would keep every student who opens the tab in that moment waiting
     views.get(wait=True)
-    tab = _layout(trainer)
+    tab = _layout(trainer, ctx.max_pixels)
     _wire(tab, _Handlers(trainer, views, ctx.data_dirs))
     return trainer
 
 
-def _layout(trainer) -> _Tab:
+def _layout(trainer, max_pixels: int) -> _Tab:
     import gradio as gr
 
     from ganmodels.training import live as T
@@ -567,7 +567,7 @@ def _layout(trainer) -> _Tab:
         view = gr.HTML("", label="samples")
         curves = gr.HTML("", label="curves")
     with gr.Accordion("Settings", open=False):
-        settings, canvas, points_box = _layout_settings(trainer.cfg)
+        settings, canvas, points_box = _layout_settings(trainer.cfg, max_pixels)
     settings_msg = gr.Markdown("")
     with gr.Accordion("Save, load, export", open=False):
         with gr.Row():
@@ -582,7 +582,7 @@ def _layout(trainer) -> _Tab:
                 last=gr.State({}), timer=gr.Timer(POLL_S, active=True))
 
 
-def _layout_settings(cfg0) -> tuple[list, Any, Any]:
+def _layout_settings(cfg0, max_pixels: int) -> tuple[list, Any, Any]:
     """The settings components (SETTING_NAMES order), the drawing canvas and the points box."""
     import gradio as gr
 
@@ -610,7 +610,9 @@ def _layout_settings(cfg0) -> tuple[list, Any, Any]:
                 "($[-3,3]^2$); each painted pixel becomes a real point. Then press Reset and Start.",
                 latex_delimiters=LATEX)
     with gr.Row():
-        canvas = gr.ImageEditor(value={"background": canvas_background(), "layers": [], "composite": None},
+        # checked canvas: refused above --max-pixels from its header, shrunk to CANVAS² while decoding
+        canvas = ImageEditorInput(max_pixels=max_pixels, max_side=CANVAS,
+                                value={"background": canvas_background(), "layers": [], "composite": None},
                                 type="numpy", image_mode="RGBA", format="png", canvas_size=(CANVAS, CANVAS),
                                 fixed_canvas=True, sources=(), transforms=(), layers=False,
                                 brush=gr.Brush(default_size=8, colors=["#1f77b4"], color_mode="fixed"),
@@ -760,4 +762,5 @@ def _wire(t: _Tab, h: _Handlers) -> None:
     t.gif.click(h.export_gif, None, t.out_file, api_name="training_export_gif", **once)
     t.csv.click(h.export_csv, None, t.out_file, api_name="training_export_csv", **once)
     t.load_file.upload(h.load, t.load_file, [*t.settings, t.status], api_name="training_load", **once)
-    t.canvas.change(h.draw, t.canvas, t.points_box, api_visibility="private", **cheap)
+    t.canvas.change(h.draw, t.canvas, t.points_box, api_visibility="private",
+                    **{**cheap, "concurrency_id": "decode", "concurrency_limit": 2})   # it decodes an image

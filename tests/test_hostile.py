@@ -193,3 +193,20 @@ def test_heavy_settings_are_bounded():
         settings(0.1, 500, 8, 0)
     with pytest.raises(InputError, match="Restarts must be between 1 and 32"):
         settings(0.1, 30, 64, 0)
+
+
+def test_every_event_with_an_image_input_refuses_a_bomb(hostile_app):
+    """Every event of the app that takes an image (private ones too, called by fn_index as a hostile
+    student would: the training tab's drawing canvas, the inpainting editor's stroke events…)."""
+    from bench.hostile import image_endpoints, queue_call, value_for
+
+    url = hostile_app[0]
+    s = side_for(1.5)
+    fd = upload(url, "bomb.png", flat_png(s, s))
+    eps = {fn: ep for fn, ep in image_endpoints(url).items()
+           if ep["name"] != "training_load"}          # a file input for .safetensors checkpoints, not images
+    assert len(eps) >= 8, sorted(e["name"] for e in eps.values())
+    answers = {ep["name"] + f"#{fn}": queue_call(url, fn, [value_for(c, fd) for c in ep["inputs"]], uuid.uuid4().hex)
+               for fn, ep in eps.items()}
+    wrong = {k: v for k, v in answers.items() if too_many() not in v[1]}
+    assert not wrong, wrong
