@@ -211,90 +211,95 @@ class Guard:
         if method == "POST" and "origin" in headers and not same_origin(
                 headers["origin"], headers.get("host"), headers.get("x-forwarded-host")):
             return await _refuse(receive, send, 403, "Requests from other websites are not accepted.")
-        if not path.startswith(API + "/"):
+        route = path[len(API):].rstrip("/") if path.startswith(API + "/") else None
+        if route is None:
             return await self.app(scope, receive, send)
-        route = path[len(API):]
-
-        if method == "POST" and route.rstrip("/") == "/upload":
-            try:
-                n = int(headers.get("content-length", "0"))
-            except ValueError:
-                n = 0
-            if n <= 0:
-                return await _send_response(send, 411, "An upload must say its size (Content-Length).")
-            reason = self.uploads.take(client, n)
-            if reason:
-                return await _refuse(receive, send, 429, reason)
-            return await self.app(scope, receive, send)
-
-        for prefix in ("/run/", "/call/"):
-            if route.startswith(prefix):
-                name = route[len(prefix):].split("/")[0]
-                if name not in self._api_names():
-                    return await _send_response(send, 404, f"There is no endpoint named {name[:40]!r}.")
-                if method == "POST":
-                    body = await self._read_body(receive)
-                    if body is None:
-                        return await _send_response(send, 413, "This request is too large.")
-                    problem = self._check_data(body)
-                    if problem:
-                        return await _send_response(send, 400, problem)
-                    fn = self._fn_by_name(name)
-                    session = self._session(body) or f"client:{client}"
-                    if self._is_heavy(fn) and prefix == "/call/":
-                        if not self.heavy.claim(session):
-                            return await _send_response(send, 429, self._busy_message())
-                        return await self.app(scope, _replay(body, receive), self._watch_join(send, session))
-                    return await self.app(scope, _replay(body, receive), send)
-                parts = route[len(prefix):].split("/")
-                session = self.heavy.session_of(parts[1]) if prefix == "/call/" and len(parts) > 1 else None
-                if session:       # the result stream of a heavy job sent through /call/<name>
-                    return await self.app(scope, receive, self._watch_stream(send, session, parts[1]))
-                return await self.app(scope, receive, send)
-
-        if method == "POST" and route.rstrip("/") == "/queue/join":
-            body = await self._read_body(receive)
-            if body is None:
-                return await _send_response(send, 413, "This request is too large.")
-            try:
-                msg = json.loads(body or b"{}")
-                fn_index = msg.get("fn_index")
-            except (ValueError, AttributeError):
-                return await _send_response(send, 400, "A queue request must be a JSON object.")
-            fns = self._fns()
-            if not isinstance(fn_index, int) or isinstance(fn_index, bool) or fn_index not in fns:
-                return await _send_response(send, 404, "There is no such event.")
-            problem = self._check_data(body)
-            if problem:
-                return await _send_response(send, 400, problem)
-            session = str(msg.get("session_hash") or f"client:{client}")
-            if self._is_heavy(fns[fn_index]):
-                if not self.heavy.claim(session):
-                    return await _send_response(send, 429, self._busy_message())
-                return await self.app(scope, _replay(body, receive), self._watch_join(send, session))
-            return await self.app(scope, _replay(body, receive), send)
-
-        if method == "GET" and route.rstrip("/") == "/queue/data":
+        if method == "POST" and route == "/upload":
+            return await self._upload(scope, receive, send, headers, client)
+        if route.startswith(("/run/", "/call/")):
+            return await self._named(scope, receive, send, route, method, client)
+        if method == "POST" and route == "/queue/join":
+            return await self._join(scope, receive, send, client)
+        if method == "GET" and route == "/queue/data":
             # a session's one event stream, opened before or after its heavy job: always watched
             session = (parse_qs(scope.get("query_string", b"").decode()).get("session_hash") or [""])[0]
             return await self.app(scope, receive, self._watch_stream(send, session) if session else send)
-
-        if method == "POST" and route.rstrip("/") == "/component_server":
-            if int(headers.get("content-length", "0") or 0) > self.max_body:
-                return await _send_response(send, 413, "This request is too large.")
-            body = await self._read_body(receive)
-            if body is None:
-                return await _send_response(send, 413, "This request is too large.")
-            if headers.get("content-type", "").startswith("application/json"):
-                try:
-                    cid = json.loads(body).get("component_id")
-                except (ValueError, AttributeError):
-                    return await _send_response(send, 400, "A component request must be a JSON object.")
-                if cid not in self.blocks.blocks:
-                    return await _send_response(send, 404, "There is no such component.")
-            return await self.app(scope, _replay(body, receive), send)
-
+        if method == "POST" and route == "/component_server":
+            return await self._component(scope, receive, send, headers)
         return await self.app(scope, receive, send)
+
+    async def _upload(self, scope, receive, send, headers, client):
+        """POST /upload: counted against the upload budgets before Gradio stores anything."""
+        n = _content_length(headers)
+        if n <= 0:
+            return await _send_response(send, 411, "An upload must say its size (Content-Length).")
+        reason = self.uploads.take(client, n)
+        if reason:
+            return await _refuse(receive, send, 429, reason)
+        return await self.app(scope, receive, send)
+
+    async def _named(self, scope, receive, send, route, method, client):
+        """/run/<name> and /call/<name>[/<event id>]: a known name, no server path, one heavy job."""
+        prefix = "/run/" if route.startswith("/run/") else "/call/"
+        parts = route[len(prefix):].split("/")
+        if parts[0] not in self._api_names():
+            return await _send_response(send, 404, f"There is no endpoint named {parts[0][:40]!r}.")
+        if method != "POST":
+            session = self.heavy.session_of(parts[1]) if prefix == "/call/" and len(parts) > 1 else None
+            if session:       # the result stream of a heavy job sent through /call/<name>
+                return await self.app(scope, receive, self._watch_stream(send, session, parts[1]))
+            return await self.app(scope, receive, send)
+        body = await self._read_body(receive)
+        if body is None:
+            return await _send_response(send, 413, "This request is too large.")
+        problem = self._check_data(body)
+        if problem:
+            return await _send_response(send, 400, problem)
+        session = self._session(body) or f"client:{client}"
+        if prefix == "/call/" and self._is_heavy(self._fn_by_name(parts[0])):
+            return await self._heavy(scope, receive, send, body, session)
+        return await self.app(scope, _replay(body, receive), send)
+
+    async def _join(self, scope, receive, send, client):
+        """POST /queue/join (the browser's route): a known fn_index, no server path, one heavy job."""
+        body = await self._read_body(receive)
+        if body is None:
+            return await _send_response(send, 413, "This request is too large.")
+        try:
+            msg = json.loads(body or b"{}")
+            fn_index = msg.get("fn_index")
+        except (ValueError, AttributeError):
+            return await _send_response(send, 400, "A queue request must be a JSON object.")
+        fns = self._fns()
+        if not isinstance(fn_index, int) or isinstance(fn_index, bool) or fn_index not in fns:
+            return await _send_response(send, 404, "There is no such event.")
+        problem = self._check_data(body)
+        if problem:
+            return await _send_response(send, 400, problem)
+        if self._is_heavy(fns[fn_index]):
+            return await self._heavy(scope, receive, send, body, str(msg.get("session_hash") or f"client:{client}"))
+        return await self.app(scope, _replay(body, receive), send)
+
+    async def _heavy(self, scope, receive, send, body, session):
+        if not self.heavy.claim(session):
+            return await _send_response(send, 429, self._busy_message())
+        return await self.app(scope, _replay(body, receive), self._watch_join(send, session))
+
+    async def _component(self, scope, receive, send, headers):
+        """POST /component_server (an image editor's canvas pieces): bounded size, a known component."""
+        if _content_length(headers) > self.max_body:
+            return await _send_response(send, 413, "This request is too large.")
+        body = await self._read_body(receive)
+        if body is None:
+            return await _send_response(send, 413, "This request is too large.")
+        if headers.get("content-type", "").startswith("application/json"):
+            try:
+                cid = json.loads(body).get("component_id")
+            except (ValueError, AttributeError):
+                return await _send_response(send, 400, "A component request must be a JSON object.")
+            if cid not in self.blocks.blocks:
+                return await _send_response(send, 404, "There is no such component.")
+        return await self.app(scope, _replay(body, receive), send)
 
     @staticmethod
     def _busy_message() -> str:
@@ -370,6 +375,13 @@ class Guard:
                             self.heavy.release(session, eid)
             await send(message)
         return wrapped
+
+
+def _content_length(headers: dict) -> int:
+    try:
+        return int(headers.get("content-length", "0") or 0)
+    except ValueError:
+        return -1
 
 
 def _replay(body: bytes, receive):

@@ -265,3 +265,22 @@ def srgan_weights(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def cyclegan_weights(tmp_path_factory) -> Path:
     return make_tiny_cyclegan_weights(tmp_path_factory.mktemp("cg_weights"), judge=True)
+
+
+@contextlib.contextmanager
+def serving_app(weights: Path, *flags: str):
+    """``python app.py --weights WEIGHTS --device cpu --torch-threads 1 FLAGS…`` served in this process
+    on a free port (``app.serve``): yields (url, app, ctx); restores what serving changed globally."""
+    import app as A
+    from PIL import Image
+
+    max_pixels, n_threads = Image.MAX_IMAGE_PIXELS, torch.get_num_threads()
+    args = A.parse_args(["--port", str(free_port()), "--weights", str(weights), "--device", "cpu",
+                         "--torch-threads", "1", *flags])
+    app, ctx = A.serve(args, block=False)
+    try:
+        yield f"http://127.0.0.1:{args.port}", app, ctx
+    finally:
+        A.close(app, ctx)
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        torch.set_num_threads(n_threads)

@@ -34,7 +34,7 @@ from PIL import Image
 
 from bench import classroom as B
 from demo.context import AppContext
-from tests.conftest import ROOT, api_call, free_port
+from tests.conftest import ROOT, api_call, free_port, serving_app
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 SLOW_FUZZ_EXAMPLES = 60
@@ -48,19 +48,8 @@ FUZZ_MAX_PIXELS = 2_000_000
 @pytest.fixture(scope="module")
 def classroom_app(all_weights):
     """The whole app served as ``python app.py --open-api`` would serve it. Yields (url, app, ctx)."""
-    import app as A
-
-    max_pixels = Image.MAX_IMAGE_PIXELS
-    n_threads = torch.get_num_threads()
-    args = A.parse_args(["--port", str(free_port()), "--weights", str(all_weights), "--device", "cpu",
-                         "--open-api", "--torch-threads", "1", "--max-pixels", str(FUZZ_MAX_PIXELS)])
-    app, ctx = A.serve(args, block=False)
-    try:
-        yield f"http://127.0.0.1:{args.port}", app, ctx
-    finally:
-        A.close(app, ctx)
-        Image.MAX_IMAGE_PIXELS = max_pixels
-        torch.set_num_threads(n_threads)
+    with serving_app(all_weights, "--open-api", "--max-pixels", str(FUZZ_MAX_PIXELS)) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,10 @@ import urllib.request
 import uuid
 
 import pytest
-import torch
 from PIL import Image
 
 from bench.common import call_queue, upload
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, serving_app
 
 LIMIT = 1_000_000            # --max-pixels of the served app: bombs stay small and fast here
 CLIENT_MB = 3                # --upload-mb-per-client
@@ -23,19 +22,9 @@ CLIENT_MB = 3                # --upload-mb-per-client
 
 @pytest.fixture(scope="module")
 def hostile_app(all_weights):
-    import app as A
-
-    max_pixels, n_threads = Image.MAX_IMAGE_PIXELS, torch.get_num_threads()
-    args = A.parse_args(["--port", str(free_port()), "--weights", str(all_weights), "--device", "cpu",
-                         "--torch-threads", "1", "--max-pixels", str(LIMIT),
-                         "--upload-mb-per-client", str(CLIENT_MB)])
-    app, ctx = A.serve(args, block=False)
-    try:
-        yield f"http://127.0.0.1:{args.port}", app, ctx
-    finally:
-        A.close(app, ctx)
-        Image.MAX_IMAGE_PIXELS = max_pixels
-        torch.set_num_threads(n_threads)
+    """The app as a lab server runs it, with a small pixel limit and upload budget. Yields (url, app, ctx)."""
+    with serving_app(all_weights, "--max-pixels", str(LIMIT), "--upload-mb-per-client", str(CLIENT_MB)) as served:
+        yield served
 
 
 def flat_png(w: int, h: int, mode: str = "L") -> bytes:
