@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from bench.common import upload
 from bench.classroom import endpoints
-from tests.conftest import api_call, free_port, trainer_threads, wait_until
+from tests.conftest import api_call, serving_app, trainer_threads, wait_until
 from ganmodels.training import live as T
 
 BLOCK_S = 2.0            # the most Pause or Reset may block
@@ -90,21 +89,9 @@ def world(tiny_weights, tmp_path_factory):
 @pytest.fixture(scope="module", params=["no --data-dir", "--data-dir"])
 def served(request, world):
     """The app served as ``python app.py --open-api [--data-dir DATA]``. Yields (url, ctx)."""
-    import app as A
-
-    max_pixels, n_threads = Image.MAX_IMAGE_PIXELS, torch.get_num_threads()
-    argv = ["--port", str(free_port()), "--weights", str(world["weights"]), "--device", "cpu",
-            "--open-api", "--torch-threads", "1"]
-    if request.param == "--data-dir":
-        argv += ["--data-dir", str(world["data"])]
-    args = A.parse_args(argv)
-    app, ctx = A.serve(args, block=False)
-    try:
-        yield f"http://127.0.0.1:{args.port}", ctx
-    finally:
-        A.close(app, ctx)
-        Image.MAX_IMAGE_PIXELS = max_pixels
-        torch.set_num_threads(n_threads)
+    flags = ["--open-api"] + (["--data-dir", str(world["data"])] if request.param == "--data-dir" else [])
+    with serving_app(world["weights"], *flags) as (url, _, ctx):
+        yield url, ctx
 
 
 def typed(url: str, folder: str) -> str:
