@@ -42,7 +42,8 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=int, default=500)
     p.add_argument("--export", default=None, help="write the final weights here (and their manifest entry)")
     p.add_argument("--data-dir", default=None,
-                   help="the data folder: photo/ and monet/ (CycleGAN; SRResNet/SRGAN train on its photo/)")
+                   help="the data folder: photo/ and monet/ (CycleGAN; SRResNet/SRGAN train on its photo/), "
+                        "celeba/ (faces, face_classifier)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
