@@ -388,6 +388,9 @@ def test_train_cli_checkpoint_resume_export(tmp_path):
     entry = man["files"][dcgan.FILES["G"]]
     assert entry["steps"] == 5 and entry["sha256"] == W.sha256(exp / dcgan.FILES["G"])
     assert entry["command"].startswith("python -m ganmodels.train dcgan --steps 5")
+    # the training time of both sessions: the checkpoint carries it across --resume into the manifest
+    total = json.loads(W.read_metadata(out / "checkpoint.safetensors")["info"])["train_seconds"]
+    assert total > 0 and abs(entry["train_minutes"] - total / 60) <= 0.1
     model = dcgan.load(exp)
     assert model.cfg.z_dim == 8
 
