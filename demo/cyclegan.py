@@ -32,13 +32,17 @@ EXAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left")
 EXPLAIN = r"""
 **What is computed.** CycleGAN (Zhu et al. 2017) learns two mappings from *unpaired* collections:
 $G: X\to Y$ (photo → Monet) and $F: Y\to X$ (Monet → photo), each with a discriminator ($D_Y$ judges Monets, $D_X$ photos).
-Adversarial losses alone would let $G$ paint *any* Monet; the **cycle-consistency** loss ties the output to the input:
+Adversarial losses alone would let $G$ paint *any* Monet; the **cycle-consistency** loss ties the output to the input.
+Trained here as two separate least-squares (LSGAN) losses, as in the paper's §4 implementation (its §3 writes the min–max with log loss, $\min_{G,F}\max_{D_X,D_Y}$):
 
-$$\mathcal L = \mathcal L_{GAN}(G,D_Y) + \mathcal L_{GAN}(F,D_X) + \lambda\big(\lVert F(G(x))-x\rVert_1 + \lVert G(F(y))-y\rVert_1\big) + \tfrac{\lambda}{2}\big(\lVert G(y)-y\rVert_1+\lVert F(x)-x\rVert_1\big),\quad \lambda=10$$
+$$\text{each } D:\ \min_{D_Y}\ \tfrac12\mathbb E_y[(D_Y(y)-1)^2]+\tfrac12\mathbb E_x[D_Y(G(x))^2]\quad(\text{and the same for } D_X \text{ on } x, F(y))$$
 
-with least-squares adversarial terms $\mathcal L_{GAN}(G,D_Y)=\mathbb E_y[(D_Y(y)-1)^2]+\mathbb E_x[D_Y(G(x))^2]$ (D minimises it, G minimises $(D_Y(G(x))-1)^2$).
+$$G,F:\ \min_{G,F}\ \mathbb E_x[(D_Y(G(x))-1)^2]+\mathbb E_y[(D_X(F(y))-1)^2] + \lambda_X\lVert F(G(x))-x\rVert_1 + \lambda_Y\lVert G(F(y))-y\rVert_1 + \lambda_{id}\big(\lambda_Y\lVert G(y)-y\rVert_1+\lambda_X\lVert F(x)-x\rVert_1\big)$$
+
+so $D_Y$ pushes $D_Y(G(x))$ towards 0 and $G$ pushes it towards 1. **The paper's** weights (quoted from the paper): $\lambda_X=\lambda_Y=\lambda=10$, $\lambda_{id}=0.5$ (identity weight $0.5\lambda$).
+**Ours** (`weights/manifest.json`): the first 30,000 steps used the defaults $\lambda=10$, $\lambda_{id}=0.5$ (`--lambda-cyc 10 --lambda-id 0.5`); the last 9,750 used $\lambda_{id}=0$ (`--lambda-id 0`), $\lambda_Y=3$ (`--lambda-cyc 3`) and $\lambda_X=3$, then 6 (`--lambda-x 6`, 3,250 steps), then 14 (last 1,000 steps).
 Below: the translation, the round trip $F(G(x))$ and the heat map $\lvert x - F(G(x))\rvert$ (mean over RGB) — bright where the cycle loses information.
-Why the paper's round trip drifts in colour: instance norm after $G$'s first convolution removes each channel's mean and scale, so $G(a\,x+c)=G(x)$ for any $a>0$ and per-channel offset $c$: $G$ cannot see, and $F$ cannot restore, a photo's overall tint or contrast. The shipped $G$ and $F$ add a *colour skip* (the input's per-channel mean and std, fed to a scale and shift of the output), so they can; their last 9,750 training steps used $\lambda=3$ without the identity term (the photo cycle weighted 6 in 3,250 of them, then 14 in the last 1,000).
+Why the paper's round trip drifts in colour: instance norm after $G$'s first convolution removes each channel's mean and scale, so $G(a\,x+c)=G(x)$ for any $a>0$ and per-channel offset $c$: $G$ cannot see, and $F$ cannot restore, a photo's overall tint or contrast. The shipped $G$ and $F$ add a *colour skip* (the input's per-channel mean and std, fed to a scale and shift of the output), so they can (they were added for the last 9,750 steps, the ones with the weights above).
 Large images run in overlapping 512² tiles that share one instance-norm statistic and are blended with linear ramps, so no seams show.
 """
 

@@ -48,10 +48,10 @@ With the trained DCGAN fixed, we search its *input* for a digit that agrees with
 
 $$\hat z=\arg\min_{z}\;\underbrace{\lVert W\odot(G(z)-y)\rVert_1}_{\text{contextual loss}}\;+\;\lambda\,\underbrace{\log\bigl(1-D(G(z))\bigr)}_{\text{perceptual loss}},\qquad \hat x = M\odot y+(1-M)\odot G(\hat z)\ \text{(then Poisson-blended)}$$
 
-* **Contextual loss**: $G(z)$ must match the known pixels; $W$ weights a known pixel by the share of missing pixels within 3 px of it, so the hole's surroundings count most.
+* **Contextual loss**: $G(z)$ must match the known pixels; $W$ weights a known pixel by the share of missing pixels within 3 px of it, so the hole's surroundings count most. Unlike the paper (where $W=0$ beyond that), every known pixel here weighs at least **0.2** (`WEIGHT_FLOOR`; $W_i = 0.2 + 0.8\cdot$share), so the rest of the digit you kept still pulls $G(z)$ towards it.
 * **Perceptual loss**: the discriminator must find $G(z)$ real, so the fill is a plausible *digit*, not just a smooth patch that fits the edges.
 
-Many random starts $z$ (*restarts*) descend together (Adam on $z$, clipped to the prior's range); the one with the lowest total loss wins.
+Many random starts $z$ (*restarts*) descend together (Adam on $z$; after every step each coordinate of $z$ is clipped to $\pm2.5$, `Z_CLAMP`). Our prior is $\mathcal N(0, I)$, which has no range — the clip keeps $z$ where $G$ saw its training inputs (98.8 % of $\mathcal N(0,1)$ lies inside $\pm2.5$); Yeh et al. used a uniform prior on $[-1, 1]$, whose range makes clipping natural. The restart with the lowest total loss wins.
 *Applying a trained model may itself involve optimisation.* The hole can often be filled in more than one way — see the distinct completions.
 Baselines: **biharmonic** inpainting (smooth continuation of the edges, no knowledge of digits) and **mean fill**.
 """

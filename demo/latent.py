@@ -28,12 +28,18 @@ POOL = 512       # samples addressable by index in the z-arithmetic
 GRID_SCALE, GRID_PAD = 2, 2   # the 8×8 sample grid: 8·(56+2)+2 = 466 px (fits a laptop screen)
 SCALE = 4        # 28 px → 112 px (shown larger with CSS image-rendering: pixelated)
 MAX_SEED = 2**31 - 1
+Z_SCALE_LABEL = "z scale ψ (a simple truncation: z·ψ, not BigGAN's resampling)"
 
 EXPLAIN = r"""
 **What you are looking at.** The generator maps a latent vector $z \sim \mathcal N(0, I_{d})$ to an image $x = G(z)$.
 Nearby $z$ give similar digits, so you can *walk* in latent space.
 
-* **Truncation** $\psi$: we show $G(\psi z)$. $\psi<1$ pulls $z$ towards the centre of the prior — cleaner, more typical, less varied digits.
+**The model.** The shipped DCGAN follows Radford et al. (2016) — transposed convolutions, batchnorm, ReLU/Tanh in G, strided convolutions and LeakyReLU in D —
+with three additions the paper does not have: a two-layer mapping MLP from $z$ (fully connected hidden layers, against the paper's guideline to remove them),
+an R1 penalty on D, and an exponential moving average (EMA) of G's weights, which is the G shown here.
+
+* **z scale** $\psi$: we show $G(\psi z)$ — $z$ multiplied by $\psi$, a simple form of truncation. It is not BigGAN's truncation trick (resample the coordinates
+  outside a threshold) nor StyleGAN's $\psi$ (towards the mean in $W$). $\psi<1$ pulls $z$ towards the centre of the prior — cleaner, more typical, less varied digits.
 * **Principal directions** (GANSpace, Härkönen et al. 2020): sample 2,000 $z$, take the generator's first feature map $h(z)$ (7×7, where its fully connected part ends),
   find its principal components $u_k$ and regress them back to directions $v_k$ in $z$-space. A slider moves $z \leftarrow z + \alpha_k v_k$.
 * **Raw dimensions**: set $z_i$ directly. One coordinate alone rarely means anything — the meaningful directions are mixtures.
@@ -41,7 +47,7 @@ Nearby $z$ give similar digits, so you can *walk* in latent space.
   $z_t=\frac{\sin((1-t)\Omega)}{\sin\Omega}z_a+\frac{\sin(t\Omega)}{\sin\Omega}z_b$, $\cos\Omega=\frac{z_a\cdot z_b}{\|z_a\|\|z_b\|}$.
   In high dimensions almost all of $\mathcal N(0,I)$ lies near the sphere $\|z\|\approx\sqrt d$; the linear midpoint falls inside it (shorter $z$), slerp stays on it.
 * **z-arithmetic** (Radford et al. 2016, §6.3): average the $z$ of three samples per concept, then $\bar z_A-\bar z_B+\bar z_C$;
-  the $3\times3$ grid adds small noise ($\pm0.25$) around the result. The same sum on *pixels* just overlays images.
+  the $3\times3$ grid adds uniform noise in $[-0.25, 0.25]$ per coordinate (as the paper did; the slider sets the bound) around the result, which stays in the centre. The same sum on *pixels* just overlays images.
 """
 
 
@@ -128,7 +134,7 @@ def render(lm: LatentModel, z: torch.Tensor, batched: bool = False) -> np.ndarra
 
 def sample_grid(lm: LatentModel, seed=0, truncation=1.0) -> np.ndarray:
     """The 8×8 grid of G(ψ z_i) for the seed (what the user picks a sample from)."""
-    psi = as_float(truncation, "Truncation", 0.0, 2.0, clamp=True)
+    psi = as_float(truncation, "z scale ψ", 0.0, 2.0, clamp=True)
     seed = as_int(seed, "Seed", 0, MAX_SEED)
     psi = round(psi, 4)
     return lm.grids.get((seed, psi), lambda: _draw_grid(lm, seed, psi)).copy()
@@ -158,7 +164,7 @@ def edit_z(lm: LatentModel, seed, index, truncation, pcs, raws) -> torch.Tensor:
         z[i] = as_float(v, f"z[{i}]", -4.0, 4.0, clamp=True)
     for k, a in enumerate(pcs):
         z += as_float(a, f"Direction {k + 1}", -5.0, 5.0, clamp=True) * torch.from_numpy(lm.directions[k])
-    return z * as_float(truncation, "Truncation", 0.0, 2.0, clamp=True)
+    return z * as_float(truncation, "z scale ψ", 0.0, 2.0, clamp=True)
 
 
 @torch.no_grad()
@@ -208,7 +214,7 @@ def interpolate(lm: LatentModel, seed_a=0, seed_b=1, frames=10, mode="slerp", tr
     frames = as_int(frames, "Frames", 2, 64)
     if mode not in ("lerp", "slerp"):
         raise InputError("Mode must be 'lerp' or 'slerp'")
-    psi = as_float(truncation, "Truncation", 0.0, 2.0, clamp=True)
+    psi = as_float(truncation, "z scale ψ", 0.0, 2.0, clamp=True)
     za = lm.gan.z_from_seed(as_int(seed_a, "Seed A", 0, MAX_SEED))[0]
     zb = lm.gan.z_from_seed(as_int(seed_b, "Seed B", 0, MAX_SEED))[0]
     t = torch.linspace(0, 1, frames)
@@ -246,6 +252,16 @@ def parse_group(text, name: str) -> list[int]:
     return idx
 
 
+def arithmetic_neighbours(z: torch.Tensor, noise: float = 0.25, seed: int = 0) -> torch.Tensor:
+    """The 3×3 grid's nine z: the result z in the centre (index 4), around it z + u with u uniform
+    in [−noise, noise] per coordinate, as Radford et al. (2016, §6.3) did (not Gaussian noise)."""
+    gen = torch.Generator().manual_seed(seed)
+    u = (torch.rand(9, z.shape[-1], generator=gen) * 2 - 1) * noise
+    neigh = z + u
+    neigh[4] = z
+    return neigh
+
+
 def arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise=0.25):
     """z̄_A − z̄_B + z̄_C with a 3×3 neighbourhood, and the same sum on pixels for contrast.
 
@@ -256,9 +272,7 @@ def arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise=0.25):
     groups = [parse_group(g, n) for g, n in ((group_a, "Group A"), (group_b, "Group B"), (group_c, "Group C"))]
     means = [zs[g].mean(0) for g in groups]
     z = means[0] - means[1] + means[2]
-    gen = torch.Generator().manual_seed(0)
-    neigh = z + noise * torch.randn(9, lm.z_dim, generator=gen)
-    neigh[4] = z
+    neigh = arithmetic_neighbours(z, noise)
     result = grid(render(lm, neigh), nrow=3, scale=4, pad=3)
     rows = []
     for g in groups:
@@ -344,7 +358,7 @@ def _editor_section(lm: LatentModel):
         with gr.Column(scale=3):
             with gr.Row():
                 seed = Number(value=0, label="Seed (which 64 z's)", precision=None, minimum=0, maximum=MAX_SEED)
-                truncation = Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (scale of z)")
+                truncation = Slider(0.0, 1.5, value=1.0, step=0.05, label=Z_SCALE_LABEL)
             # 466² px: the whole grid fits a laptop screen, and its PNG (the seed box is the costliest
             # quick request of a class) stays small
             grid_img = gr.Image(value=sample_grid(lm, 0, 1.0), label="G(ψ z) for 64 z's — click one to edit it",
@@ -426,7 +440,7 @@ def _arithmetic_section(lm: LatentModel, seed) -> None:
         ga = gr.Textbox("0, 1, 2", label="Group A")
         gb = gr.Textbox("3, 4, 5", label="Group B")
         gc = gr.Textbox("6, 7, 8", label="Group C")
-        noise = Slider(0, 1, value=0.25, step=0.05, label="Noise around the result")
+        noise = Slider(0, 1, value=0.25, step=0.05, label="Noise bound a: uniform in [−a, a] per coordinate, around the result")
     with gr.Row():
         da = gr.Dropdown(list(range(10)), value=1, label="Preset: bold a − thin a + thin b — a")
         db = gr.Dropdown(list(range(10)), value=7, label="b")

@@ -36,7 +36,7 @@ EXPLAIN = r"""
 * **Bicubic**: interpolation with a fixed cubic kernel — nothing learned.
 * **SRResNet**: a residual CNN $G$ trained for *pixel accuracy*: $\min_G\ \mathbb E\,\lVert G(I^{LR})-I^{HR}\rVert_2^2$.
 * **SRGAN**: the same $G$, started from SRResNet, trained with the *perceptual loss*
-  $l^{SR}=l_{\text{content}}+w\,l_{\text{adv}}$, $\;l_{\text{adv}}=-\log D(G(I^{LR}))$ (paper: $w=10^{-3}$; the shipped
+  $l^{SR}=l_{\text{content}}+w\,l_{\text{adv}}$, $\;l_{\text{adv}}=-\log D(G(I^{LR}))$ (the paper's, quoted: $w=10^{-3}$; the shipped
   SRGAN: see *The shipped networks* below), while the discriminator
   $D$ maximises $\log D(I^{HR})+\log\big(1-D(G(I^{LR}))\big)$. (The paper's content loss uses VGG19 features; no
   pretrained VGG is available offline, so here $l_{\text{content}}$ is the pixel MSE — the paper's "SRGAN-MSE".)
@@ -48,7 +48,7 @@ $\text{SSIM}=\frac{(2\mu_x\mu_y+C_1)(2\sigma_{xy}+C_2)}{(\mu_x^2+\mu_y^2+C_1)(\s
 
 **The perception–distortion trade-off** (Blau & Michaeli 2018): when many sharp images fit the same low-res input,
 the *average* of them has the lowest pixel error but is blurry. A GAN must pick one plausible sharp image instead —
-it looks more real yet scores a lower PSNR. In the paper (Set5, 4×): bicubic 28.43 dB, SRResNet 32.05 dB, SRGAN 29.40 dB.
+it looks more real yet scores a lower PSNR. *Quoted from the paper* (Ledig et al., Set5, 4×; not measured here): bicubic 28.43 dB, SRResNet 32.05 dB, SRGAN 29.40 dB.
 Our SRGAN was fine-tuned on a CPU for 1,500 steps. Its upsampling is nearest-neighbour 2× + conv rather than the paper's
 sub-pixel convolution: under the adversarial loss, sub-pixel layers drifted into a regular grid pattern (the
 *checkerboard artefact*) to which a resize-then-convolve layer is far less prone. What remains is the GAN's invented texture:

@@ -48,7 +48,7 @@ EXPLAIN = r"""
 **The game.** G turns noise $z\sim\mathcal N(0,I)$ into samples; D scores how real a sample looks, $D(x)=\sigma(\text{logit})$.
 Training alternates **k steps of D**, descending $-\tfrac1m\sum_i[\log D(x^{(i)})+\log(1-D(G(z^{(i)})))]$ (or the chosen loss),
 and **one step of G**, descending its loss — the same loop (`ganmodels.training.loop.train_loop`) as the command-line trainer.
-**Step** does exactly one D step (k of them) and one G step, to walk through the algorithm.
+**Step** does one iteration of the loop: k D steps, then one G step, to walk through the algorithm.
 
 *2-D data:* blue = real points, red = $G(z)$ for 500 $z$ fixed at the start, background = $D(x)$ over the plane
 (green: D says real, purple: D says fake), arrows $-\nabla_x L_G$ = where G's loss pushes each sample (as in GAN Lab).
@@ -56,15 +56,24 @@ and **one step of G**, descending its loss — the same loop (`ganmodels.trainin
 
 **Metrics** (unrolled GAN / VEEGAN, on 2,500 samples from fixed $z$): a sample is *high-quality* if it lies within $3\sigma$
 of its nearest mode; a mode is *covered* if at least 20 high-quality samples have it as their nearest mode.
+**Label smoothing** (Salimans et al. 2016) trains D towards 0.9 instead of 1 on real samples and keeps 0 for fakes
+(*one-sided*: they smooth only the real labels and advise against smoothing the fakes). It enters the minimax, non-saturating
+and LSGAN losses; WGAN-GP's critic and the hinge loss have no labels, so for them it does not apply.
+
 Digits: *recognised* = share of the fixed-$z$ grid that the project's MNIST classifier labels with top probability ≥ 0.9
 (with how many different digits among them: 36 confident copies of one digit would be mode collapse, not success).
 """
 
+# Salimans et al. (2016) smooth only the real labels (one-sided) and warn against smoothing the fakes;
+# the two-sided option is kept to show why.  WGAN-GP and hinge have no labels: the choice does not apply.
+ONE_SIDED = "one-sided: real 0.9, fake 0 (Salimans et al.)"
 LABELS = {
     "none (1 / 0)": (1.0, 0.0),
-    "one-sided: real = 0.9": (0.9, 0.0),
-    "soft: real 0.9, fake 0.1": (0.9, 0.1),
+    ONE_SIDED: (0.9, 0.0),
+    "two-sided: real 0.9, fake 0.1 (Salimans et al. advise against)": (0.9, 0.1),
 }
+LABELS_INFO = ("Salimans et al. smooth only the real labels. Used by minimax, non-saturating and LSGAN; "
+               "WGAN-GP and hinge have no labels, so it does not apply to them.")
 
 SETTING_NAMES = ("dataset", "loss", "lr_g", "lr_d", "k", "batch", "z_dim", "labels", "seed",
                  "points_text", "folder")
@@ -595,7 +604,7 @@ def _layout_settings(cfg0, max_pixels: int) -> tuple[list, Any, Any]:
         dataset = gr.Dropdown([(T.DATASET_NAMES[d], d) for d in shown], value=cfg0.dataset,
                               label="Dataset (Fashion-MNIST appears when dataset-fashion-mnist is installed)")
         loss = gr.Dropdown([(LOSS_NAMES[l], l) for l in LOSSES], value=cfg0.loss, label="Loss")
-        labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing")
+        labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing", info=LABELS_INFO)
     with gr.Row():
         lr_g = gr.Number(cfg0.lr_g, label="Learning rate G")
         lr_d = gr.Number(cfg0.lr_d, label="Learning rate D")

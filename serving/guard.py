@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from collections import deque
@@ -196,9 +195,8 @@ class Guard:
         p = Path(path)
         if not p.is_absolute():
             return False
-        p = Path(os.path.realpath(p))
-        roots = {Path(os.path.realpath(get_upload_folder())), Path(os.path.realpath(tempfile.gettempdir()))}
-        return any(p == r or r in p.parents for r in roots)
+        p, root = Path(os.path.realpath(p)), Path(os.path.realpath(get_upload_folder()))
+        return root in p.parents     # Gradio keeps uploads and its cached examples/outputs there
 
     # -- ASGI
 

@@ -706,3 +706,15 @@ def test_sessions_render_no_component_configs_up_front(classroom_app, eps):
     assert all(p[0] == "ok" for p in polls), polls
     assert app.state_holder[session].config_values == {}
     assert SessionState.__setitem__.__qualname__.startswith("lazy_session_config")
+
+
+def test_header_promise_matches_the_quoted_numbers():
+    """Issue 34 #9: the header says numbers are measured unless marked quoted, and the tabs that show
+    the papers' numbers (SRGAN's Set5 table, CycleGAN's λ = 10) mark them as quoted from the paper."""
+    import app as A
+    from demo import cyclegan, srgan
+    assert "measured unless marked" in A.HEADER_NUMBERS and "quoted from the paper" in A.HEADER_NUMBERS
+    assert "measured, not quoted" not in A.HEADER_NUMBERS
+    srgan_text = srgan.EXPLAIN.lower()
+    assert "quoted from the paper" in srgan_text and "28.43" in srgan_text
+    assert "quoted from the paper" in cyclegan.EXPLAIN.lower() and r"\lambda=10" in cyclegan.EXPLAIN

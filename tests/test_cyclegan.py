@@ -676,3 +676,15 @@ def test_train_cli_exports_the_moving_average(tmp_path):
     assert torch.allclose(sd4[key.replace(".G.", ".G_ema.")], 0.5 * avg + 0.5 * sd4[key], atol=1e-6)
     with pytest.raises(SystemExit, match="--ema is a decay in"):
         main([*argv, "--steps", "1", "--ema", "1.0", "--out", str(tmp_path / "run2")])
+
+
+def test_explain_states_the_trained_objective_and_whose_lambda():
+    """Issue 34 #1: the tab writes D's and G's least-squares losses apart (G pushes D_Y(G(x))
+    towards 1), marks λ = 10 as the paper's, and names the λs the shipped nets were trained with."""
+    from demo import cyclegan as T
+    text = T.EXPLAIN
+    assert r"\min_{D_Y}" in text and r"(D_Y(G(x))-1)^2" in text
+    assert "The paper's** weights (quoted from the paper)" in text
+    command = (W.DEFAULT_DIR / W.MANIFEST).read_text()
+    for flag in ("--lambda-id 0", "--lambda-cyc 3", "--lambda-x 6"):
+        assert flag in command and flag in text

@@ -355,3 +355,19 @@ def test_warm_start_descends_from_the_given_z(gan):
     assert moved.losses["total"][0, 0] < still.losses["total"][0, 0]
     with pytest.raises(I.InpaintError, match="init_z"):
         I.complete(gan.G, gan.D, digit(), I.make_mask("center"), steps=1, restarts=3, init_z=z0)
+
+
+def test_explain_states_weight_floor_and_z_clip():
+    """Issue 34 #4: the tab says what differs from Yeh et al.: a 0.2 floor on W (paper: 0) and
+    z clipped to ±2.5 because the prior is N(0, I) (no "prior's range")."""
+    assert I.WEIGHT_FLOOR == 0.2 and I.Z_CLAMP == 2.5
+    assert "0.2" in T.EXPLAIN and "WEIGHT_FLOOR" in T.EXPLAIN
+    assert r"\pm2.5" in T.EXPLAIN and "Z_CLAMP" in T.EXPLAIN and "uniform prior" in T.EXPLAIN
+    assert "prior's range" not in T.EXPLAIN and "prior's range" not in (I.__doc__ or "")
+    # far from the hole a known pixel weighs exactly the floor, a missing one 0
+    m = torch.ones(1, 1, 28, 28)
+    m[..., 12:16, 12:16] = 0
+    w = I.importance_weights(m)
+    assert w[0, 0, 0, 0].item() == pytest.approx(I.WEIGHT_FLOOR)
+    assert w[0, 0, 13, 13].item() == 0.0
+    assert w[0, 0, 11, 13].item() > I.WEIGHT_FLOOR

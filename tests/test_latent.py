@@ -68,6 +68,23 @@ def test_arithmetic_is_mean_combination(lm):
     np.testing.assert_array_equal(result[3:3 + 28 * 4:4, 3:3 + 28 * 4:4], expected)
 
 
+def test_arithmetic_noise_is_uniform_and_bounded():
+    """Issue 34 #3: the 3×3 grid's noise is uniform in [−0.25, 0.25] (Radford et al.), not N(0, 0.25²)."""
+    z = torch.randn(100, generator=torch.Generator().manual_seed(1))
+    neigh = L.arithmetic_neighbours(z, 0.25, seed=0)
+    assert neigh.shape == (9, 100)
+    torch.testing.assert_close(neigh[4], z)
+    u = torch.cat([neigh[:4], neigh[5:]]) - z          # 8 × 100 offsets
+    assert u.abs().max() <= 0.25 + 1e-6                  # bounded (σ = 0.25 Gaussian would exceed it)
+    assert u.abs().max() > 0.24                          # and fills the interval
+    # uniform on [−a, a] has std a/√3 ≈ 0.144 (a Gaussian with σ = 0.25 would give ≈ 0.25)
+    assert abs(u.std().item() - 0.25 / 3 ** 0.5) < 0.015
+    assert abs(u.mean().item()) < 0.02
+    # the noise is the same each call (fixed seed), and scales with the bound
+    torch.testing.assert_close(L.arithmetic_neighbours(z, 0.25), neigh)
+    assert (L.arithmetic_neighbours(z, 0.1) - z).abs().max() <= 0.1 + 1e-6
+
+
 @pytest.mark.parametrize("bad", ["abc", "1.5", float("nan"), -3, 2**40])
 def test_bad_seeds_are_clear_errors(lm, bad):
     with pytest.raises(InputError, match="Seed"):
@@ -255,3 +272,13 @@ def test_gif_of_grey_frames_keeps_every_pixel(tmp_path):
         for k, f in enumerate(frames):
             im.seek(k)
             np.testing.assert_array_equal(np.asarray(im.convert("L")), f)
+
+
+def test_explain_names_the_departures_from_dcgan_and_the_z_scale():
+    """Issue 34 #8, #12: the tab says the shipped DCGAN adds a mapping MLP (against the paper's guideline),
+    R1 and an EMA of G; and calls ψ what it is: a scale of z, not BigGAN's truncation trick."""
+    text = L.EXPLAIN
+    assert "mapping MLP" in text and "guideline" in text and "R1" in text and "EMA" in text
+    assert "z scale" in text and "BigGAN" in text and "Truncation" not in text
+    assert L.Z_SCALE_LABEL.startswith("z scale ψ") and "not BigGAN's resampling" in L.Z_SCALE_LABEL
+    assert "uniform noise in $[-0.25, 0.25]$" in text

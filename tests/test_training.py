@@ -118,6 +118,24 @@ def test_state_machine_and_no_thread_left():
         tr.start()
 
 
+def test_step_button_is_k_d_steps_then_one_g_step():
+    """Issue 34 #11: the Step button (Trainer.step_once) does what the tab says: k D steps, then one G step."""
+    from demo import training as TR
+    assert "k D steps, then one G step" in TR.EXPLAIN
+    tr = T.Trainer(small(k=3))
+    order: list[str] = []
+    try:
+        for name, opt in tr.run.optimizers.items():
+            def stepped(*a, _orig=opt.step, _name=name, **kw):
+                order.append(_name)
+                return _orig(*a, **kw)
+            opt.step = stepped
+        assert tr.step_once() == 1
+        assert order == ["D", "D", "D", "G"]
+    finally:
+        tr.close()
+
+
 def test_hooks_run_in_the_training_thread():
     """on_thread_start once when the thread starts, between_steps after every step, both in that thread."""
     seen = {"start": [], "steps": []}
@@ -302,6 +320,20 @@ def test_presets_are_valid_and_explained():
     assert T.PRESETS["digits"].config["dataset"] == "mnist"
 
 
+def test_nonsat_lesson_changes_one_thing_at_a_time():
+    """Issue 34 #6: "nonsat_loss" differs from "collapse" only in the loss; "nonsat" then also
+    equalises the step sizes, and its text says it makes two changes."""
+    collapse, loss_only, both = (T.PRESETS[k].config for k in ("collapse", "nonsat_loss", "nonsat"))
+    assert {k for k in collapse.keys() | loss_only.keys() if collapse.get(k) != loss_only.get(k)} == {"loss"}
+    assert (collapse["loss"], loss_only["loss"]) == ("minimax", "ns")
+    assert {k for k in loss_only.keys() | both.keys() if loss_only.get(k) != both.get(k)} == {"lr_g", "lr_d"}
+    assert both["lr_g"] == both["lr_d"]
+    assert "One change" in T.PRESETS["nonsat_loss"].explain
+    assert "Two changes" in T.PRESETS["nonsat"].explain
+    names = list(T.PRESETS)
+    assert names.index("collapse") < names.index("nonsat_loss") < names.index("nonsat")
+
+
 # ------------------------------------------------------------------ the tab's pure functions
 
 
@@ -325,10 +357,33 @@ def test_points_parsing_and_canvas():
         TR.make_config("drawn", "ns", 1e-3, 1e-3, 1, 64, 2, "none (1 / 0)", 0, "1, 1", "")
     with pytest.raises(InputError, match="Learning rate"):
         TR.make_config("ring", "ns", 1e9, 1e-3, 1, 64, 2, "none (1 / 0)", 0, "", "")
-    cfg = TR.make_config("ring", "hinge", 1e-3, 2e-3, 2, 64, 3, "soft: real 0.9, fake 0.1", 5, "", "")
+    two_sided = "two-sided: real 0.9, fake 0.1 (Salimans et al. advise against)"
+    cfg = TR.make_config("ring", "hinge", 1e-3, 2e-3, 2, 64, 3, two_sided, 5, "", "")
     assert (cfg.loss, cfg.lr_d, cfg.k, cfg.z_dim, cfg.real_label, cfg.fake_label, cfg.seed) == \
         ("hinge", 2e-3, 2, 3, 0.9, 0.1, 5)
-    assert TR.settings_of(cfg)[7] == "soft: real 0.9, fake 0.1"
+    assert TR.settings_of(cfg)[7] == two_sided
+
+
+def test_label_smoothing_is_one_sided_and_says_where_it_applies():
+    """Issue 34 #7: the smoothing offered is Salimans et al.'s one-sided kind (real 0.9, fake 0), and
+    the tab says it does not apply to WGAN-GP and hinge (whose D losses indeed ignore the labels)."""
+    import torch
+
+    from demo import training as TR
+    from ganmodels import losses
+    assert TR.LABELS[TR.ONE_SIDED] == (0.9, 0.0)
+    assert list(TR.LABELS)[1] == TR.ONE_SIDED                      # the first smoothing offered
+    assert T.PRESETS["digits"].config["real_label"] == 0.9 and T.PRESETS["digits"].config["fake_label"] == 0.0
+    cfg = T.preset_config("digits")
+    assert TR.settings_of(cfg)[7] == TR.ONE_SIDED
+    for text in (TR.LABELS_INFO, TR.EXPLAIN):
+        assert "WGAN-GP" in text and "hinge" in text and "does not apply" in text
+        assert "only the real labels" in text
+    r, f = torch.randn(16), torch.randn(16)
+    for kind in ("wgan-gp", "hinge"):
+        assert torch.equal(losses.d_loss(kind, r, f, 0.9, 0.1), losses.d_loss(kind, r, f))
+    for kind in ("minimax", "ns", "lsgan"):
+        assert not torch.equal(losses.d_loss(kind, r, f, 0.9, 0.0), losses.d_loss(kind, r, f))
 
 
 def test_pictures_render():

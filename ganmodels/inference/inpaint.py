@@ -10,14 +10,20 @@ With G and D fixed (trained on digits), a digit ``y`` with a binary mask ``M``
 
 ``W`` is the paper's importance weighting: a known pixel counts in proportion to
 the share of missing pixels in its ``window``×``window`` neighbourhood, so the
-pixels next to the hole matter most and far-away ones not at all
-(``weight_floor`` > 0 lets every known pixel count a little).
+pixels next to the hole matter most and, in the paper, far-away ones not at all
+(Yeh et al. use 0 there; here ``weight_floor`` = ``WEIGHT_FLOOR`` = 0.2 by default, so
+every known pixel counts at least 0.2 and the whole kept digit, not only the hole's rim,
+pulls G(z) towards it).
 
 As in the paper: many restarts optimised together as one batch (Adam on z), z
-kept inside the prior's range after every step, the best restart chosen by its
+clipped after every step, the best restart chosen by its
 total loss, and Poisson blending of the fill into the known pixels (or the plain
 masked composite).  Before the descent the ``restarts`` starting points are the
 best (by contextual loss) of ``pool`` random draws, a cheap forward-only search.
+The clip differs from the paper's: Yeh et al. drew z from a uniform prior on [-1, 1]
+and clipped to that range; our prior is N(0, I), which has no range, so each
+coordinate is clipped to ±``Z_CLAMP`` = ±2.5 (98.8 % of N(0, 1)) to keep z where G
+saw its training inputs.
 
 ``inpaint(...)`` is a generator in the style of StyleGAN's ``projector.project``:
 it *yields* :class:`InpaintState` snapshots (the current best G(z) and the loss
@@ -385,7 +391,7 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
         tot.sum().backward()                                  # restarts are independent: sum
         opt.step()
         with torch.no_grad():
-            z.clamp_(-z_clamp, z_clamp)                       # stay in the prior's range
+            z.clamp_(-z_clamp, z_clamp)                       # ±Z_CLAMP per coordinate
 
     with torch.no_grad():
         c, p, tot = c.view(N, R).cpu(), p.view(N, R).cpu(), tot.view(N, R).cpu()
