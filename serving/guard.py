@@ -149,9 +149,9 @@ class HeavyJobs:
 def _file_paths(value, out: list[str]) -> list[str]:
     """Every ``path`` of a file value (Gradio's FileData dicts) inside a request's data."""
     if isinstance(value, dict):
-        p = value.get("path")
-        if isinstance(p, str) and (value.get("meta", {}) or {}).get("_type") == "gradio.FileData" \
-                or isinstance(p, str) and "orig_name" in value:
+        p, meta = value.get("path"), value.get("meta")
+        if isinstance(p, str) and ((isinstance(meta, dict) and meta.get("_type") == "gradio.FileData")
+                                   or "orig_name" in value):
             out.append(p)
         for v in value.values():
             _file_paths(v, out)
@@ -266,7 +266,7 @@ class Guard:
         try:
             msg = json.loads(body or b"{}")
             fn_index = msg.get("fn_index")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return await _send_response(send, 400, "A queue request must be a JSON object.")
         fns = self._fns()
         if not isinstance(fn_index, int) or isinstance(fn_index, bool) or fn_index not in fns:
@@ -293,9 +293,9 @@ class Guard:
         if headers.get("content-type", "").startswith("application/json"):
             try:
                 cid = json.loads(body).get("component_id")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 return await _send_response(send, 400, "A component request must be a JSON object.")
-            if cid not in self.blocks.blocks:
+            if not isinstance(cid, int) or isinstance(cid, bool) or cid not in self.blocks.blocks:
                 return await _send_response(send, 404, "There is no such component.")
         return await self.app(scope, _replay(body, receive), send)
 
@@ -307,17 +307,21 @@ class Guard:
     @staticmethod
     def _session(body: bytes) -> str | None:
         try:
-            return json.loads(body).get("session_hash")
-        except (ValueError, AttributeError):
+            session = json.loads(body).get("session_hash")
+        except (ValueError, AttributeError, RecursionError):
             return None
+        return session if isinstance(session, str) and session else None
 
     def _check_data(self, body: bytes) -> str | None:
         """A file value that is not an upload is refused, without naming it."""
         try:
             data = json.loads(body or b"{}").get("data")
+            paths = _file_paths(data, [])
         except (ValueError, AttributeError):
             return None          # not JSON: Gradio answers it
-        for p in _file_paths(data, []):
+        except RecursionError:
+            return "This request is nested too deeply."
+        for p in paths:
             if not self._allowed_file(p):
                 return ("Files must be uploaded through the app first: a path on the server is not accepted.")
         return None

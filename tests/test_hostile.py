@@ -199,3 +199,17 @@ def test_every_event_with_an_image_input_refuses_a_bomb(hostile_app):
                for fn, ep in eps.items()}
     wrong = {k: v for k, v in answers.items() if too_many() not in v[1]}
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("route", ["/gradio_api/queue/join", "/gradio_api/run/latent_edit",
+                                   "/gradio_api/call/inpaint", "/gradio_api/component_server"])
+def test_malformed_requests_get_a_client_error_not_a_server_error(hostile_app, route):
+    """Bodies a fuzzer or a hostile script sends to the routes serving.guard reads itself."""
+    deep = "[" * 100_000 + "]" * 100_000
+    bodies = [b"", b"not json", b"[]", b"null", b'{"data": "x"}', deep.encode(),
+              json.dumps({"data": [{"path": "x", "meta": "not a dict"}], "fn_index": 0, "session_hash": ["a"]}).encode(),
+              json.dumps({"data": [], "fn_index": True, "session_hash": {"a": 1}}).encode(),
+              json.dumps({"component_id": [1], "fn_name": "accept_blobs", "data": {}, "session_hash": "s"}).encode()]
+    for body in bodies:
+        status, text = request(hostile_app[0], route, body, {"Content-Type": "application/json"})
+        assert status < 500, (route, body[:60], status, text[:200])
