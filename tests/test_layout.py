@@ -211,7 +211,7 @@ def faulty(tmp_path):
     write("ganmodels/cli/__init__.py", "")
     write("ganmodels/cli/main.py", "import argparse\nraise SystemExit(0)\n")
     write("demo/__init__.py", "")
-    write("demo/tab.py", "DATA = '../shared/data'\n")
+    write("demo/tab.py", "DATA = '../shared'\n")
     write("serving/__init__.py", "")
     write("bench/x.py", "import sys\nsys.path.insert(0, '..')\n")
     return tmp_path
@@ -223,7 +223,7 @@ def test_checkers_find_the_faults(faulty):
     assert forbidden_imports(faulty) == ["ganmodels/models/d.py:2 imports gradio"]
     assert cli_only_violations(faulty) == ["ganmodels/models/d.py:1 imports argparse",
                                            "ganmodels/models/d.py:4 uses SystemExit"]
-    assert text_violations(faulty) == ["demo/tab.py:1: DATA = '../shared/data'"]
+    assert text_violations(faulty) == ["demo/tab.py:1: DATA = '../shared'"]
     assert sys_path_inserts(faulty) == ["bench/x.py:2"]
 
 
