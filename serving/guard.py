@@ -170,23 +170,32 @@ class Guard:
         self.uploads = UploadBudget(client_mb, server_mb, window_s)
         self.heavy = HeavyJobs(heavy_timeout_s)
         self.max_body = max_body
+        self._names: dict | None = None
 
     # -- what the app offers
 
     def _fns(self) -> dict:
         return self.blocks.fns
 
-    def _api_names(self) -> set[str]:
-        return {f.api_name for f in self._fns().values() if f.api_name}
+    def _by_name(self) -> dict:
+        """api_name → event, built once: the app's events are fixed once it serves (slider moves
+        come through here, so no scan per request)."""
+        if self._names is None:
+            names = {}
+            for f in self._fns().values():
+                if f.api_name:
+                    names.setdefault(f.api_name, f)
+            self._names = names
+        return self._names
+
+    def _api_names(self):
+        return self._by_name().keys()
 
     def _is_heavy(self, fn) -> bool:
         return fn is not None and getattr(fn, "concurrency_id", None) == HEAVY_ID
 
     def _fn_by_name(self, name: str):
-        for f in self._fns().values():
-            if f.api_name == name:
-                return f
-        return None
+        return self._by_name().get(name)
 
     @staticmethod
     def _allowed_file(path: str) -> bool:
