@@ -25,4 +25,7 @@ MODELS = {
     "cgan": _lazy("models.cgan"),
     "cyclegan": _lazy("models.cyclegan"),
     "srgan": _lazy("models.srgan"),
+    "faces": _lazy("models.faces"),
+    "face_classifier": _lazy("models.face_classifier"),
+    "face_attributes": _lazy("inference.face_attributes"),
 }

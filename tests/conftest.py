@@ -239,11 +239,38 @@ def make_tiny_cyclegan_weights(out: Path, judge: bool = False) -> Path:
     return in_test_manifest(out, names)
 
 
+def make_tiny_face_weights(out: Path) -> Path:
+    """Tiny, untrained face DCGAN + face classifier, and the attribute vectors they give, saved like
+    the shipped ones (z_dim 16, ngf = ndf = 4; pool of 200 samples)."""
+    from ganmodels.inference import face_attributes as FA
+    from ganmodels.models import face_classifier as FC
+    from ganmodels.models import faces
+
+    torch.manual_seed(0)
+    cfg = faces.FacesConfig(z_dim=16, ngf=4, ndf=4)
+    G, D = faces.Generator(cfg).eval(), faces.Discriminator(cfg).eval()
+    faces.save(G, D, cfg, out)
+    ccfg = FC.FaceClassifierConfig(width=4, feat_dim=16)
+    C = FC.FaceClassifier(ccfg).eval()
+    FC.save(C, out / FC.FILE)
+    with torch.no_grad():
+        attrs = FA.compute(G, lambda x: torch.sigmoid(C(x)), cfg.z_dim, n=200)
+    FA.save(attrs, out / FA.FILE)
+    return in_test_manifest(out, (*faces.FILES.values(), FC.FILE, FA.FILE))
+
+
+@pytest.fixture(scope="session")
+def face_weights(tmp_path_factory) -> Path:
+    return make_tiny_face_weights(tmp_path_factory.mktemp("face_weights"))
+
+
 def make_all_tiny_weights(out: Path) -> Path:
-    """Tiny weights for every family the app loads: DCGAN + classifier, InfoGAN/cGAN, SRGAN, CycleGAN."""
+    """Tiny weights for every family the app loads: DCGAN + classifier, InfoGAN/cGAN, SRGAN, CycleGAN,
+    faces + face classifier."""
     make_tiny_weights(out)
     make_tiny_infogan_weights(out)
     make_tiny_srgan_weights(out)
+    make_tiny_face_weights(out)
     return make_tiny_cyclegan_weights(out)
 
 

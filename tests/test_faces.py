@@ -102,17 +102,9 @@ def test_reader_uses_only_its_split(celeba_dir, tmp_path):
 def test_recipes_train_export_and_resume(celeba_dir, tmp_path):
     from ganmodels.cli import train
     from ganmodels import weights as W
+    from ganmodels.inference import face_attributes as FA
 
-    out = tmp_path / "gan"
     common = ["--data-dir", str(celeba_dir), "--no-progress", "--batch", "4"]
-    train.main(["faces", *common, "--out", str(out), "--steps", "3", "--ngf", "4", "--ndf", "4",
-                "--z_dim", "8", "--r1-every", "2", "--sample-every", "3", "--export", str(out / "w")])
-    assert (out / "samples" / "step_000003.png").is_file()
-    train.main(["faces", *common, "--out", str(out), "--steps", "4", "--ngf", "4", "--ndf", "4",
-                "--z_dim", "8", "--resume"])
-    assert W.load_checkpoint(out / "checkpoint.safetensors", modules={}, optimizers={})[0] == 4
-    assert faces.sample_uint8(faces.load(store=W.WeightStore(out / "w")), 2).shape == (2, 64, 64, 3)
-
     # the classifier: a 20-step smoke run, exported with its validation accuracy in the header
     cout = tmp_path / "cls"
     train.main(["face_classifier", *common, "--out", str(cout), "--steps", "20", "--width", "4",
@@ -123,3 +115,20 @@ def test_recipes_train_export_and_resume(celeba_dir, tmp_path):
     assert extra["attributes"] == list(faces.ATTRIBUTES) and 0 <= extra["val_accuracy_mean"] <= 1
     probs, feats = FC.predict(net, np.zeros((3, 64, 64, 3), np.uint8))
     assert probs.shape == (3, 40) and feats.shape == (3, 8) and ((probs >= 0) & (probs <= 1)).all()
+
+    # the GAN, exported with the attribute vectors that classifier reads from its samples
+    out = tmp_path / "gan"
+    gan = [*common, "--out", str(out), "--ngf", "4", "--ndf", "4", "--z_dim", "8", "--r1-every", "2"]
+    with pytest.raises(SystemExit, match="no face classifier"):
+        train.main(["faces", *gan, "--steps", "1", "--classifier", str(tmp_path / "none.safetensors")])
+    train.main(["faces", *gan, "--steps", "3", "--sample-every", "3", "--export", str(out / "w"),
+                "--classifier", str(cout / "w" / FC.FILE)])
+    assert (out / "samples" / "step_000003.png").is_file()
+    train.main(["faces", *gan, "--steps", "4", "--resume", "--classifier", ""])
+    assert W.load_checkpoint(out / "checkpoint.safetensors", modules={}, optimizers={})[0] == 4
+    store = W.WeightStore(out / "w")
+    assert faces.sample_uint8(faces.load(store=store), 2).shape == (2, 64, 64, 3)
+    attrs = FA.load(store=store)
+    assert attrs.z.shape == (FA.POOL, 8) and attrs.probs.shape == (FA.POOL, 40)
+    assert attrs.directions.shape == (40, 8)
+    assert "command" in W.read_manifest(out / "w")["files"][FA.FILE]

@@ -34,6 +34,8 @@ HEADLINE = {
     "cgan": ["classifier_agreement", "confident_share"],
     "cyclegan": ["photo2monet_called_monet", "monet2photo_called_photo", "judge_heldout_accuracy", "cycle_psnr_db"],
     "srgan": ["srresnet_gain_db", "srgan_gain_db", "srgan_sharper_than_srresnet"],
+    "face_classifier": ["val_accuracy_mean", "majority_baseline_mean"],
+    "faces": ["classifier_fid", "samples_closer_than_40px"],
 }
 TABLE_START, TABLE_END = "<!-- WEIGHTS -->", "<!-- /WEIGHTS -->"
 
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=5000, help="samples to generate (digit models)")
     p.add_argument("--data-dir", default=None,
                    help="the data folder: mnist/mnist_test_first5000.npz (digit models), photo/ and monet/ "
-                        "(CycleGAN)")
+                        "(CycleGAN), celeba/ (faces, face_classifier)")
     p.add_argument("--mnist-test", default=None,
                    help="npz of MNIST test digits (default: <data-dir>/mnist/mnist_test_first5000.npz)")
     p.add_argument("--data", default=None, help="folder with photo/ and monet/ (default: <data-dir>)")

@@ -1,4 +1,4 @@
-"""``python -m ganmodels generate dcgan|infogan|cgan``: sample digits into an .npz or a PNG grid."""
+"""``python -m ganmodels generate dcgan|infogan|cgan|faces``: sample digits or faces into an .npz or a PNG grid."""
 from __future__ import annotations
 
 import sys
@@ -9,16 +9,16 @@ import numpy as np
 from ganmodels import weights as W
 from ganmodels.cli.common import common_args
 from ganmodels.data import image_grid
-from ganmodels.models import cgan, dcgan, infogan
+from ganmodels.models import cgan, dcgan, faces, infogan
 
 
 def add_parser(sub) -> None:
-    g = sub.add_parser("generate", help="sample digits from a generator")
-    g.add_argument("model", choices=["dcgan", "infogan", "cgan"])
+    g = sub.add_parser("generate", help="sample digits or faces from a generator")
+    g.add_argument("model", choices=["dcgan", "infogan", "cgan", "faces"])
     g.add_argument("--n", type=int, default=64)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help="grid.png or samples.npz")
-    g.add_argument("--truncation", type=float, default=1.0, help="dcgan: scale of z (1 = the prior)")
+    g.add_argument("--truncation", type=float, default=1.0, help="dcgan, faces: scale of z (1 = the prior)")
     g.add_argument("--cat", type=int, default=None, help="infogan: categorical code 0-9 (default: drawn)")
     g.add_argument("--c1", type=float, default=None, help="infogan: continuous code 1 (default: drawn)")
     g.add_argument("--c2", type=float, default=None, help="infogan: continuous code 2 (default: drawn)")
@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 
 
 def write_samples(images: np.ndarray, out: str | Path, nrow: int | None = None) -> None:
-    """uint8 (N,28,28) → ``.npz`` (key ``images``) or a PNG grid."""
+    """uint8 (N,28,28) digits or (N,64,64,3) faces → ``.npz`` (key ``images``) or a PNG grid."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npz":
@@ -51,6 +51,9 @@ def run(args) -> int:
     elif args.model == "infogan":
         model = infogan.load(device=args.device, store=store)
         images = infogan.sample_uint8(model, n=args.n, seed=args.seed, cat=args.cat, c1=args.c1, c2=args.c2)
+    elif args.model == "faces":
+        model = faces.load(device=args.device, store=store, with_D=False)
+        images = faces.sample_uint8(model, n=args.n, seed=args.seed, truncation=args.truncation)
     else:
         model = cgan.load(device=args.device, store=store)
         images = cgan.sample_uint8(model, n=args.n, seed=args.seed, label=args.label)

@@ -3,22 +3,28 @@
     generate dcgan    --n 64 --seed 0 --out grid.png | samples.npz
     generate infogan  --cat K --c1 X --c2 Y --n N --out F.npz
     generate cgan     --label D --n N --out F.npz
+    generate faces    --n N --seed S --out F.npz                   (uint8 (N,64,64,3) RGB)
+    edit faces --attribute NAME --n N --seed S --out F.npz       (keys before, after: uint8 (N,64,64,3))
     inpaint   --image in.png --mask mask.png --out out.png        (mask: white = missing)
     inpaint   --images in.npz --masks masks.npz --out out.npz     (uint8 (N,28,28); mask 255 = missing)
+    inpaint   --model faces --images in.npz --masks m.npz --out out.npz
+                                              (uint8 (N,64,64,3) faces, masks uint8 (N,64,64), 255 = missing)
     translate --direction photo2monet|monet2photo IN OUT          (file or folder)
     upscale   --model srresnet|srgan IN OUT                       (file or folder; exactly 4×)
 
-An ``.npz`` output holds one array under the key ``images``: uint8, shape (N, 28, 28),
-0 = background.  A ``.png`` output is a grid of the samples.
+An ``.npz`` output holds one array under the key ``images`` (``edit``: ``before`` and ``after``):
+digits uint8 (N, 28, 28), 0 = background; faces uint8 (N, 64, 64, 3) RGB.  A ``.png`` output is a
+grid of the samples.  Faces: a DCGAN trained on aligned CelebA — non-commercial research and
+teaching only.
 """
 from __future__ import annotations
 
 import argparse
 
-from ganmodels.cli import generate, inpaint, translate, upscale
+from ganmodels.cli import edit, generate, inpaint, translate, upscale
 from ganmodels.errors import GanModelsError
 
-VERBS = (generate, inpaint, translate, upscale)   # each: add_parser(sub) and run(args)
+VERBS = (generate, edit, inpaint, translate, upscale)   # each: add_parser(sub) and run(args)
 
 
 def main(argv=None) -> int:

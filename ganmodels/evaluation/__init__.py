@@ -15,6 +15,8 @@ EVALUATORS = {
     "cgan": ("evaluation.cgan", "evaluate"),
     "cyclegan": ("evaluation.cyclegan", "evaluate"),
     "srgan": ("evaluation.srgan", "evaluate"),
+    "face_classifier": ("evaluation.faces", "evaluate_classifier"),
+    "faces": ("evaluation.faces", "evaluate"),
 }
 
 

@@ -78,8 +78,8 @@ class InpaintState:
     """One snapshot of the optimisation (yielded every ``frame_every`` steps)."""
     step: int
     steps: int
-    best: torch.Tensor          # (N, 1, H, W) G(z) of the currently best restart, in [-1, 1]
-    composite: torch.Tensor     # (N, 1, H, W) M ⊙ y + (1 − M) ⊙ best
+    best: torch.Tensor          # (N, C, H, W) G(z) of the currently best restart, in [-1, 1]
+    composite: torch.Tensor     # (N, C, H, W) M ⊙ y + (1 − M) ⊙ best
     history: dict[str, list]    # "contextual"/"perceptual"/"total": per step a list of N floats (best restart)
     elapsed: float              # seconds since the call started
     phase: str = "descent"      # "pool": still choosing starting points (best random draw so far shown)
@@ -89,10 +89,10 @@ class InpaintState:
 
 @dataclass
 class InpaintResult:
-    image: torch.Tensor         # (N, 1, H, W) the final completion x̂ (blended)
-    composite: torch.Tensor     # (N, 1, H, W) plain composite M ⊙ y + (1 − M) ⊙ G(ẑ)
-    generated: torch.Tensor     # (N, 1, H, W) G(ẑ) of the best restart
-    candidates: torch.Tensor    # (N, R, 1, H, W) G(z) of every restart, best first
+    image: torch.Tensor         # (N, C, H, W) the final completion x̂ (blended)
+    composite: torch.Tensor     # (N, C, H, W) plain composite M ⊙ y + (1 − M) ⊙ G(ẑ)
+    generated: torch.Tensor     # (N, C, H, W) G(ẑ) of the best restart
+    candidates: torch.Tensor    # (N, R, C, H, W) G(z) of every restart, best first
     losses: dict[str, np.ndarray]  # "contextual"/"perceptual"/"total": (N, R), best first
     z: torch.Tensor             # (N, R, z_dim), best first
     history: dict[str, list]
@@ -106,19 +106,22 @@ class InpaintResult:
 # ----------------------------------------------------------------- inputs
 
 
-def _as_n1hw(x: torch.Tensor, what: str) -> torch.Tensor:
-    """(H,W) → (1,1,H,W); (N,H,W) → (N,1,H,W); (N,1,H,W) as it is; any other shape is refused."""
+def _as_n1hw(x: torch.Tensor, what: str, channels: tuple[int, ...] = (1,)) -> torch.Tensor:
+    """(H,W) → (1,1,H,W); (N,H,W) → (N,1,H,W); (N,C,H,W) as it is for C in ``channels``;
+    any other shape is refused."""
     if x.ndim == 2:
         x = x[None, None]
     elif x.ndim == 3:
         x = x[:, None]
-    if x.ndim != 4 or x.shape[1] != 1:
-        raise InpaintError(f"{what} (H,W), (N,H,W) or (N,1,H,W); got shape {tuple(x.shape)}")
+    if x.ndim != 4 or x.shape[1] not in channels:
+        shapes = "(N,1,H,W)" if channels == (1,) else "(N,C,H,W) with C = " + " or ".join(map(str, channels))
+        raise InpaintError(f"{what} (H,W), (N,H,W) or {shapes}; got shape {tuple(x.shape)}")
     return x
 
 
 def as_images(image) -> torch.Tensor:
-    """uint8 0..255 or float [-1, 1]; (H,W), (N,H,W) or (N,1,H,W) → float (N,1,H,W) in [-1, 1]."""
+    """uint8 0..255 or float [-1, 1]; (H,W), (N,H,W), (N,1,H,W) grey or (N,3,H,W) colour
+    → float (N,C,H,W) in [-1, 1]."""
     if isinstance(image, np.ndarray):
         if image.dtype == np.uint8:
             x = torch.from_numpy(image.astype(np.float32) / 127.5 - 1.0)
@@ -130,7 +133,7 @@ def as_images(image) -> torch.Tensor:
             x = x / 127.5 - 1.0
     else:
         raise InpaintError(f"image must be a numpy array or a tensor, got {type(image).__name__}")
-    x = _as_n1hw(x, "image must be grey")
+    x = _as_n1hw(x, "image must be", channels=(1, 3))
     if not torch.isfinite(x).all():
         raise InpaintError("image holds NaN or infinite values")
     return x.clamp(-1, 1)
@@ -238,23 +241,24 @@ def poisson_blend(fill: np.ndarray, target: np.ndarray, known: np.ndarray, eps: 
 
 
 def blend_images(fill: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
-    """(N,1,H,W) each → the completion.  "composite": M ⊙ y + (1 − M) ⊙ fill; "poisson": see above."""
+    """fill, target (N,C,H,W), mask (N,1,H,W) → the completion.  "composite": M ⊙ y + (1 − M) ⊙ fill;
+    "poisson": see above, each colour channel on its own."""
     comp = mask * target + (1 - mask) * fill
     if how == "composite":
         return comp
     if how != "poisson":
         raise InpaintError(f"blend must be one of {', '.join(BLENDS)}, got {how!r}")
-    out = [poisson_blend(f[0].numpy(), t[0].numpy(), m[0].numpy())
+    out = [[poisson_blend(fc.numpy(), tc.numpy(), m[0].numpy()) for fc, tc in zip(f, t)]
            for f, t, m in zip(fill.cpu(), target.cpu(), mask.cpu())]
-    return torch.from_numpy(np.stack(out)[:, None]).float()
+    return torch.from_numpy(np.asarray(out)).float()
 
 
 # ----------------------------------------------------------------- the optimisation
 
 
 def _losses(G, D, z, y, w, lam):
-    """Per-restart losses. z (B, d); y, w (B,1,H,W) → x, contextual, perceptual, total (each (B,))."""
-    x = G(z)                                                     # (B, 1, H, W)
+    """Per-restart losses. z (B, d); y (B,C,H,W), w (B,1,H,W) → x, contextual, perceptual, total (each (B,))."""
+    x = G(z)                                                     # (B, C, H, W)
     contextual = (w * (x - y)).abs().flatten(1).sum(1)           # ‖W ⊙ (G(z) − y)‖₁
     if D is not None and lam > 0:
         perceptual = -F.softplus(D(x))                           # log(1 − σ(logit)) = log(1 − D(G(z)))
@@ -303,7 +307,7 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             pause: Callable[[], None] | None = None) -> Generator[InpaintState, None, InpaintResult]:
     """Complete the missing pixels of ``image`` (see the module docstring).
 
-    image: (H,W) / (N,H,W) / (N,1,H,W), uint8 or float in [-1,1]; mask: same shape, 1 = known.
+    image: (H,W) / (N,H,W) / (N,C,H,W) with C = 1 or 3, uint8 or float in [-1,1]; mask: (H,W) / (N,H,W) / (N,1,H,W), 1 = known.
     Yields :class:`InpaintState` (step 0 right after the start, then every ``frame_every``
     steps and at the end); returns :class:`InpaintResult` (``StopIteration.value``).
     ``init_z`` (N, restarts, z_dim): start the descent from these z's instead of the best
@@ -324,12 +328,12 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
     dev = torch.device(device)
     y = as_images(image)
     m = as_masks(mask, len(y))
-    if m.shape != y.shape:
+    if m.shape[0] != y.shape[0] or m.shape[2:] != y.shape[2:]:
         raise InpaintError(f"mask shape {tuple(m.shape)} does not match image shape {tuple(y.shape)}")
     N, R, d = len(y), restarts, _z_dim(G, z_dim)
     w = importance_weights(m, window, weight_floor)
     y_, w_ = y.to(dev), w.to(dev)
-    yb = y_.repeat_interleave(R, 0)                               # (N·R, 1, H, W)
+    yb = y_.repeat_interleave(R, 0)                               # (N·R, C, H, W)
     wb = w_.repeat_interleave(R, 0)
     G = fold_batchnorm(G)                                         # eval-mode copies: G, D stay as they are
     D = fold_batchnorm(D) if D is not None and lam > 0 else None
@@ -430,11 +434,11 @@ def drain(it: Iterator) -> InpaintResult:
 def distinct(candidates: torch.Tensor, mask: torch.Tensor, k: int = 4, min_diff: float = 0.12) -> list[int]:
     """Indices of up to ``k`` completions that differ in the hole (mean |Δ| > min_diff), best first.
 
-    candidates (R,1,H,W) sorted best first; mask (1,H,W) 1 = known.  If fewer than k
+    candidates (R,C,H,W) sorted best first; mask (1,H,W) 1 = known.  If fewer than k
     differ enough, the next best ones fill up the list.
     """
     hole = (mask < 0.5).float()
-    area = hole.sum().clamp(min=1)
+    area = hole.sum().clamp(min=1) * candidates.shape[1]
     picked: list[int] = []
     for i in range(len(candidates)):
         if all(float(((candidates[i] - candidates[j]).abs() * hole).sum() / area) > min_diff for j in picked):
@@ -453,7 +457,7 @@ def distinct(candidates: torch.Tensor, mask: torch.Tensor, k: int = 4, min_diff:
 
 
 def biharmonic(image_u8: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """skimage's biharmonic inpainting of the missing pixels: uint8 (H,W) → uint8 (H,W)."""
+    """skimage's biharmonic inpainting of the missing pixels: uint8 (H,W) or (H,W,3) → the same."""
     from skimage.restoration import inpaint_biharmonic
 
     miss = known < 0.5
@@ -461,15 +465,20 @@ def biharmonic(image_u8: np.ndarray, known: np.ndarray) -> np.ndarray:
         return image_u8.copy()
     if miss.all():
         return np.zeros_like(image_u8)
-    out = inpaint_biharmonic(image_u8.astype(np.float64) / 255.0, miss)
+    out = inpaint_biharmonic(image_u8.astype(np.float64) / 255.0, miss,
+                             channel_axis=-1 if image_u8.ndim == 3 else None)
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
 
 
 def mean_fill(image_u8: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill the missing pixels with the mean of the known ones (the simplest baseline)."""
+    """Fill the missing pixels with the mean of the known ones (the simplest baseline; per colour
+    channel for (H,W,3))."""
     kn = known > 0.5
     out = image_u8.copy()
-    out[~kn] = int(round(float(image_u8[kn].mean()))) if kn.any() else 0
+    if kn.any():
+        out[~kn] = np.round(image_u8[kn].astype(np.float64).mean(0)).astype(np.uint8)
+    else:
+        out[~kn] = 0
     return out
 
 

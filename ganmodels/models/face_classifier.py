@@ -33,25 +33,29 @@ class FaceClassifierConfig:
     feat_dim: int = 256
     n_attrs: int = 40
     dropout: float = 0.2
+    in_pool: int = 2       # the face is average-pooled by this factor first (64 → 32 px: ~10× cheaper)
 
 
-def _block(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
-            nn.MaxPool2d(2)]
+def _block(cin: int, cout: int, convs: int = 2) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for i in range(convs):
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                   nn.ReLU(True)]
+    return layers + [nn.MaxPool2d(2)]
 
 
 class FaceClassifier(nn.Module):
     def __init__(self, cfg: FaceClassifierConfig):
         super().__init__()
         self.cfg = cfg
-        w = cfg.width
+        w, p = cfg.width, cfg.in_pool
         self.body = nn.Sequential(
             # (B, 3, 64, 64) in [-1, 1]
-            *_block(3, w),            # (B, w, 32, 32)
-            *_block(w, 2 * w),        # (B, 2w, 16, 16)
-            *_block(2 * w, 4 * w),    # (B, 4w, 8, 8)
-            *_block(4 * w, 8 * w),    # (B, 8w, 4, 4)
+            nn.AvgPool2d(p) if p > 1 else nn.Identity(),   # (B, 3, 64/p, 64/p): attributes read at 32 px
+            *_block(3, w, 1),         # (B, w, 32/p, 32/p)
+            *_block(w, 2 * w),        # (B, 2w, 16/p, 16/p)
+            *_block(2 * w, 4 * w),    # (B, 4w, 8/p, 8/p)
+            *_block(4 * w, 8 * w),    # (B, 8w, 4/p, 4/p)
             nn.AdaptiveAvgPool2d(1), nn.Flatten(),
             nn.Linear(8 * w, cfg.feat_dim), nn.ReLU(True),
             # (B, feat_dim): the features of face-classifier FID

@@ -16,7 +16,7 @@ from ganmodels.models import face_classifier as FC
 from ganmodels.models import faces
 from ganmodels.training.loop import Run, config_from_args
 
-DEFAULT_STEPS = 4000
+DEFAULT_STEPS = 2500
 DATA_DESC = (f"aligned CelebA faces 000001–007000 with their 40 attributes (framed to 64×64: crop "
              f"{faces.FRAME_BOX}, Lanczos; flips and small shifts), validated on 007001–008000; "
              f"{faces.LICENCE}")

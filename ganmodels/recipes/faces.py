@@ -19,9 +19,12 @@ from pathlib import Path
 import torch
 
 from ganmodels import augment
+from ganmodels import weights as W
 from ganmodels import data
 from ganmodels.errors import InputError
 from ganmodels.losses import LOSSES, GANObjective, d_loss, d_prob, g_loss, r1_penalty
+from ganmodels.inference import face_attributes as FA
+from ganmodels.models import face_classifier as FC
 from ganmodels.models import faces
 from ganmodels.training.ema import EMA
 from ganmodels.recipes.common import add_gan_args, gan_run
@@ -105,6 +108,9 @@ def add_args(p):
     p.add_argument("--flip", type=int, choices=(0, 1), default=1, help="random horizontal flips (1: on)")
     p.add_argument("--diffaug", default="translation,color,cutout",
                    help="DiffAugment policy for D ('' = none)")
+    p.add_argument("--classifier", default=str(W.DEFAULT_DIR / FC.FILE),
+                   help="the face-attribute classifier that reads the exported G's samples to build "
+                        f"{FA.FILE} (the tab's attribute vectors); '' = do not export them")
 
 
 def make_run(args) -> Run:
@@ -112,6 +118,14 @@ def make_run(args) -> Run:
         raise InputError("faces needs --data-dir: the folder holding celeba/img_align_celeba_half/ "
                          "and celeba/list_attr_celeba.txt")
     cfg = config_from_args(faces.FacesConfig, args)
+    classifier = None
+    if args.classifier:
+        if not Path(args.classifier).is_file():
+            raise InputError(f"no face classifier at {args.classifier} (--classifier): train it first with "
+                             "'python -m ganmodels.train face_classifier --data-dir DIR --export weights', "
+                             "or pass --classifier '' to export G and D without the attribute vectors")
+        classifier, _, _ = W.load_network(args.classifier, FC.FaceClassifier, FC.FaceClassifierConfig,
+                                          family=FC.FAMILY, network="C")
     dev = torch.device(args.device)
     G, D = faces.Generator(cfg).to(dev), faces.Discriminator(cfg).to(dev)
     cl = bool(args.channels_last) and dev.type == "cpu"
@@ -132,7 +146,15 @@ def make_run(args) -> Run:
         return data.image_grid(data.to_uint8(ema.shadow(z_fixed)), nrow=8)
 
     def export(path: Path):
-        return faces.save(ema.shadow, D, cfg, path)
+        hashes = faces.save(ema.shadow, D, cfg, path)
+        if classifier is not None:   # the attribute vectors of this G, read by the classifier
+            G_eval = ema.shadow.eval()
+            attrs = FA.compute(lambda z: G_eval(z.to(dev)).float().cpu(),
+                               lambda x: torch.sigmoid(classifier(x)), cfg.z_dim)
+            hashes[FA.FILE] = FA.save(attrs, Path(path) / FA.FILE,
+                                      extra={"classifier": Path(args.classifier).name,
+                                             "classifier_sha256": W.sha256(args.classifier)})
+        return hashes
 
     return gan_run(args, G=G, D=D, ema=ema, objective=obj,
                    data=face_batches(x, batch, seed=args.seed, flip=bool(args.flip), rank=args.rank,
