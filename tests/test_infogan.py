@@ -191,17 +191,31 @@ def stroke(shear, width):
 
 
 class DrawnStrokes:
-    """Stands in for a loaded InfoGAN: c1 sets the slant (shear 0.3·c1), c2 the width
-    (5 pixels at c2 = −1 down to 1 pixel at c2 = 1); z and the category change nothing."""
+    """Stands in for a loaded InfoGAN: the first continuous input (the paper's c₂) sets the slant
+    (shear 0.3·c), the second (c₃) the width (5 pixels at −1 down to 1 pixel at +1); z and the
+    category change nothing.  It records how many codes it was asked to draw."""
 
     cfg = IG.InfoGANConfig()
+
+    def __init__(self):
+        self.calls = []
 
     def z_from_seed(self, seed, n):
         return torch.zeros(n, self.cfg.z_dim)
 
     def generate_uint8(self, z, c_cat, c_cont):
         c = np.asarray(c_cont, dtype=np.float64)
+        assert len(z) == len(c_cat) == len(c)
+        self.calls.append(c.copy())
         return np.stack([stroke(0.3 * a, int(round(3 - 2 * b))) for a, b in c])
+
+
+class SlantFromNoise(DrawnStrokes):
+    """The slant comes from z alone; the continuous codes change nothing visible."""
+
+    def generate_uint8(self, z, c_cat, c_cont):
+        self.calls.append(np.asarray(c_cont, dtype=np.float64).copy())
+        return np.stack([stroke(0.3 * math.tanh(float(v[0])), 2) for v in np.asarray(z)])
 
 
 def test_slant_and_ink_on_drawn_strokes():
@@ -212,27 +226,49 @@ def test_slant_and_ink_on_drawn_strokes():
     assert ink.tolist() == [20, 40, 80]
 
 
-def test_code_correlations_measure_known_slant_and_width():
-    res = IGE.code_correlations(DrawnStrokes(), n_z=2, steps=5)
+def test_code_correlations_are_per_sample_over_the_requested_samples():
+    from scipy.stats import spearmanr
+
+    model = DrawnStrokes()
+    res = IGE.code_correlations(model, n=400, seed=3)
+    assert res["n"] == 400 and sum(len(c) for c in model.calls) == 400      # 400 samples, drawn once
+    codes = np.concatenate(model.calls)
+    assert codes.min() >= -1 and codes.max() <= 1 and np.ptp(codes[:, 0]) > 1.8   # drawn in [−1, 1]
     rho = res["rho"]
-    assert rho["c1"]["slant"] == 1.0            # every c1 sweep leans further right, in order
-    assert rho["c2"]["thickness"] == -1.0       # every c2 sweep gets thinner, in order
-    assert res["per_category"]["c1"]["slant"] == [1.0] * 10
-    assert math.isnan(rho["c1"]["thickness"])   # the ink does not change along c1: no ρ, not a spurious ±1
-    m = IGE.code_meanings(rho)
-    assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2")
+    assert set(rho) == {"c2", "c3"}            # the paper's names: c1 is the categorical code
+    for props in (*rho.values(), *res["rho_within_c1"].values()):
+        assert all(-1 <= r <= 1 for r in props.values())
+    # ρ over all 400 samples, not an average of per-sweep ±1s: recompute it from what was drawn
+    imgs = np.stack([stroke(0.3 * a, int(round(3 - 2 * b))) for a, b in codes])
+    assert rho["c2"]["slant"] == pytest.approx(spearmanr(codes[:, 0], IGE.slant_deg(imgs)).statistic, abs=1e-4)
+    assert rho["c2"]["slant"] > 0.95            # c₂ leans the stroke further right
+    assert rho["c3"]["ink_area"] < -0.95        # c₃ makes it thinner
+    assert abs(rho["c2"]["ink_area"]) < 0.2 and abs(rho["c3"]["slant"]) < 0.2      # independent codes
+    reg = res["regression"]["c3"]["ink_area"]
+    assert reg["slope"] == pytest.approx(-40, rel=0.15) and reg["r2"] > 0.9   # 20 px per unit width, 2 widths/unit
+    assert IGE.code_meaning(rho["c2"]) == {"property": "slant", "rho": rho["c2"]["slant"], "also": {}}
+    assert IGE.code_meaning(rho["c3"])["property"] == "ink_area"
+    # the same seed draws the same samples
+    assert IGE.code_correlations(DrawnStrokes(), n=400, seed=3)["rho"] == rho
 
 
-def test_code_meanings():
-    m = IGE.code_meanings({"c1": {"slant": 0.9, "thickness": 0.1}, "c2": {"slant": -0.2, "thickness": -0.85}})
-    assert m == {"slant": {"code": "c1", "rho": 0.9, "also": {"thickness": 0.1}},
-                 "thickness": {"code": "c2", "rho": -0.85, "also": {"slant": -0.2}}}
-    # one code may correlate most with both properties; each code still gets one meaning
-    m = IGE.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": -0.99, "thickness": -0.88}})
-    assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2")
-    assert m["thickness"]["also"] == {"slant": -0.99}
-    m = IGE.code_meanings({"c1": {"slant": 0.95, "thickness": -0.4}, "c2": {"slant": 0.3, "thickness": 0.2}})
-    assert (m["slant"]["code"], m["thickness"]["code"]) == ("c1", "c2") and abs(m["thickness"]["rho"]) < 0.8
+def test_a_code_with_no_effect_gets_no_meaning():
+    model = SlantFromNoise()
+    res = IGE.code_correlations(model, n=300, seed=0)
+    assert sum(len(c) for c in model.calls) == 300
+    for code in ("c2", "c3"):
+        assert abs(res["rho"][code]["slant"]) < IGE.WEAK_RHO
+        assert res["rho"][code]["ink_area"] is None          # the ink never changes: ρ undefined, not ±1
+        assert IGE.code_meaning(res["rho"][code]) == {"property": None, "rho": None, "also": {}}
+
+
+def test_code_meaning():
+    assert IGE.code_meaning({"slant": 0.9, "ink_area": 0.1}) == {"property": "slant", "rho": 0.9, "also": {}}
+    # entangled: both properties reach the threshold, the larger |ρ| first
+    assert IGE.code_meaning({"slant": -0.59, "ink_area": -0.43}) == {"property": "slant", "rho": -0.59,
+                                                                     "also": {"ink_area": -0.43}}
+    assert IGE.code_meaning({"slant": 0.29, "ink_area": -0.1})["property"] is None
+    assert IGE.code_meaning({"slant": 0.29, "ink_area": -0.1}, weak=0.2)["property"] == "slant"
 
 
 # ---------------------------------------------------------------- weights, sampling, CLI
@@ -302,7 +338,10 @@ def test_evaluate_returns_metrics(infogan_weights, tmp_path):
     assert r["files"] == list(IG.FILES.values())
     m = r["metrics"]
     assert 0.1 <= m["categorical_matching_accuracy"] <= 1 and sorted(m["code_to_digit"]) == list(range(10))
-    assert set(m["code_meaning"]) == {"slant", "thickness"}
+    assert m["n_continuous"] == 2000 and set(m["continuous_code_spearman"]) == {"c2", "c3"}
+    assert all(r is None or -1 <= r <= 1 for v in m["continuous_code_spearman"].values() for r in v.values())
+    assert set(m["continuous_code_meaning"]) == {"c2", "c3"} and "c1 = the 10-way categorical" in m["code_names"]
+    assert not any(k.startswith("spearman_sweep") for k in m)        # the averaged-sweep ρ is gone
     r2 = CGE.evaluate(args)
     assert 0 <= r2["metrics"]["classifier_agreement"] <= 1 and len(r2["metrics"]["per_digit_agreement"]) == 10
 
@@ -319,6 +358,7 @@ def test_tab_pure_functions(ctx, models):
     img, info = T.infogan_sample(tab, 3, 1.5, -2.0, 5)
     assert img.shape == (28 * T.SCALE, 28 * T.SCALE) and img.dtype == np.uint8
     assert "Q reads back" in info and "Classifier" in info
+    assert "c₁ = code 3" in info and "c₂ = +1.50" in info and "c₃ = -2.00" in info   # the paper's names
     g = T.figure2_grid(tab, "c2", 0)
     assert g.shape[0] > g.shape[1]            # 10 rows × 9 columns
     c, _ = T.cgan_sample(tab, 7, 5)
@@ -376,7 +416,7 @@ def test_api_bad_input_is_a_clear_error(served_tab):
 
     status, out = api_call(served_tab, "infogan_sample", [12, 0.0, 0.0, 0])
     assert status != 200 or out.get("error")
-    assert "Categorical code must be between 0 and 9" in str(out), out
+    assert "c₁ (categorical code) must be between 0 and 9" in str(out), out
     status, out = api_call(served_tab, "infogan_sample", [1, 0.0, 9.0, 0])
     assert out.get("error") and "2.0" in str(out), out      # gradio's own range check on the slider
     status, out = api_call(served_tab, "cgan_sample", [3, -5])
@@ -449,17 +489,126 @@ def test_decay_schedulers():
     assert lrs[0] == lrs[50] == 1.0 and lrs[75] == pytest.approx(0.5) and lrs[99] == pytest.approx(0.02)
 
 
-def test_slider_labels_show_the_measured_meanings():
+def manifest_store(**infogan_metrics):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(manifest={"files": {"infogan_G.safetensors": {"metrics": {"infogan": infogan_metrics}}}})
+
+
+def test_slider_labels_say_what_the_measurement_supports():
     from types import SimpleNamespace
 
     from demo import infogan as T
 
-    meaning = {"slant": {"code": "c2", "rho": -0.97, "also": {}}, "thickness": {"code": "c1", "rho": 0.85, "also": {}}}
-    store = SimpleNamespace(manifest={"files": {"infogan_G.safetensors": {"metrics": {"infogan": {
-        "code_meaning": meaning}}}}})
-    tab = T.InfoTab(None, meanings=T.measured_meanings(store))
-    assert "slant" in T.code_label(tab, 2) and "-0.97" in T.code_label(tab, 2)
-    assert "width" in T.code_label(tab, 1)
-    for bad in (None, SimpleNamespace(manifest={"files": {}})):
+    rho = {"c2": {"slant": 0.40, "ink_area": -0.10}, "c3": {"slant": -0.59, "ink_area": -0.43}}
+    tab = T.InfoTab(None, meanings=T.measured_meanings(manifest_store(continuous_code_spearman=rho,
+                                                                      n_continuous=2000)))
+    c2, c3 = T.code_label(tab, 1), T.code_label(tab, 2)       # slider 1 is the paper's c₂
+    assert c2 == "c₂ (continuous code) — slant: weak, ρ = +0.40 (Spearman, 2,000 samples)"
+    assert c3.startswith("c₃ (continuous code) — slant: moderate, ρ = −0.59; also ink area") and "ρ = −0.43" in c3
+    strong = T.InfoTab(None, meanings=T.measured_meanings(manifest_store(
+        continuous_code_spearman={"c2": {"slant": -0.83, "ink_area": 0.2}}, n_continuous=2000)))
+    assert T.code_label(strong, 1) == "c₂ (continuous code) — slant: strong, ρ = −0.83 (Spearman, 2,000 samples)"
+    assert T.code_label(strong, 2) == "c₃ (continuous code)"       # not measured: no claim
+    weak = {"c2": {"slant": 0.12, "ink_area": -0.29}, "c3": {"slant": None, "ink_area": 0.05}}
+    tab = T.InfoTab(None, meanings=T.measured_meanings(manifest_store(continuous_code_spearman=weak,
+                                                                      n_continuous=500)))
+    for j in (1, 2):
+        assert "no clear single property" in T.code_label(tab, j) and "500 samples" in T.code_label(tab, j)
+    # no manifest, or only the old averaged-sweep keys: plain labels, no number shown
+    old = manifest_store(code_meaning={"slant": {"code": "c1", "rho": 0.99}})
+    for bad in (None, SimpleNamespace(manifest={"files": {}}), old):
         assert T.measured_meanings(bad) is None
-        assert T.code_label(T.InfoTab(None, meanings=T.measured_meanings(bad)), 1) == "c₁ (continuous code 1)"
+        assert T.code_label(T.InfoTab(None, meanings=T.measured_meanings(bad)), 1) == "c₂ (continuous code)"
+
+
+def test_shipped_manifest_labels_come_from_the_new_measurement():
+    """The repo's manifest (not ../shared) holds the 2,000-sample ρ that the labels show."""
+    import json
+    from types import SimpleNamespace
+
+    from demo import infogan as T
+
+    man = json.loads((W.DEFAULT_DIR / "manifest.json").read_text())
+    m = man["files"]["infogan_G.safetensors"]["metrics"]["infogan"]
+    meanings = T.measured_meanings(SimpleNamespace(manifest=man))
+    assert meanings is not None and meanings["n"] == m["n_continuous"] >= 2000
+    for j, code in ((1, "c2"), (2, "c3")):
+        label = T.code_label(T.InfoTab(None, meanings=meanings), j)
+        best = IGE.code_meaning(m["continuous_code_spearman"][code])
+        if best["property"] is None:
+            assert "no clear single property" in label
+        else:
+            assert T.minus(best["rho"]) in label and T.PROPERTY_WORDS[best["property"]] in label
+
+
+def command_flag(command: str, flag: str) -> float:
+    toks = command.split()
+    return float(toks[toks.index(flag) + 1])
+
+
+def test_formula_text_shows_the_loss_g_is_trained_with():
+    """The shipped InfoGAN's training command, read with the recipe's own options: G's adversarial
+    term is the non-saturating −log D(G(z,c)), and the tab's formula text says so, with its λ."""
+    import json
+    import shlex
+    from types import SimpleNamespace
+
+    from demo import infogan as T
+    from ganmodels.cli import train as TR
+
+    man = json.loads((W.DEFAULT_DIR / "manifest.json").read_text())
+    command = man["files"]["infogan_G.safetensors"]["command"]
+    tr = T.trained_objective(SimpleNamespace(manifest=man))
+    assert tr["command"] == command and tr["loss"] == "ns"
+    assert tr["lam_cat"] == command_flag(command, "--lam-cat") and tr["lam_cont"] == command_flag(command, "--lam-cont")
+    # the recipe run by that command (tiny networks, a few steps) trains G with −log σ(D(G(z,c)))
+    p = TR.base_parser()
+    IGR.add_args(p)
+    args = p.parse_args([*shlex.split(command.split("ganmodels.train", 1)[1]), "--fc_g", "16", "--ngf", "4",
+                         "--ndf", "4", "--fc_d", "16", "--fc_q", "8", "--batch", "8"])
+    args.rank, args.world = 0, 1
+    run = IGR.make_run(args)
+    obj = run.objective
+    assert (obj.loss, obj.lam_cat, obj.lam_cont) == (tr["loss"], tr["lam_cat"], tr["lam_cont"])
+    batch = next(run.data)
+    torch.manual_seed(11)
+    z, c_cat, c_cont = obj._fake(batch.shape[0], batch.device)
+    torch.manual_seed(11)
+    _, logs = obj.g_loss(batch)
+    with torch.no_grad():
+        f = run.modules["D"](run.modules["G"](z, c_cat, c_cont))[0]
+    assert logs["g_loss"] == pytest.approx(-torch.log(torch.sigmoid(f)).mean().item(), rel=1e-4)
+    assert logs["g_loss"] != pytest.approx(torch.log(1 - torch.sigmoid(f)).mean().item(), rel=1e-2)
+    text = T.explain(tr, T.trained_objective(SimpleNamespace(manifest=man), "cgan_G.safetensors", "cgan"))
+    trained_part = text.split("**What is trained**", 1)[1].split("**Conditional GAN**", 1)[0]
+    assert r"G minimises the **non-saturating** loss $\mathbb E_{z,c}[-\log D(G(z,c))]$" in trained_part
+    assert r"\min_G\ \mathbb E_{z,c}\big[-\log D(G(z,c))\big]" in trained_part
+    assert f"\\lambda_{{cat}} = {tr['lam_cat']:g}$" in trained_part
+    assert f"\\lambda_{{cont}} = {tr['lam_cont']:g}$" in trained_part and "--q-in-g" in trained_part
+    assert r"\log(1 - D(G(z,c)))" in text.split("**What is trained**")[0]     # the paper's V(D, G) is shown
+    # another training command gives another text: it is read, not written in
+    other = {"files": {"infogan_G.safetensors": {"command": "python -m ganmodels.train infogan --loss minimax "
+                                                             "--lam-cat 1.5"}}}
+    tr2 = T.trained_objective(SimpleNamespace(manifest=other))
+    assert (tr2["loss"], tr2["lam_cat"], tr2["lam_cont"], tr2["q_in_g"]) == ("minimax", 1.5, 1.0, False)
+    t2 = T.explain(tr2).split("**What is trained**", 1)[1].split("**Conditional GAN**", 1)[0]
+    assert "non-saturating" not in t2 and r"\log(1 - D(G(z,c)))" in t2 and r"\lambda_{cat} = 1.5$" in t2
+
+
+def test_served_tab_uses_the_paper_names(served_tab):
+    """What a student sees: c₁ is the categorical code, c₂ and c₃ the continuous ones."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{served_tab}/config", timeout=30) as r:
+        comps = json.loads(r.read())["components"]
+    labels = [c.get("props", {}).get("label") for c in comps]
+    assert "c₁: categorical code (10 values)" in labels
+    assert "c₂ (continuous code)" in labels and "c₃ (continuous code)" in labels   # tiny test manifest: no ρ
+    radio = next(c for c in comps if c.get("props", {}).get("label") == "Sweep")
+    assert [ch[0] for ch in radio["props"]["choices"]] == ["c₂ (continuous)", "c₃ (continuous)"]
+    assert [ch[1] for ch in radio["props"]["choices"]] == ["c1", "c2"]        # the API's values are unchanged
+    text = " ".join(str(c.get("props", {}).get("value", "")) for c in comps if c.get("type") == "markdown")
+    assert "continuous codes c₂, c₃" in text and "categorical code c₁" in text
+    assert "non-saturating" in text and r"-\log D(G(z,c))" in text

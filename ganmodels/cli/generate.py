@@ -19,9 +19,12 @@ def add_parser(sub) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help="grid.png or samples.npz")
     g.add_argument("--truncation", type=float, default=1.0, help="dcgan, faces: scale of z (1 = the prior)")
-    g.add_argument("--cat", type=int, default=None, help="infogan: categorical code 0-9 (default: drawn)")
-    g.add_argument("--c1", type=float, default=None, help="infogan: continuous code 1 (default: drawn)")
-    g.add_argument("--c2", type=float, default=None, help="infogan: continuous code 2 (default: drawn)")
+    g.add_argument("--cat", type=int, default=None,
+                   help="infogan: the categorical code 0-9, the paper's c₁ (a code, not a digit; default: drawn)")
+    g.add_argument("--c1", type=float, default=None,
+                   help="infogan: the first continuous code, the paper's c₂ (default: drawn from U(-1, 1))")
+    g.add_argument("--c2", type=float, default=None,
+                   help="infogan: the second continuous code, the paper's c₃ (default: drawn from U(-1, 1))")
     g.add_argument("--label", type=int, default=None, help="cgan: digit 0-9 (default: drawn)")
     common_args(g)
     g.set_defaults(run=run)
