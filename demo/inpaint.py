@@ -1,6 +1,8 @@
-"""Inpainting tab: draw a mask on a digit and watch the DCGAN fill it (Yeh et al. 2016).
+"""Inpainting tab: draw a mask on a digit (or, with the face weights, a face) and watch the DCGAN
+fill it (Yeh et al. 2016).
 
-Pure functions first (editor values / arrays in, images out), then ``build(ctx)``.
+Pure functions first (editor values / arrays in, images out), then ``build(ctx)``: a Digits/Faces
+switch over the digit half (here) and the face half (``demo/inpaint_faces.py``).
 The optimisation itself is ``ganmodels.inference.inpaint.inpaint`` (a generator of snapshots).
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from demo import inpaint_faces as F
 from demo.common import ImageEditorInput, InputError, SketchpadInput, as_float, as_int, quick
 from demo.context import AppContext
 from ganmodels import imageio
@@ -23,7 +26,7 @@ from ganmodels.inference import inpaint as I
 from serving import priority
 
 REQUIRES = ("dcgan",)
-OPTIONAL = ("classifier",)
+OPTIONAL = ("classifier", "faces", "face_classifier")
 
 SCALE = 10                  # 28 px digit → 280 px canvas
 CANVAS = 28 * SCALE
@@ -100,23 +103,7 @@ def digit_from_editor(value) -> np.ndarray:
 
 def painted_mask(value) -> np.ndarray:
     """Missing pixels (bool (28,28)) from the painted layers: OR over layers of alpha > 0, per 10×10 cell."""
-    layers = (value or {}).get("layers") or []
-    painted = np.zeros((CANVAS, CANVAS), bool)
-    for layer in layers:
-        if layer is None:
-            continue
-        a = np.asarray(layer)
-        if a.ndim == 3 and a.shape[2] == 4:
-            alpha = a[..., 3] > 0
-        elif a.ndim == 3:
-            alpha = a[..., :3].max(2) > 0       # no alpha channel: any non-black paint
-        else:
-            alpha = a > 0
-        if alpha.shape != painted.shape:
-            from PIL import Image
-            alpha = np.asarray(Image.fromarray(alpha.astype(np.uint8) * 255).resize((CANVAS, CANVAS))) > 127
-        painted |= alpha
-    return painted.reshape(28, SCALE, 28, SCALE).mean((1, 3)) >= PAINT_SHARE
+    return F.painted_cells(value, 28, SCALE, PAINT_SHARE)
 
 
 def get_mask(value, preset: str, seed: int = 0) -> np.ndarray:
@@ -370,7 +357,33 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
 # ----------------------------------------------------------------- the tab
 
 
+MODES = ("Digits", "Faces")
+
+
 def build(ctx: AppContext) -> None:
+    """The Digits/Faces switch, then each half in its own column (only one shown). Without the face
+    weights the switch offers digits alone and says why."""
+    import gradio as gr
+
+    faces_ok = "faces" in ctx.models
+    why = ctx.errors.get("faces", "no face weights were loaded")
+    mode = gr.Radio(list(MODES) if faces_ok else [MODES[0]], value=MODES[0], label="Images to inpaint",
+                    info=None if faces_ok else f"Faces are not loaded: {why}", elem_id="inpaint_mode")
+    with gr.Column(visible=True) as digit_col:
+        _build_digits(ctx)
+    if not faces_ok:
+        return
+    with gr.Column(visible=False) as face_col:
+        F.build(ctx, curve=loss_curve)
+
+    def switch(m):
+        return gr.Column(visible=m != "Faces"), gr.Column(visible=m == "Faces")
+    switch.__name__ = "inpaint_switch"
+    mode.change(switch, mode, [digit_col, face_col], show_progress="hidden", queue=False,
+                api_visibility="private")
+
+
+def _build_digits(ctx: AppContext) -> None:
     import gradio as gr
 
     gan = ctx.models["dcgan"]
