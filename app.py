@@ -31,6 +31,7 @@ TABS = [
     ("CycleGAN photo ↔ Monet", "cyclegan"),
     ("SRGAN zoom", "srgan"),
     ("Live training", "training"),
+    ("Theory & metrics", "theory"),
 ]
 
 CSS = """

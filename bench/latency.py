@@ -4,7 +4,8 @@
 
 Starts the app itself (shipped weights), warms it up, then times
 ``POST /gradio_api/run/<api_name>`` for every endpoint a tab lists in its
-``LATENCY_ENDPOINTS``, as one browser tab sends them (one session hash), to the app served by
+``LATENCY_ENDPOINTS`` (and ``FACE_LATENCY_ENDPOINTS`` when the face models are loaded: the Latent
+space tab's face slider), as one browser tab sends them (one session hash), to the app served by
 ``app.serve`` as ``python app.py`` serves it (its threads, queue, lazy per-session state).
 (gradio_client is not used: it adds ~110 ms of its own.)
 The last stdout line is one JSON object: {api_name: {"p50_ms", "p95_ms", "n"}, ...}.
@@ -46,11 +47,17 @@ def main(argv=None) -> int:
     url = f"http://127.0.0.1:{serve_argv[1]}"
     print(f"app up in {time.time() - t0:.1f} s", file=sys.stderr)
     results = {}
+    served = {getattr(fn, "api_name", None) for fn in demo.fns.values()}
     try:
         for _, mod in app_module._tab_modules():
             if any(n not in ctx.models for n in getattr(mod, "REQUIRES", ())):
                 continue
-            for api_name, data in getattr(mod, "LATENCY_ENDPOINTS", {}).items():
+            # FACE_LATENCY_ENDPOINTS: the face sliders, served only when the face models are loaded
+            endpoints = {**getattr(mod, "LATENCY_ENDPOINTS", {}), **getattr(mod, "FACE_LATENCY_ENDPOINTS", {})}
+            for api_name, data in endpoints.items():
+                if api_name not in served:
+                    print(f"{api_name:>24}: not served (its models are not loaded)", file=sys.stderr)
+                    continue
                 for _ in range(5):  # warm-up
                     timed_post(url, api_name, data)
                 times = [timed_post(url, api_name, data) for _ in range(args.n)]

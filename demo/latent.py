@@ -1,8 +1,10 @@
-"""Latent space tab: what a DCGAN's input z means.
+"""Latent space tab: what a DCGAN's input z means — on MNIST digits, and on CelebA faces.
 
 Pure functions first (numbers in, images out), then ``build(ctx)``.  What the tab computes
 once (the GANSpace directions) and caches (sample grids, the classified pool) lives in its
-``LatentModel``, made by ``prepare(ctx)`` when the tab is built.
+``LatentModel``, made by ``prepare(ctx)`` (digits) and ``prepare_faces(ctx)`` (faces) when the
+tab is built.  A switch shows one model or the other; every tool works on both, and the faces get
+attribute vectors (``demo.latent_faces``).
 """
 import math
 import tempfile
@@ -12,14 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from demo.common import LIVE, LRU, InputError, Number, Slider, as_float, as_int, digit_image, grid, quick, slow
+from demo import latent_faces as LF
+from demo.common import LIVE, LRU, InputError, Number, Slider, as_float, as_int, grid, quick, slow
 from demo.context import AppContext
 from ganmodels.data import to_uint8
-from ganmodels.imageio import write_gif
+from ganmodels.imageio import upscale_nearest, write_gif
 from serving.perf import bf16_pays, cpu_bf16
 
 REQUIRES = ("dcgan",)
-OPTIONAL = ("classifier",)
+OPTIONAL = ("classifier", *LF.NEEDS)
 
 N_PCS = 6        # principal directions shown as sliders
 N_RAW = 4        # raw z dimensions shown as sliders
@@ -51,13 +54,34 @@ an R1 penalty on D, and an exponential moving average (EMA) of G's weights, whic
 """
 
 
+@dataclass(frozen=True)
+class Look:
+    """How one model's images are shown: its side in pixels and the (nearest) enlargement of each view."""
+    size: int           # G's output side
+    grid: int           # the 8×8 grid to pick from (sent at the size it is shown: see grid_index_from_click)
+    view: int           # the edited sample
+    strip: int          # the interpolation's frames
+    gif: int            # … and its animation
+    arith_in: int       # the arithmetic's input rows
+    arith_out: int      # its 3×3 result
+    pixel: int          # the pixel-arithmetic contrast
+
+
+DIGITS = Look(size=28, grid=GRID_SCALE, view=SCALE, strip=3, gif=6, arith_in=3, arith_out=4, pixel=6)
+# 64 px faces: the grid at 1× (8·66+2 = 530 px), the edited face at 4× (256 px)
+FACES = Look(size=64, grid=1, view=4, strip=2, gif=3, arith_in=2, arith_out=2, pixel=3)
+
+
 @dataclass(eq=False)
 class LatentModel:
-    """The DCGAN plus what the tab computes once at load (the GANSpace directions) and its caches."""
-    gan: object                     # ganmodels.models.dcgan.DCGAN
+    """The GAN plus what the tab computes once at load (the GANSpace directions) and its caches."""
+    gan: object                     # ganmodels.models.dcgan.DCGAN, or ganmodels.models.faces.FacesGAN
     directions: np.ndarray          # (N_PCS, z_dim), unit rows
     explained: np.ndarray           # share of variance of each component
-    classifier: object | None = None
+    classifier: object | None = None   # MNIST classifier (digits) or face-attribute classifier (faces)
+    kind: str = "digits"            # "digits" or "faces"
+    look: Look = DIGITS
+    attrs: object | None = None     # faces: ganmodels.inference.face_attributes.FaceAttributes
     bf16_g: bool = False            # batched renders (the grid, the pool) under bfloat16: measured faster here
     bf16_c: bool = False            # the same for the classifier reading the pool
     # a class opens the tab on seed 0 and tries the same few seeds: each 8×8 grid is drawn once
@@ -65,18 +89,40 @@ class LatentModel:
     # seed → the classified chunks of its pool read so far (read POOL_CHUNK samples at a time)
     pool: LRU = field(init=False, repr=False, default_factory=lambda: LRU(32))
     pool_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    # faces: G(ψ z) of the picked face before its attribute edits → the classifier's readings (an
+    # attribute drag then costs one G and one classifier pass, not two)
+    readings: LRU = field(init=False, repr=False, default_factory=lambda: LRU(256))
 
     @property
     def z_dim(self) -> int:
         return self.gan.z_dim
 
+    @property
+    def api(self) -> str:
+        """The prefix of this model's api_names (the digits keep the tab's original names)."""
+        return "latent" if self.kind == "digits" else "latent_faces"
+
+    @property
+    def css(self) -> str:
+        return "latent" if self.kind == "digits" else "latent-faces"
+
+    @property
+    def cell(self) -> int:
+        """One grid cell's side in the grid image (pixels), padding included."""
+        return self.look.size * self.look.grid + GRID_PAD
+
 
 @torch.no_grad()
-def ganspace_directions(gan, k: int = N_PCS, n: int = 2000, seed: int = 123) -> tuple[np.ndarray, np.ndarray]:
-    """PCA of G's first feature map h(z) (the output of G.project), regressed back to z (GANSpace). Returns (V (k, z_dim), explained)."""
+def ganspace_directions(gan, k: int = N_PCS, n: int = 2000, seed: int = 123, features=None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """PCA of G's first feature map h(z) (the output of G.project, or ``features(G, z)``), regressed back
+    to z (GANSpace). Returns (V (k, z_dim), explained)."""
     z = torch.randn(n, gan.z_dim, generator=torch.Generator().manual_seed(seed))
     G = gan.G
-    h = G.project(z.to(gan.device)).cpu() if hasattr(G, "project") else G(z.to(gan.device)).flatten(1).cpu()
+    if features is not None:
+        h = features(G, z.to(gan.device)).float().cpu()
+    else:
+        h = G.project(z.to(gan.device)).cpu() if hasattr(G, "project") else G(z.to(gan.device)).flatten(1).cpu()
     h = h - h.mean(0)
     # PCA through the n × n Gram matrix h hᵀ = U S² Uᵀ: the same components as an SVD of h (n = 2000 rows,
     # 6272 features) in ~1 s instead of ~7 s of the app's start-up
@@ -100,6 +146,20 @@ def prepare(ctx: AppContext) -> LatentModel:
     return lm
 
 
+def prepare_faces(ctx: AppContext) -> tuple[LatentModel | None, str | None]:
+    """The Faces model of the tab (face DCGAN, its GANSpace directions, the face classifier and the
+    attribute vectors), or (None, why) when one of them is not loaded."""
+    why = LF.missing(ctx.models, ctx.errors)
+    if why is not None:
+        return None, why
+    gan = ctx.models["faces"]
+    V, ex = ganspace_directions(gan, features=LF.first_feature_map)
+    lm = LatentModel(gan, V, ex, ctx.models["face_classifier"], kind="faces", look=FACES,
+                     attrs=ctx.models["face_attributes"])
+    lm.bf16_g, lm.bf16_c = batch_precision(lm)
+    return lm, None
+
+
 def batch_precision(lm: LatentModel) -> tuple[bool, bool]:
     """Whether G on a grid's 64 z's, and the classifier on a pool chunk of its digits, run faster under
     bfloat16 here (``serving.perf.bf16_pays``); on a GPU, or for single images, float32 is kept."""
@@ -108,7 +168,7 @@ def batch_precision(lm: LatentModel) -> tuple[bool, bool]:
     z = lm.gan.z_from_seed(0, GRID)
     fast_g = bf16_pays(lambda: lm.gan.generate(z))
     fast_c = False
-    if lm.classifier is not None:
+    if lm.classifier is not None and lm.kind == "digits":    # only the digits' pool is read in batches
         from ganmodels.models.classifier import predict
 
         x = lm.gan.generate(lm.gan.z_from_seed(1, POOL_CHUNK))
@@ -142,7 +202,7 @@ def sample_grid(lm: LatentModel, seed=0, truncation=1.0) -> np.ndarray:
 
 def _draw_grid(lm: LatentModel, seed: int, psi: float) -> np.ndarray:
     imgs = render(lm, seed_z(lm, seed) * psi, batched=True)
-    return grid(imgs, nrow=8, scale=GRID_SCALE, pad=GRID_PAD)
+    return grid(imgs, nrow=8, scale=lm.look.grid, pad=GRID_PAD)
 
 
 def grid_index_from_click(x: float, y: float, cell: int = 28 * GRID_SCALE + GRID_PAD, pad: int = GRID_PAD) -> int:
@@ -169,9 +229,12 @@ def edit_z(lm: LatentModel, seed, index, truncation, pcs, raws) -> torch.Tensor:
 
 @torch.no_grad()
 def describe(lm: LatentModel, z: torch.Tensor, img: torch.Tensor | None = None) -> str:
-    """One line of numbers about a latent: ‖z‖ vs √d, D(G(z)), and the classifier's reading."""
+    """One line of numbers about a latent: ‖z‖ vs √d, D(G(z)), and the classifier's reading.
+    Faces: ‖z‖ only — their readings have a table, and a face's D pass would cost as much as its G pass."""
     d = lm.z_dim
     parts = [f"‖z‖ = {z.norm():.2f} (typical: √{d} ≈ {math.sqrt(d):.1f})"]
+    if lm.kind == "faces":
+        return parts[0]
     x = lm.gan.generate(z[None]) if img is None else img
     if lm.gan.D is not None:
         p = torch.sigmoid(lm.gan.D(x.to(lm.gan.device))).item()
@@ -187,7 +250,31 @@ def edit(lm: LatentModel, seed, index, truncation, *sliders) -> tuple[np.ndarray
     pcs, raws = sliders[:N_PCS], sliders[N_PCS:N_PCS + N_RAW]
     z = edit_z(lm, seed, index, truncation, pcs, raws)
     x = lm.gan.generate(z[None])
-    return digit_image(to_uint8(x)[0], SCALE), describe(lm, z, x)
+    return upscale_nearest(to_uint8(x)[0], lm.look.view), describe(lm, z, x)
+
+
+def face_edit(lm: LatentModel, seed, index, truncation, *sliders) -> tuple[np.ndarray, str, str]:
+    """The picked face moved along the principal directions, raw dimensions and attribute vectors:
+    sliders = N_PCS directions, N_RAW raw z, one α per ``LF.SLIDERS``, then "keep the other attributes".
+    Returns (enlarged face, numbers line, table of the classifier's readings of the picked face and the
+    edited one).  One G and one classifier pass per move: the picked face's reading is kept (``lm.readings``)."""
+    n = N_PCS + N_RAW + len(LF.SLIDERS) + 1
+    if len(sliders) != n:
+        raise InputError(f"the face editor takes {n} slider values after seed, sample and ψ, got {len(sliders)}")
+    pcs, raws = sliders[:N_PCS], sliders[N_PCS:N_PCS + N_RAW]
+    alphas = LF.amounts(sliders[N_PCS + N_RAW:-1])
+    psi = as_float(truncation, "z scale ψ", 0.0, 2.0, clamp=True)
+    z0 = edit_z(lm, seed, index, 1.0, pcs, raws)
+    z = LF.edit_z(lm.attrs, z0, alphas, sliders[-1]) * psi
+    x = lm.gan.generate(z[None])
+    after = LF.readings(lm.classifier, x)[0]
+    picked = edit_z(lm, seed, index, psi, [0.0] * N_PCS, raws)       # G(ψ z) of the grid (raw z as set)
+    if torch.equal(picked, z):
+        before = after
+    else:
+        before = lm.readings.get(picked.numpy().tobytes(),
+                                 lambda: LF.readings(lm.classifier, lm.gan.generate(picked[None]))[0])
+    return upscale_nearest(to_uint8(x)[0], lm.look.view), describe(lm, z, x), LF.readings_markdown(before, after)
 
 
 def raw_values(lm: LatentModel, seed, index) -> list[float]:
@@ -220,8 +307,8 @@ def interpolate(lm: LatentModel, seed_a=0, seed_b=1, frames=10, mode="slerp", tr
     t = torch.linspace(0, 1, frames)
     path = (slerp if mode == "slerp" else lerp)(za, zb, t)
     imgs = render(lm, path * psi)
-    strip = grid(imgs, nrow=frames, scale=3, pad=2)
-    big = [digit_image(im, 6) for im in imgs]
+    strip = grid(imgs, nrow=frames, scale=lm.look.strip, pad=2)
+    big = [upscale_nearest(im, lm.look.gif) for im in imgs]
     gif = str(write_gif(big + big[-2:0:-1], tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name, 90))
     return strip, gif, norm_plot(za, zb, lm.z_dim)
 
@@ -239,17 +326,25 @@ def norm_plot(za, zb, d):
                          "path": np.repeat(list(rows), 50)})
 
 
-def parse_group(text, name: str) -> list[int]:
+def parse_group(text, name: str, pool: int = POOL) -> list[int]:
     try:
         idx = [int(s) for s in str(text).replace(";", ",").split(",") if s.strip()]
     except ValueError:
         raise InputError(f"{name}: give sample numbers separated by commas, e.g. 3, 17, 42") from None
     if not idx:
         raise InputError(f"{name}: pick at least one sample number")
-    bad = [i for i in idx if not 0 <= i < POOL]
+    bad = [i for i in idx if not 0 <= i < pool]
     if bad:
-        raise InputError(f"{name}: sample numbers go from 0 to {POOL - 1} (got {bad})")
+        raise InputError(f"{name}: sample numbers go from 0 to {pool - 1} (got {bad[:5]})")
     return idx
+
+
+def pool_z(lm: LatentModel, seed) -> torch.Tensor:
+    """The z's that the arithmetic's sample numbers refer to: the digits' first POOL z of the seed;
+    the faces' classified pool (``FaceAttributes.z``, which the presets pick from; the seed is not used)."""
+    if lm.kind == "faces":
+        return lm.attrs.z
+    return seed_z(lm, seed, POOL)
 
 
 def arithmetic_neighbours(z: torch.Tensor, noise: float = 0.25, seed: int = 0) -> torch.Tensor:
@@ -267,23 +362,50 @@ def arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise=0.25):
 
     Returns (inputs strip: rows A, B, C; result grid; pixel-arithmetic image).
     """
+    return _arithmetic(lm, seed, group_a, group_b, group_c, noise)[:3]
+
+
+def _arithmetic(lm: LatentModel, seed, group_a, group_b, group_c, noise):
+    """``arithmetic``'s three images and the result z."""
     noise = as_float(noise, "Noise", 0.0, 1.0, clamp=True)
-    zs = seed_z(lm, seed, POOL)
-    groups = [parse_group(g, n) for g, n in ((group_a, "Group A"), (group_b, "Group B"), (group_c, "Group C"))]
+    zs = pool_z(lm, seed)
+    groups = [parse_group(g, n, len(zs))
+              for g, n in ((group_a, "Group A"), (group_b, "Group B"), (group_c, "Group C"))]
+    if lm.kind == "faces" and max(len(g) for g in groups) > MAX_GROUP:
+        raise InputError(f"A group holds at most {MAX_GROUP} sample numbers (the paper averaged three)")
     means = [zs[g].mean(0) for g in groups]
     z = means[0] - means[1] + means[2]
     neigh = arithmetic_neighbours(z, noise)
-    result = grid(render(lm, neigh), nrow=3, scale=4, pad=3)
+    result = grid(render(lm, neigh), nrow=3, scale=lm.look.arith_out, pad=3)
     rows = []
     for g in groups:
         imgs = render(lm, zs[g[:3]])
         if len(imgs) < 3:
-            imgs = np.concatenate([imgs, np.zeros((3 - len(imgs), 28, 28), np.uint8)])
+            imgs = np.concatenate([imgs, np.zeros((3 - len(imgs), *imgs.shape[1:]), np.uint8)])
         rows.append(imgs)
-    inputs = grid(np.concatenate(rows), nrow=3, scale=3, pad=3)
+    inputs = grid(np.concatenate(rows), nrow=3, scale=lm.look.arith_in, pad=3)
     pix = [render(lm, zs[g]).astype(np.float32).mean(0) for g in groups]
     pixel = np.clip(pix[0] - pix[1] + pix[2], 0, 255).astype(np.uint8)
-    return inputs, result, digit_image(pixel, 6)
+    return inputs, result, upscale_nearest(pixel, lm.look.pixel), z
+
+
+MAX_GROUP = 64      # faces: sample numbers per group (each is drawn for the pixel average; the pool holds 2,000)
+
+
+@torch.no_grad()
+def face_arithmetic(lm: LatentModel, group_a, group_b, group_c, noise=0.25):
+    """``arithmetic`` on the faces' classified pool, plus the classifier's reading of the result (the centre)."""
+    inputs, result, pixel, z = _arithmetic(lm, 0, group_a, group_b, group_c, noise)
+    r = LF.readings(lm.classifier, lm.gan.generate(z[None]))[0]
+    text = (f"**The result's reading** ({LF.READING_UNITS}): "
+            + ", ".join(f"{n.replace('_', ' ')} {p:.2f}" for n, p in zip(LF.SLIDERS, r)))
+    return inputs, result, pixel, text
+
+
+def face_preset(lm: LatentModel, preset) -> tuple[str, str, str, str]:
+    """A preset's three groups, picked from the classified pool (``FaceAttributes.group``): (A, B, C, description)."""
+    groups = LF.preset_groups(lm.attrs, str(preset))
+    return (*(", ".join(str(i) for i in g) for g in groups), LF.preset_markdown(lm.attrs, str(preset), groups))
 
 
 POOL_CHUNK = 128
@@ -335,55 +457,98 @@ def preset_groups(lm: LatentModel, seed, digit_a: int, digit_b: int) -> tuple[st
 
 # ---------------------------------------------------------------- the tab
 
+MODEL_CHOICES = ("Digits", "Faces")
+LATEX = [{"left": "$", "right": "$", "display": False}]
+
 
 def build(ctx: AppContext) -> None:
-    """Three sections on one LatentModel: editing one sample, interpolation, z-arithmetic."""
+    """A Digits/Faces switch over two LatentModels; for each: editing one sample, interpolation, z-arithmetic
+    (each model's controls are its own, so a student's switch changes only that student's page)."""
     import gradio as gr
 
     lm = prepare(ctx)
-    seed, truncation = _editor_section(lm)
-    _interpolation_section(lm, truncation)
-    _arithmetic_section(lm, seed)
+    fm, why = prepare_faces(ctx)
+    gr.Markdown("## Latent space\nPick a sample from the grid, then move through latent space with the "
+                "sliders. Everything updates as you drag.")
+    model = gr.Radio(list(MODEL_CHOICES), value="Digits", label="Model", elem_id="latent-model",
+                     interactive=fm is not None,
+                     info="Digits: DCGAN on MNIST (28×28 grey). Faces: DCGAN on aligned CelebA (64×64 RGB)."
+                     if fm is not None else f"Faces are not loaded, so only the digits are shown ({why}).")
+    with gr.Column(visible=True) as digits_col:
+        seed, truncation = _editor_section(lm)
+        _interpolation_section(lm, truncation)
+        _arithmetic_section(lm, seed)
+    if fm is not None:
+        with gr.Column(visible=False) as faces_col:
+            _, trunc_f = _editor_section(fm)
+            _interpolation_section(fm, trunc_f)
+            _face_arithmetic_section(fm)
+
+        def switch(choice):
+            if choice not in MODEL_CHOICES:
+                raise InputError(f"Model must be one of {', '.join(MODEL_CHOICES)}")
+            return gr.update(visible=choice == "Digits"), gr.update(visible=choice == "Faces")
+
+        model.change(quick(switch), model, [digits_col, faces_col], **LIVE, api_visibility="private")
     with gr.Accordion("What is computed (formulas)", open=False):
-        gr.Markdown(EXPLAIN, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
+        gr.Markdown(EXPLAIN + (LF.explain(fm.attrs) if fm is not None else ""), latex_delimiters=LATEX)
 
 
 def _editor_section(lm: LatentModel):
-    """The 8×8 grid to pick a sample from, and the sliders that move it; returns (seed, truncation)."""
+    """The 8×8 grid to pick a sample from, and the sliders that move it (on faces also the attribute
+    sliders and the classifier's readings); returns (seed, truncation)."""
     import gradio as gr
 
-    gr.Markdown("## Latent space — DCGAN on MNIST digits\nPick a sample from the grid, then move through "
-                "latent space with the sliders. Everything updates as you drag.")
+    faces = lm.kind == "faces"
+    p, c = lm.api, lm.css
+    if faces:
+        gr.Markdown("### DCGAN on CelebA faces (64×64 RGB)\n" + LF.LICENCE_LINE)
+    else:
+        gr.Markdown("### DCGAN on MNIST digits")
+    zeros = [0.0] * N_PCS
+    first = (face_edit(lm, 0, 0, 1.0, *zeros, *raw_values(lm, 0, 0), *[0.0] * len(LF.SLIDERS), LF.KEEP_DEFAULT)
+             if faces else edit(lm, 0, 0, 1.0, *zeros, *raw_values(lm, 0, 0)))
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
                 seed = Number(value=0, label="Seed (which 64 z's)", precision=None, minimum=0, maximum=MAX_SEED)
                 truncation = Slider(0.0, 1.5, value=1.0, step=0.05, label=Z_SCALE_LABEL)
-            # 466² px: the whole grid fits a laptop screen, and its PNG (the seed box is the costliest
-            # quick request of a class) stays small
+            # the grid is sent at the size it is shown (466² px digits, 530² px faces): it fits a laptop
+            # screen, and a click maps back to its cell
             grid_img = gr.Image(value=sample_grid(lm, 0, 1.0), label="G(ψ z) for 64 z's — click one to edit it",
                                 type="numpy", format="png", interactive=False, elem_classes="pixelated",
-                                elem_id="latent-grid", buttons=["download"])
+                                elem_id=f"{c}-grid", buttons=["download"])
             index = Slider(0, GRID - 1, value=0, step=1, label="Sample being edited (row-major, 0–63)")
         with gr.Column(scale=2):
-            out_img = gr.Image(value=edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[0],
-                               label="Edited sample G(z′)", type="numpy", format="png", interactive=False,
-                               height=260, elem_classes="pixelated", elem_id="latent-out")
-            info = gr.Markdown(edit(lm, 0, 0, 1.0, *([0.0] * N_PCS), *raw_values(lm, 0, 0))[1])
-            pcs = [Slider(-4, 4, value=0, step=0.1, elem_id=f"latent-pc{k + 1}",
-                             label=f"Direction {k + 1} (PC{k + 1}, {lm.explained[k]:.0%} of h's variance)")
+            out_img = gr.Image(value=first[0], label="Edited sample G(z′)", type="numpy", format="png",
+                               interactive=False, height=260,
+                               elem_classes="pixelated", elem_id=f"{c}-out")
+            info = gr.Markdown(first[1])
+            pcs = [Slider(-4, 4, value=0, step=0.1, elem_id=f"{c}-pc{k + 1}",
+                          label=f"Direction {k + 1} (PC{k + 1}, {lm.explained[k]:.0%} of h's variance)")
                    for k in range(N_PCS)]
             with gr.Accordion("Raw z dimensions", open=False):
                 raws = [Slider(-4, 4, value=v, step=0.05, label=f"z[{i}]")
                         for i, v in enumerate(raw_values(lm, 0, 0))]
-            reset = gr.Button("Reset directions", size="sm")
+            extra_in, extra_out = [], []
+            if faces:
+                with gr.Group():
+                    gr.Markdown(LF.FORMULA, latex_delimiters=LATEX)
+                    attrs = [Slider(LF.ALPHA_MIN, LF.ALPHA_MAX, value=0, step=LF.ALPHA_STEP,
+                                    elem_id=f"{c}-attr-{name}",
+                                    label=f"{name.replace('_', ' ')}: α (units of v_{name})")
+                             for name in LF.SLIDERS]
+                    keep = gr.Checkbox(value=LF.KEEP_DEFAULT, label=LF.KEEP_LABEL, elem_id=f"{c}-keep")
+                    readings = gr.Markdown(first[2], elem_id=f"{c}-readings")
+                extra_in, extra_out = [*attrs, keep], [readings]
+            reset = gr.Button("Reset directions" + (" and attributes" if faces else ""), size="sm")
 
-    slider_inputs = [seed, index, truncation, *pcs, *raws]
-    edit_fn = quick(lambda *a: edit(lm, *a))
-    edit_fn.__name__ = "latent_edit"
-    for i, s in enumerate([truncation, *pcs, *raws]):
-        s.change(edit_fn, slider_inputs, [out_img, info], trigger_mode="always_last", **LIVE,
-                 api_name="latent_edit" if i == 0 else None, api_visibility="public" if i == 0 else "private")
+    slider_inputs = [seed, index, truncation, *pcs, *raws, *extra_in]
+    edit_fn = quick(lambda *a: (face_edit if faces else edit)(lm, *a))
+    edit_fn.__name__ = f"{p}_edit"
+    for i, s in enumerate([truncation, *pcs, *raws, *extra_in]):
+        s.change(edit_fn, slider_inputs, [out_img, info, *extra_out], trigger_mode="always_last", **LIVE,
+                 api_name=f"{p}_edit" if i == 0 else None, api_visibility="public" if i == 0 else "private")
 
     def pick(seed_v, index_v):
         vals = raw_values(lm, seed_v, index_v)
@@ -391,19 +556,19 @@ def _editor_section(lm: LatentModel):
         # (≈ 0.5 ms each, most of this event's cost)
         return [0.0] * N_PCS + vals
 
-    index.change(quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_name="latent_pick")
-    seed.change(quick(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
-                **LIVE, api_name="latent_grid").then(
+    draw = quick(lambda s, t: sample_grid(lm, s, t))
+    index.change(quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_name=f"{p}_pick")
+    seed.change(draw, [seed, truncation], grid_img, **LIVE, api_name=f"{p}_grid").then(
         quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_visibility="private")
-    truncation.release(quick(lambda s, t: sample_grid(lm, s, t)), [seed, truncation], grid_img,
-                       **LIVE, api_visibility="private")
+    truncation.release(draw, [seed, truncation], grid_img, **LIVE, api_visibility="private")
 
     def on_click(evt: gr.SelectData):
         x, y = evt.index
-        return grid_index_from_click(x, y)
+        return grid_index_from_click(x, y, cell=lm.cell)
 
     grid_img.select(on_click, None, index, api_visibility="private")
-    reset.click(lambda: [gr.update(value=0.0)] * N_PCS, None, pcs, api_visibility="private")
+    resettable = pcs + (attrs if faces else [])
+    reset.click(lambda: [gr.update(value=0.0)] * len(resettable), None, resettable, api_visibility="private")
 
     return seed, truncation
 
@@ -420,15 +585,14 @@ def _interpolation_section(lm: LatentModel, truncation) -> None:
         go = gr.Button("Interpolate", variant="primary")
     with gr.Row():
         strip = gr.Image(label="Frames z_A → z_B", type="numpy", format="png", interactive=False,
-                         elem_classes="pixelated", scale=3)
+                         elem_classes="pixelated", scale=3, elem_id=f"{lm.css}-strip")
         gif = gr.Image(label="Animated", type="filepath", interactive=False, scale=1)
     norm = gr.LinePlot(x="t", y="‖z_t‖", color="path", y_lim=[0, None], height=240,
                        label="Length of z along the path (lerp cuts through the low-probability middle)")
     go.click(slow(lambda *a: interpolate(lm, *a)), [seed_a, seed_b, frames, mode, truncation],
-             [strip, gif, norm], api_name="latent_interpolate")
+             [strip, gif, norm], api_name=f"{lm.api}_interpolate")
     gr.Examples([[3, 8, 10, "slerp"], [0, 1, 16, "lerp"], [42, 7, 12, "slerp"]],
                 [seed_a, seed_b, frames, mode])
-
 
 
 def _arithmetic_section(lm: LatentModel, seed) -> None:
@@ -461,4 +625,46 @@ def _arithmetic_section(lm: LatentModel, seed) -> None:
                                                 [a_in, a_out, a_pix], api_visibility="private")
 
 
+def _face_arithmetic_section(lm: LatentModel) -> None:
+    """z-arithmetic on the faces' classified pool, with the lecture's two presets."""
+    import gradio as gr
+
+    n = len(lm.attrs.z)
+    first = next(iter(LF.PRESETS))
+    groups = face_preset(lm, first)
+    gr.Markdown("### z-arithmetic on faces: mean(A) − mean(B) + mean(C)\nSample numbers refer to the "
+                f"{n:,} faces of the classified pool (0–{n - 1}: the faces the attribute vectors were computed "
+                "from, each read by the classifier). A preset picks, for each group, the three faces the "
+                "classifier reads most confidently as that group.")
+    with gr.Row():
+        preset = gr.Dropdown(list(LF.PRESETS), value=first, label="Preset (Radford et al. 2016, Fig. 7 and 9)",
+                             scale=3)
+        pick = gr.Button("Pick the groups with the classifier")
+        go = gr.Button("Compute", variant="primary")
+    with gr.Row():
+        ga = gr.Textbox(groups[0], label="Group A (pool numbers)")
+        gb = gr.Textbox(groups[1], label="Group B")
+        gc = gr.Textbox(groups[2], label="Group C")
+        noise = Slider(0, 1, value=0.25, step=0.05, label="Noise bound a: uniform in [−a, a] per coordinate, around the result")
+    picked = gr.Markdown(groups[3])
+    first_out = face_arithmetic(lm, *groups[:3], 0.25)
+    with gr.Row():
+        a_in = gr.Image(first_out[0], label="Rows: A, B, C (first three of each)", type="numpy", format="png",
+                        interactive=False, elem_classes="pixelated", elem_id=f"{lm.css}-arith-in")
+        a_out = gr.Image(first_out[1], label="G(z̄_A − z̄_B + z̄_C), centre, with noise around it", type="numpy",
+                         format="png", interactive=False, elem_classes="pixelated")
+        a_pix = gr.Image(first_out[2], label="Same sum on pixels (for contrast)", type="numpy", format="png",
+                         interactive=False, elem_classes="pixelated")
+    result = gr.Markdown(first_out[3])
+    compute = slow(lambda *a: face_arithmetic(lm, *a))
+    go.click(compute, [ga, gb, gc, noise], [a_in, a_out, a_pix, result], api_name=f"{lm.api}_arithmetic")
+    pick.click(slow(lambda name: face_preset(lm, name)), [preset], [ga, gb, gc, picked],
+               api_name=f"{lm.api}_preset").then(compute, [ga, gb, gc, noise], [a_in, a_out, a_pix, result],
+                                                 api_visibility="private")
+
+
 LATENCY_ENDPOINTS = {"latent_edit": [0, 5, 1.0, 0.5, 0, 0, 0, 0, 0, 0.1, -0.3, 0.2, 0.0]}
+# the face editor's slider move (served only when the face models are loaded): seed, sample, ψ,
+# 6 directions, 4 raw z, α of Smiling, Eyeglasses, Male, Blond_Hair, keep
+FACE_LATENCY_ENDPOINTS = {"latent_faces_edit": [0, 5, 1.0, 0.5, 0, 0, 0, 0, 0, 0.1, -0.3, 0.2, 0.0,
+                                                1.5, 0, -0.5, 0, True]}

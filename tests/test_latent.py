@@ -178,6 +178,7 @@ def test_browser_drag_slider_changes_image(served_app, browser):
     img.wait_for(timeout=60_000)
     before = img.get_attribute("src")
     slider = page.locator("#latent-pc1 input[type=range]").first
+    slider.scroll_into_view_if_needed()     # the mouse can only drag what is inside the viewport
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
