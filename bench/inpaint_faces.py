@@ -22,13 +22,15 @@ import sys
 import time
 import urllib.request
 
-from bench.common import free_port, machine, post  # (sets the offline defaults)
+from bench.common import free_port, machine  # (sets the offline defaults)
 
 SESSION = "inpaint-faces-bench"
 
 
-def stream_times(url: str, api_name: str, data: list, timeout: float = 120) -> list[tuple[str, float]]:
-    """(event, seconds since the POST) for every event of one queued call."""
+def stream_times(url: str, api_name: str, data: list, timeout: float = 120, payloads: list | None = None
+                 ) -> list[tuple[str, float]]:
+    """(event, seconds since the POST) for every event of one queued call (the data of each event
+    appended to ``payloads`` when given)."""
     t0 = time.perf_counter()
     body = json.dumps({"data": data, "session_hash": SESSION}).encode()
     req = urllib.request.Request(f"{url}/gradio_api/call/{api_name}", data=body,
@@ -43,6 +45,8 @@ def stream_times(url: str, api_name: str, data: list, timeout: float = 120) -> l
                 event = line[6:].strip()
             elif line.startswith("data:"):
                 out.append((event, time.perf_counter() - t0))
+                if payloads is not None:
+                    payloads.append(line[5:].strip())
                 if event == "error":
                     raise RuntimeError(line[5:].strip())
                 if event == "complete":
@@ -72,7 +76,9 @@ def main(argv=None) -> int:
     try:
         if "faces" not in ctx.models:
             raise SystemExit(f"the face model is not loaded: {ctx.errors.get('faces')}")
-        editor = post(url, "inpaint_faces_load_generated", [3], session=SESSION)["data"][0]
+        got: list = []
+        stream_times(url, "inpaint_faces_load_generated", [3], payloads=got)   # a queued event, as the button
+        editor = json.loads(got[-1])[0]
         data = [editor, IF.DEFAULT_PRESET, FI.LAM, FI.STEPS, FI.RESTARTS, 0, "poisson"]
         for i in range(args.n + 1):
             ev = stream_times(url, "inpaint_faces", data)

@@ -265,7 +265,7 @@ def run_faces(gan, classifier, editor, preset, lam, steps, restarts, seed, blend
                      f"(the best {s['restarts']} will be optimised)…"}
     it = FI.inpaint_faces(gan.G, gan.D, face[None], known[None], steps=s["steps"], lam=s["lam"],
                           restarts=s["restarts"], seed=s["seed"], blend=blend, device=device,
-                          frame_every=max(1, min(I.FRAME_EVERY, s["steps"] // 10 or 1)),
+                          frame_every=I.FRAME_EVERY,   # a face frame costs more to send than a digit one
                           pause=priority.yield_to_interactive)     # students' quick requests go first
     while True:
         try:

@@ -21,7 +21,7 @@ READING_UNITS = "classifier's P(attribute), 0–1"
 
 LICENCE_LINE = f"**Data licence:** {LICENCE}. The app ships weights, never images."
 FORMULA = (r"**Attribute vector** (Radford et al. 2016, §6.3): $v_a = \overline{z}_{\text{has } a} - "
-           r"\overline{z}_{\text{lacks } a}$, the mean $z$ of the pool's faces the classifier reads as having $a$ "
+           r"\overline{z}_{\text{lacks } a}$, the mean $z$ of the sampled faces the classifier reads as having $a$ "
            r"($P>\frac12$) minus the mean of the others.  A slider shows $G(\psi\,(z + \sum_a \alpha_a v_a))$: "
            r"**α is in units of $v_a$** — α = 1 moves the face by the whole gap between the two groups' means, "
            r"α = −1 the other way.")
@@ -43,9 +43,11 @@ EXPLAIN = r"""
 {licence}
 GANSpace on faces uses G's first feature map $h(z)$ (4×4×8ngf, after the first transposed convolution).
 
-* **Attribute vectors**: a pool of {pool:,} samples $z$ was drawn once, when the model was exported, and the project's face
+* **Attribute vectors**: {samples:,} samples $z$ were drawn once, when the model was exported, and the project's face
   classifier read the 40 CelebA attributes of each $G(z)$; $v_a$ = mean $z$ of those read as having $a$ − mean $z$ of the others
-  (Radford et al. 2016 §6.3 averaged three hand-picked samples per concept; the classifier lets us average hundreds).
+  (Radford et al. 2016 §6.3 averaged three hand-picked samples per concept; the classifier lets us average thousands —
+  needed, since a group mean's noise is about $1/\sqrt{{n}}$ per coordinate).  The first {pool:,} of them, with their
+  readings, are the pool the presets pick from.
 * **α** is in units of $v_a$: $z' = z + \alpha\,v_a$, α from −3 to 3.
 * **Keep the other attributes** (Shen et al. 2020, InterFaceGAN's conditional manipulation): attributes are correlated in
   the data (blond hair ↔ female), so a raw $v_a$ drags the others along.  With the box ticked each vector loses its
@@ -57,7 +59,7 @@ GANSpace on faces uses G's first feature map $h(z)$ (4×4×8ngf, after the first
 
 
 def explain(attrs: FA.FaceAttributes) -> str:
-    return EXPLAIN.format(licence=LICENCE_LINE, pool=len(attrs.z))
+    return EXPLAIN.format(licence=LICENCE_LINE, pool=len(attrs.z), samples=attrs.samples or len(attrs.z))
 
 
 def missing(models: dict, errors: dict | None = None) -> str | None:

@@ -254,7 +254,7 @@ def make_tiny_face_weights(out: Path) -> Path:
     C = FC.FaceClassifier(ccfg).eval()
     FC.save(C, out / FC.FILE)
     with torch.no_grad():
-        attrs = FA.compute(G, lambda x: torch.sigmoid(C(x)), cfg.z_dim, n=200)
+        attrs = FA.compute(G, lambda x: torch.sigmoid(C(x)), cfg.z_dim, n=400, pool=200)
     FA.save(attrs, out / FA.FILE)
     return in_test_manifest(out, (*faces.FILES.values(), FC.FILE, FA.FILE))
 

@@ -18,7 +18,7 @@ from ganmodels.models.faces import SIZE
 # 64² pixels).  Yeh et al. used λ = 0.003 with their own scaling; see bench/latency.py for the time.
 STEPS = 30
 RESTARTS = 8
-POOL = 256
+POOL = 128
 LAM = 0.1
 LR = 0.05
 
