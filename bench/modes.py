@@ -24,7 +24,7 @@ from bench.common import machine  # (sets the offline defaults)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PRESETS = ("collapse", "nonsat_loss", "nonsat", "wgan")
+PRESETS = ("collapse", "nonsat_loss", "nonsat", "wgan", "wgan_clip")
 
 
 def main(argv=None) -> int:

@@ -45,27 +45,29 @@ MAX_DRAWN = 400         # points kept from a drawing
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 EXPLAIN = r"""
-**The game.** G turns noise $z\sim\mathcal N(0,I)$ into samples; D scores how real a sample looks, $D(x)=\sigma(\text{logit})$.
+**The game.** G turns noise $z\sim\mathcal N(0,I)$ into samples; D scores how real a sample looks — for the minimax and
+non-saturating losses as a probability $D(x)=\sigma(\text{logit})$; LSGAN's D outputs a regression value, a WGAN critic and a
+hinge D an unbounded score (the curves plot what the chosen loss's D outputs, labelled).
 Training alternates **k steps of D**, descending $-\tfrac1m\sum_i[\log D(x^{(i)})+\log(1-D(G(z^{(i)})))]$ (or the chosen loss),
 and **one step of G**, descending its loss — the same loop (`ganmodels.training.loop.train_loop`) as the command-line trainer.
 **Step** does one iteration of the loop: k D steps, then one G step, to walk through the algorithm.
 
-*2-D data:* blue = real points, red = $G(z)$ for 500 $z$ fixed at the start, background = $D(x)$ over the plane
-(green: D says real, purple: D says fake), arrows $-\nabla_x L_G$ = where G's loss pushes each sample (as in GAN Lab).
+*2-D data:* blue = real points, red = $G(z)$ for 500 $z$ fixed at the start, background = $\sigma(\text{D's output})$ over the plane
+(green: D says real, purple: D says fake; for LSGAN, WGAN and hinge σ only maps the score to a colour — not a probability), arrows $-\nabla_x L_G$ = where G's loss pushes each sample (as in GAN Lab).
 *Images:* the grid shows $G(z_i)$ for $z_i$ fixed at the start of the run.
 
 **Metrics** (unrolled GAN / VEEGAN, on 2,500 samples from fixed $z$): a sample is *high-quality* if it lies within $3\sigma$
 of its nearest mode; a mode is *covered* if at least 20 high-quality samples have it as their nearest mode.
 **Label smoothing** (Salimans et al. 2016) trains D towards 0.9 instead of 1 on real samples and keeps 0 for fakes
 (*one-sided*: they smooth only the real labels and advise against smoothing the fakes). It enters the minimax, non-saturating
-and LSGAN losses; WGAN-GP's critic and the hinge loss have no labels, so for them it does not apply.
+and LSGAN losses; the WGAN critics (WGAN-GP, weight clipping) and the hinge loss have no labels, so for them it does not apply.
 
 Digits: *recognised* = share of the fixed-$z$ grid that the project's MNIST classifier labels with top probability ≥ 0.9
 (with how many different digits among them: 36 confident copies of one digit would be mode collapse, not success).
 """
 
 # Salimans et al. (2016) smooth only the real labels (one-sided) and warn against smoothing the fakes;
-# the two-sided option is kept to show why.  WGAN-GP and hinge have no labels: the choice does not apply.
+# the two-sided option is kept to show why.  The WGAN losses and hinge have no labels: the choice does not apply.
 ONE_SIDED = "one-sided: real 0.9, fake 0 (Salimans et al.)"
 LABELS = {
     "none (1 / 0)": (1.0, 0.0),
@@ -73,7 +75,45 @@ LABELS = {
     "two-sided: real 0.9, fake 0.1 (Salimans et al. advise against)": (0.9, 0.1),
 }
 LABELS_INFO = ("Salimans et al. smooth only the real labels. Used by minimax, non-saturating and LSGAN; "
-               "WGAN-GP and hinge have no labels, so it does not apply to them.")
+               "WGAN-GP, WGAN (weight clipping) and hinge have no labels, so it does not apply to them.")
+
+# Every loss the trainer offers (ganmodels.losses.LOSSES), with its formulas and what its D outputs: the
+# Markdown beside the Loss menu is built from this table (a test checks that every loss has a row).
+# r = D(x), f = D(G(z)): D's raw outputs, averaged over the batch; b / a: the real / fake labels.
+LOSS_FORMULAS = {
+    "minimax": (r"$-\log\sigma(r)-\log(1-\sigma(f))$", r"$\log(1-\sigma(f))$ (saturates)",
+                r"a probability $\sigma(r)$; optimum $\tfrac{a+b}2$ ($\tfrac12$ with labels 1/0)"),
+    "ns": (r"same as minimax", r"$-\log\sigma(f)$",
+           r"a probability $\sigma(r)$; optimum $\tfrac{a+b}2$ ($\tfrac12$ with labels 1/0)"),
+    "lsgan": (r"$\tfrac12(r-b)^2+\tfrac12(f-a)^2$", r"$\tfrac12(f-1)^2$",
+              r"a raw value regressed to $b$ (real), $a$ (fake); optimum $\tfrac{a+b}2$"),
+    "wgan-gp": (r"$f-r+\lambda(\lVert\nabla_{\hat x}D(\hat x)\rVert_2-1)^2$", r"$-f$",
+                r"an unbounded critic score; $r-f$ estimates the Wasserstein distance"),
+    "wgan-clip": (r"$f-r$, then every weight $w\leftarrow\mathrm{clip}(w,-c,c)$, $c=0.01$", r"$-f$",
+                  r"an unbounded critic score; $r-f$ estimates $K\cdot W_1$ ($K$ set by the clipping)"),
+    "hinge": (r"$\max(0,1-r)+\max(0,1+f)$", r"$-f$", r"an unbounded score, margins $\pm1$"),
+}
+
+
+def losses_markdown() -> str:
+    """The Loss menu's companion: every loss's formulas, what its D outputs, and the honest warning."""
+    from ganmodels.losses import LOSS_NAMES, LOSSES
+
+    rows = "\n".join(f"| {LOSS_NAMES[l]} (`{l}`) | {LOSS_FORMULAS[l][0]} | {LOSS_FORMULAS[l][1]} | "
+                     f"{LOSS_FORMULAS[l][2]} |" for l in LOSSES)
+    return (r"**The losses** — $r=D(x)$, $f=D(G(z))$: D's raw outputs, averaged over the batch; $b$ / $a$: the real / "
+            "fake labels (label smoothing).\n\n| loss | D minimises | G minimises | D outputs |\n|---|---|---|---|\n"
+            + rows + "\n\n" + LUCIC_WARNING)
+
+
+LUCIC_WARNING = (
+    "**No loss is a cure.** Lucic et al. (2018, *Are GANs Created Equal? A Large-Scale Study*) compared GAN "
+    "losses — among them minimax, non-saturating, LSGAN, WGAN and WGAN-GP — each with a large hyper-parameter search "
+    "and random restarts. Quoted from their abstract: "
+    "*“We find that most models can reach similar scores with enough hyperparameter optimization and random "
+    "restarts.”* and *“we did not find evidence that any of the tested algorithms consistently outperforms the "
+    "non-saturating GAN”*. The presets' titles give what this app measured on the ring (modes covered of 8 after "
+    "2,000 G steps, for seeds 0, 1, 2; `python bench/modes.py`): three seeds of one toy, not a ranking of losses.")
 
 SETTING_NAMES = ("dataset", "loss", "lr_g", "lr_d", "k", "batch", "z_dim", "labels", "seed",
                  "points_text", "folder")
@@ -206,8 +246,51 @@ def _png_html(fig, alt: str, width: int) -> str:
 def snapshot_dict(snap) -> dict:
     """A Snapshot as plain numbers/arrays (what the render process receives)."""
     return {f: getattr(snap, f) for f in ("version", "step", "state", "message", "steps_per_s", "kind",
-                                          "dataset", "loss", "extent", "real", "fake", "arrows", "field",
-                                          "grid", "metrics")}
+                                          "dataset", "loss", "real_label", "fake_label", "extent", "real",
+                                          "fake", "arrows", "field", "grid", "metrics")}
+
+
+def d_output_spec(loss: str, real_label: float = 1.0, fake_label: float = 0.0) -> dict:
+    """What the "D's outputs" panel and the status line show for ``loss`` (``ganmodels.losses.D_OUTPUT``).
+
+    ``title``, ``ylabel``; ``curves``: (column of Trainer.curves(), legend) — ``d_*`` are mean σ(output),
+    ``score_*`` mean raw outputs, ``w_est`` = score_real − score_fake; ``refs``: (y, label[, "top": the
+    label below its line]) lines;
+    ``ylim``: fixed range or None (unbounded); ``status``: a format string over the snapshot's metrics."""
+    from ganmodels.losses import D_OUTPUT
+
+    kind = D_OUTPUT.get(loss, "probability")
+    b, a = float(real_label), float(fake_label)
+    if kind == "probability":     # minimax, non-saturating: σ(logit) is D's probability that x is real
+        eq = (a + b) / 2
+        return dict(kind=kind, title="D's outputs: probability D = σ(logit)", ylabel="mean σ(logit)",
+                    curves=[("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")],
+                    refs=[(eq, f"optimum at p_g = p_data: (a+b)/2 = {eq:g}")], ylim=(-0.02, 1.02),
+                    status="D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f} (probabilities, σ of the logit)")
+    if kind == "regression":      # LSGAN: the raw output is regressed onto the labels
+        refs = [(b, f"b = {b:g}: D's target for real"), (a, f"a = {a:g}: D's target for fake")]
+        if b == 1.0:
+            refs[0] = (b, f"b = {b:g}: D's target for real, G's for fakes")
+        else:          # smoothed: G still aims at 1 (ganmodels.losses.lsgan_g); b's label goes below its line
+            refs[0] = (b, refs[0][1], "top")
+            refs.append((1.0, "1: G's target for its fakes"))
+        refs.append(((a + b) / 2, f"(a+b)/2 = {(a + b) / 2:g}: optimum at p_g = p_data"))
+        return dict(kind=kind, title="LSGAN: D's raw outputs (regression targets)", ylabel="mean raw output",
+                    curves=[("score_real", "mean D(x)"), ("score_fake", "mean D(G(z))")], refs=refs, ylim=None,
+                    status="D(x) {score_real:.2f}, D(G(z)) {score_fake:.2f} (raw outputs; targets "
+                           f"b = {b:g} real, a = {a:g} fake)")
+    if kind == "critic":          # WGAN-GP, WGAN with weight clipping
+        w = ": W₁ estimate" if loss == "wgan-gp" else ": K·W₁ estimate"
+        return dict(kind=kind, title="WGAN critic scores (unbounded)", ylabel="mean critic score",
+                    curves=[("score_real", "E[D(x)]"), ("score_fake", "E[D(G(z))]"),
+                            ("w_est", f"E[D(x)] − E[D(G(z))]{w}")],
+                    refs=[(0.0, "0")], ylim=None,
+                    status="critic scores E[D(x)] {score_real:.3g}, E[D(G(z))] {score_fake:.3g}; "
+                           "difference {w_est:.3g} (the critic's Wasserstein estimate, not a probability)")
+    return dict(kind=kind, title="hinge: D's raw scores (margins ±1)", ylabel="mean raw score",
+                curves=[("score_real", "mean D(x)"), ("score_fake", "mean D(G(z))")],
+                refs=[(1.0, "+1: real margin"), (-1.0, "−1: fake margin")], ylim=None,
+                status="D(x) {score_real:.2f}, D(G(z)) {score_fake:.2f} (raw hinge scores; margins ±1)")
 
 
 # Figures re-used for every frame (only the data changes), one set per process.  Module-level because
@@ -302,10 +385,7 @@ def _curves_fig(kind: str, width_in: float, dpi: int):
         lines["d_loss"], = axs[0, 0].plot([], [], lw=1, label="D loss")
         lines["g_loss"], = axs[0, 0].plot([], [], lw=1, label="G loss")
         axs[0, 0].set_title("losses", fontsize=8)
-        lines["d_real"], = axs[0, 1].plot([], [], lw=1, label="mean D(x)")
-        lines["d_fake"], = axs[0, 1].plot([], [], lw=1, label="mean D(G(z))")
-        axs[0, 1].set_ylim(-0.02, 1.02)
-        axs[0, 1].set_title("D's outputs (σ of the score)", fontsize=8)
+        # axs[0, 1], D's outputs: drawn for every picture by _draw_d_panel (what it shows depends on the loss)
         if kind == "toy":
             lines["m_modes_covered"], = axs[1, 0].plot([], [], lw=1, color="C2", drawstyle="steps-post")
             axs[1, 0].set_title("modes covered", fontsize=8)
@@ -330,9 +410,41 @@ def _curves_fig(kind: str, width_in: float, dpi: int):
     return _FIGS[key]
 
 
-def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 90) -> str:
-    """D and G losses, mean D(x) and D(G(z)), and the quality metrics over the steps (matplotlib)."""
+def _draw_d_panel(ax, curves: dict, spec: dict, xmax: float) -> None:
+    """The "D's outputs" panel for one loss (``d_output_spec``): its curves, reference lines and labels."""
+    ax.cla()
+    s = curves["step"]
+    nan = np.full(len(s), np.nan)
+    for col, label in spec["curves"]:
+        if col == "w_est":
+            y = curves.get("score_real", nan) - curves.get("score_fake", nan)
+            ax.plot(s, y, lw=1, color="C2", label=label)
+        else:
+            ax.plot(s, curves.get(col, nan), lw=1, label=label)
+    for y, label, *va in spec["refs"]:
+        ax.axhline(y, color="0.45", lw=0.7, ls="--")
+        ax.text(0.01, y, label, transform=ax.get_yaxis_transform(), fontsize=5.5, color="0.3",
+                ha="left", va=va[0] if va else "bottom", bbox=dict(fc="white", alpha=0.6, lw=0, pad=0.5))
+    ax.set_xlim(0, xmax)
+    if spec["ylim"] is not None:
+        ax.set_ylim(*spec["ylim"])
+    else:
+        ax.relim()
+        ax.autoscale_view(scalex=False)
+    ax.set_title(spec["title"], fontsize=8)
+    ax.set_ylabel(spec["ylabel"], fontsize=6)
+    ax.tick_params(labelsize=6)
+    ax.locator_params(nbins=4)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="best")
+
+
+def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 90, *, loss: str = "ns",
+                  real_label: float = 1.0, fake_label: float = 0.0) -> str:
+    """D and G losses, what D outputs for ``loss`` (``d_output_spec``: σ(logit) for minimax/non-saturating,
+    raw outputs for LSGAN, critic scores for WGAN, hinge scores), and the quality metrics over the steps."""
     fig, axs, lines = _curves_fig(kind, width_in, dpi)
+    spec = d_output_spec(loss, real_label, fake_label)
     s = curves["step"]
     for name, line in lines.items():
         if name.startswith("m_"):
@@ -350,7 +462,8 @@ def render_curves(curves: dict, kind: str, width_in: float = 6.4, dpi: int = 90)
     if kind == "toy":                                   # whole modes: 0 … 8 (ring) or 25 (grid)
         m = curves["m_modes_covered"]
         axs[1, 0].set_ylim(-0.3, max(8.0, float(m[:, 1].max()) if len(m) else 0.0) + 0.3)
-    return _png_html(fig, "training curves", int(width_in * dpi))
+    _draw_d_panel(axs[0, 1], curves, spec, xmax)
+    return _png_html(fig, f"training curves: losses; {spec['title']} — {spec['ylabel']}", int(width_in * dpi))
 
 
 def status_markdown(snap: dict, note: str = "") -> str:
@@ -368,8 +481,11 @@ def status_markdown(snap: dict, note: str = "") -> str:
     if "recognised" in m:
         parts.append(f"recognised **{100 * m['recognised']:.0f} %** of the grid "
                      f"({m.get('grid_classes', 0)} different digits)")
-    if "d_real" in m:
-        parts.append(f"D(x) {m['d_real']:.2f}, D(G(z)) {m['d_fake']:.2f}")
+    spec = d_output_spec(snap["loss"], snap.get("real_label", 1.0), snap.get("fake_label", 0.0))
+    cols = [c for c, _ in spec["curves"] if c != "w_est"]
+    if all(c in m for c in cols):
+        vals = {**m, **({"w_est": m["score_real"] - m["score_fake"]} if spec["kind"] == "critic" else {})}
+        parts.append(spec["status"].format(**vals))
     out = " · ".join(p for p in parts if p)
     if snap["message"]:
         out += f"\n\n⚠️ {snap['message']}" if snap["message"].startswith("Paused") else f"\n\n{snap['message']}"
@@ -394,7 +510,10 @@ def exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:
 def render_all(snap: dict, curves: dict | None) -> tuple[str, str | None]:
     """(view HTML, curves HTML or None): what the render process computes for one snapshot."""
     view = render_plane(snap) if snap["kind"] == "toy" else render_grid(snap)
-    return view, (render_curves(curves, snap["kind"]) if curves is not None else None)
+    if curves is None:
+        return view, None
+    return view, render_curves(curves, snap["kind"], loss=snap["loss"], real_label=snap.get("real_label", 1.0),
+                               fake_label=snap.get("fake_label", 0.0))
 
 
 class Views:
@@ -605,6 +724,7 @@ def _layout_settings(cfg0, max_pixels: int) -> tuple[list, Any, Any]:
                               label="Dataset (Fashion-MNIST appears when dataset-fashion-mnist is installed)")
         loss = gr.Dropdown([(LOSS_NAMES[l], l) for l in LOSSES], value=cfg0.loss, label="Loss")
         labels = gr.Dropdown(list(LABELS), value=settings_of(cfg0)[7], label="Label smoothing", info=LABELS_INFO)
+    gr.Markdown(losses_markdown(), latex_delimiters=LATEX)
     with gr.Row():
         lr_g = gr.Number(cfg0.lr_g, label="Learning rate G")
         lr_d = gr.Number(cfg0.lr_d, label="Learning rate D")

@@ -1,18 +1,31 @@
 """The GAN objectives as plain functions of the discriminator's raw outputs (logits/scores).
 
 Notation: r = D(x) on real data, f = D(G(z)) on generated data (both *before* any
-sigmoid), σ the logistic function.  With D*(x) = σ(r):
+sigmoid), σ the logistic function; b / a the real / fake labels (1 / 0 unless smoothed).
 
-| loss      | D minimises                                   | G minimises                |
-|-----------|-----------------------------------------------|----------------------------|
-| minimax   | −log σ(r) − log(1 − σ(f))                     | log(1 − σ(f))   (saturates)|
-| ns        | same as minimax                               | −log σ(f)                  |
-| lsgan     | ½(r − 1)² + ½ f²                              | ½(f − 1)²                  |
-| wgan-gp   | f − r + λ (‖∇D(x̂)‖₂ − 1)²                     | −f                         |
-| hinge     | max(0, 1 − r) + max(0, 1 + f)                 | −f                         |
+| loss      | D minimises                                   | G minimises                | D's output means      |
+|-----------|-----------------------------------------------|----------------------------|-----------------------|
+| minimax   | −log σ(r) − log(1 − σ(f))                     | log(1 − σ(f))   (saturates)| σ(r): P(x is real)    |
+| ns        | same as minimax                               | −log σ(f)                  | σ(r): P(x is real)    |
+| lsgan     | ½(r − b)² + ½(f − a)²                         | ½(f − 1)²                  | r: regression to b, a |
+| wgan-gp   | f − r + λ (‖∇D(x̂)‖₂ − 1)²                     | −f                         | r: critic score       |
+| wgan-clip | f − r, then every D weight clipped to [−c, c] | −f                         | r: critic score       |
+| hinge     | max(0, 1 − r) + max(0, 1 + f)                 | −f                         | r: score, margins ±1  |
 
+(f and r in the table stand for their batch means where the loss is linear in them.)
 All return the batch mean.  ``real_label`` < 1 gives one-sided label smoothing
-(Salimans et al. 2016) for the log-likelihood losses and LSGAN.
+(Salimans et al. 2016) for the log-likelihood losses and LSGAN; the WGAN critics and hinge have no labels.
+
+At the equilibrium p_g = p_data the optimal D is D*(x) = (b·p_data + a·p_g)/(p_data + p_g) = (a + b)/2 for
+minimax/ns (as the probability σ(r)) and for LSGAN (as the raw output r): ½ with labels 1 / 0.  A WGAN
+critic or a hinge D has no such value: at p_g = p_data every score difference E[D(x)] − E[D(G(z))] is 0 and
+the scores themselves may sit anywhere.
+
+**wgan-clip** (Arjovsky et al. 2017): the critic is kept K-Lipschitz by clipping every weight to
+[−c, c] after every critic step (``CLIP_C`` = 0.01, the paper's c; ``clip_weights``).  The paper trains it
+with RMSProp (lr 5·10⁻⁵, n_critic = 5) because momentum made the clipped critic unstable; the app's trainers
+use Adam for every loss, and the WGAN (weight clipping) preset sets β₁ = 0 — Adam without momentum, i.e.
+RMSProp with bias correction — so that one optimizer serves every loss and its checkpoints.
 """
 from __future__ import annotations
 
@@ -21,12 +34,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("minimax", "ns", "lsgan", "wgan-gp", "hinge")
+LOSSES = ("minimax", "ns", "lsgan", "wgan-gp", "wgan-clip", "hinge")
 LOSS_NAMES = {
     "minimax": "minimax (saturating)",
     "ns": "non-saturating",
     "lsgan": "LSGAN (least squares)",
     "wgan-gp": "WGAN-GP",
+    "wgan-clip": "WGAN (weight clipping)",
     "hinge": "hinge",
 }
 
@@ -71,6 +85,36 @@ def wgan_g(f):
     return -f.mean()
 
 
+# -- WGAN with weight clipping (Arjovsky et al. 2017): the same critic and G losses as WGAN-GP; the
+#    Lipschitz constraint is clip_weights() after every critic step instead of a penalty
+CLIP_C = 0.01          # the paper's c
+
+
+@torch.no_grad()
+def clip_weights(module: torch.nn.Module, c: float = CLIP_C) -> None:
+    """Every parameter of ``module`` clamped to [−c, c], in place (WGAN's weight clipping)."""
+    for p in module.parameters():
+        p.clamp_(-c, c)
+
+
+def clip_after_step(optimizer: torch.optim.Optimizer, module: torch.nn.Module, c: float = CLIP_C):
+    """Clip ``module``'s weights after every ``optimizer.step()`` — WGAN's critic update, exactly as
+    in the paper's algorithm.  Returns the hook's handle."""
+    return optimizer.register_step_post_hook(lambda opt, args, kwargs: clip_weights(module, c))
+
+
+def _clip_before_forward(c: float):
+    """A forward pre-hook that clips the module's weights when a step has moved one outside [−c, c]
+    (so that every forward of D, whoever stepped its optimizer, sees a clipped critic).  It writes
+    only when something is outside: an in-place write between two forwards of one loss would break
+    the first forward's backward pass."""
+    @torch.no_grad()
+    def hook(module, args):
+        if any(p.abs().max() > c for p in module.parameters() if p.numel()):
+            clip_weights(module, c)
+    return hook
+
+
 # -- hinge (Lim & Ye 2017; Miyato et al. 2018)
 def hinge_d(r, f, real_label=1.0, fake_label=0.0):
     return F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean()
@@ -78,8 +122,10 @@ def hinge_d(r, f, real_label=1.0, fake_label=0.0):
 
 hinge_g = wgan_g
 
-D_LOSS = {"minimax": minimax_d, "ns": ns_d, "lsgan": lsgan_d, "wgan-gp": wgan_d, "hinge": hinge_d}
-G_LOSS = {"minimax": minimax_g, "ns": ns_g, "lsgan": lsgan_g, "wgan-gp": wgan_g, "hinge": hinge_g}
+D_LOSS = {"minimax": minimax_d, "ns": ns_d, "lsgan": lsgan_d, "wgan-gp": wgan_d, "wgan-clip": wgan_d,
+          "hinge": hinge_d}
+G_LOSS = {"minimax": minimax_g, "ns": ns_g, "lsgan": lsgan_g, "wgan-gp": wgan_g, "wgan-clip": wgan_g,
+          "hinge": hinge_g}
 
 
 def check(kind: str) -> str:
@@ -130,12 +176,32 @@ def top_k(f: torch.Tensor, fraction: float) -> torch.Tensor:
 
 
 def d_prob(logits: torch.Tensor) -> torch.Tensor:
-    """What the logs and the UI show as "D(x)": σ(output), whatever the loss.
+    """σ(output): for minimax and non-saturating D's probability that x is real.
 
-    For minimax, non-saturating and LSGAN it is D's probability that x is real; a WGAN critic's
-    or a hinge D's score has no probability meaning, and σ only squashes it into (0, 1) so that
-    every loss can be plotted on the same axis."""
+    Logged as ``d_real``/``d_fake`` for every loss, but only those two losses' D outputs a probability:
+    LSGAN's raw output is a regression towards its labels, a WGAN critic's or a hinge D's an unbounded
+    score (σ of those is not a probability).  ``D_OUTPUT`` says what each loss's D outputs; the
+    raw means are logged as ``score_real``/``score_fake``."""
     return torch.sigmoid(logits)
+
+
+# What each loss's D outputs, and so what a plot of "D's outputs" must show:
+#   "probability": σ(logit) ∈ (0, 1), at the equilibrium (a + b)/2 (½ with labels 1 / 0);
+#   "regression":  the raw output, trained towards b (real) and a (fake) — LSGAN; at the equilibrium (a + b)/2;
+#   "critic":      an unbounded score; E[D(x)] − E[D(G(z))] is the critic's estimate of the Wasserstein distance
+#                  (up to the Lipschitz constant: with clipping, K·W₁ for an unknown K);
+#   "margin":      an unbounded score, pushed above +1 on real and below −1 on fake data — hinge.
+D_OUTPUT = {"minimax": "probability", "ns": "probability", "lsgan": "regression", "wgan-gp": "critic",
+            "wgan-clip": "critic", "hinge": "margin"}
+
+
+def score_logs(r: torch.Tensor, f: torch.Tensor) -> dict[str, float]:
+    """The D outputs a step logs: σ means (``d_real``, ``d_fake``) and raw means (``score_real``,
+    ``score_fake``)."""
+    with torch.no_grad():
+        r, f = r.detach().float(), f.detach().float()
+        return {"d_real": d_prob(r).mean().item(), "d_fake": d_prob(f).mean().item(),
+                "score_real": r.mean().item(), "score_fake": f.mean().item()}
 
 
 class GANObjective:
@@ -160,6 +226,9 @@ class GANObjective:
         self.real_label = real_label
         self.conditional = conditional
         self.n_classes = n_classes
+        self.clip_c = CLIP_C if self.loss == "wgan-clip" else 0.0
+        if self.clip_c:   # every forward of D sees weights in [−c, c], whoever steps D's optimizer
+            D.register_forward_pre_hook(_clip_before_forward(self.clip_c))
 
     def _split(self, batch):
         if isinstance(batch, (tuple, list)):
@@ -189,8 +258,7 @@ class GANObjective:
             gp = gradient_penalty(self.D, x, fake, *cond)
             loss = loss + self.gp_weight * gp
             logs["gp"] = gp.item()
-        logs.update(d_loss=loss.item(), d_real=d_prob(r).mean().item(),
-                    d_fake=d_prob(f).mean().item())
+        logs.update(d_loss=loss.item(), **score_logs(r, f))
         return loss, logs
 
     def g_loss(self, batch):
