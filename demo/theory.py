@@ -434,7 +434,7 @@ UNITS = """### 5. Scales and units of the numbers in this app
 | PSNR (SRGAN, CycleGAN tabs) | dB: 10·log₁₀(255² / MSE) on 8-bit images | higher |
 | SSIM (SRGAN tab) | unitless, −1 … 1 (1 = identical) | higher |
 | accuracies, agreement, confident share, class shares | share of samples, 0–1 | — |
-| losses in the Live training tab | batch means: nats for minimax / non-saturating (cross-entropy); squared error for LSGAN; score units of D's output for hinge and WGAN-GP | — |
+| losses in the Live training tab | batch means: nats for minimax / non-saturating (cross-entropy); squared error for LSGAN; score units of D’s output for hinge, WGAN-GP and WGAN with weight clipping | — |
 """
 
 
