@@ -249,6 +249,8 @@ class Guard:
         """/run/<name> and /call/<name>[/<event id>]: a known name, no server path, one heavy job."""
         prefix = "/run/" if route.startswith("/run/") else "/call/"
         parts = route[len(prefix):].split("/")
+        if method == "POST" and prefix == "/run/":
+            return await self._run(scope, receive, send, parts[0])
         if parts[0] not in self._api_names():
             return await _send_response(send, 404, f"There is no endpoint named {parts[0][:40]!r}.")
         if method != "POST":
@@ -265,6 +267,29 @@ class Guard:
         session = self._session(body) or f"client:{client}"
         if prefix == "/call/" and self._is_heavy(self._fn_by_name(parts[0])):
             return await self._heavy(scope, receive, send, body, session)
+        return await self.app(scope, _replay(body, receive), send)
+
+    async def _run(self, scope, receive, send, name: str):
+        """POST /run/<name>: the direct route of events outside the queue (sliders).  Gradio takes the
+        body's ``fn_index`` before the name — the browser posts its private events (no api_name) to
+        ``/run/predict`` with one — so a given fn_index must be a known event, and without one the name
+        must be known."""
+        body = await self._read_body(receive)
+        if body is None:
+            return await _send_response(send, 413, "This request is too large.")
+        try:
+            msg = json.loads(body or b"{}")
+            fn_index = msg.get("fn_index") if isinstance(msg, dict) else None
+        except (ValueError, RecursionError):
+            fn_index = None            # _check_data answers a body that is not JSON
+        if fn_index is not None:
+            if not isinstance(fn_index, int) or isinstance(fn_index, bool) or fn_index not in self._fns():
+                return await _send_response(send, 404, "There is no such event.")
+        elif name not in self._api_names():
+            return await _send_response(send, 404, f"There is no endpoint named {name[:40]!r}.")
+        problem = self._check_data(body)
+        if problem:
+            return await _send_response(send, 400, problem)
         return await self.app(scope, _replay(body, receive), send)
 
     async def _join(self, scope, receive, send, client):

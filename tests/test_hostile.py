@@ -133,6 +133,25 @@ def test_unknown_endpoints_answer_404(hostile_app, path, body):
     assert len(text) < 200 and b"Traceback" not in text
 
 
+def test_private_events_outside_the_queue_reach_the_app(hostile_app):
+    """The browser posts an event without an api_name (e.g. the Latent tab's Digits/Faces switch,
+    queue=False) to /run/predict with its fn_index: the guard must let a known one through."""
+    url, app, _ = hostile_app
+    private = [(i, f) for i, f in app.fns.items() if not f.queue and f.api_visibility == "private"]
+    assert private, "the app has no private event outside the queue to try"
+    i, f = private[0]
+    data = [getattr(b, "value", None) for b in f.inputs]
+    status, text = request(url, "/gradio_api/run/predict",
+                           json.dumps({"data": data, "fn_index": i, "session_hash": "p1"}).encode(),
+                           {"Content-Type": "application/json"})
+    assert status == 200, (status, text[:300])
+    for body in ({"data": [], "fn_index": 99999, "session_hash": "p1"}, {"data": [], "session_hash": "p1"},
+                 {"data": [], "fn_index": True, "session_hash": "p1"}):
+        status, text = request(url, "/gradio_api/run/predict", json.dumps(body).encode(),
+                               {"Content-Type": "application/json"})
+        assert status == 404, (body, status, text[:200])
+
+
 @pytest.mark.parametrize("path", ["app.py", "../app.py", str(ROOT / "app.py"), "/etc/passwd"])
 def test_server_paths_are_refused_without_naming_a_folder(hostile_app, path):
     url = hostile_app[0]
