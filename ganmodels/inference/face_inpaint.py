@@ -13,9 +13,11 @@ from ganmodels.errors import InputError
 from ganmodels.inference import inpaint as I
 from ganmodels.models.faces import SIZE
 
-# The face model's search: fewer restarts and steps than the digits' (a face G step costs ~10×
-# a digit G step on a CPU), a smaller pool, and λ scaled to the larger contextual sum (3 channels,
-# 64² pixels).  Yeh et al. used λ = 0.003 with their own scaling; see bench/latency.py for the time.
+# The face model's search: fewer restarts than the digits' (a face G step costs ~10× a digit G step
+# on a CPU), a smaller pool, and the digits' λ.  The contextual sum is far larger here (3 channels,
+# 64² pixels), so the perceptual term weighs less: on faces λ from 0.03 to 30 changed the completions
+# little (bench/faces_choices.py --inpaint); Yeh et al. used λ = 0.003 with their own scaling.  The time
+# is measured by bench/inpaint_faces.py.
 STEPS = 30
 RESTARTS = 8
 POOL = 128
