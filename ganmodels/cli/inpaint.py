@@ -71,6 +71,23 @@ def _read_npz(path, key, shape=(28, 28)):
     return a.astype(np.uint8)
 
 
+def _read_batch(args, image_shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """--images (uint8 (N, *image_shape)) and --masks (uint8 (N, H, W), 255 = missing) → (images, known)."""
+    images = _read_npz(args.images, "images", image_shape)
+    masks = _read_npz(args.masks, "masks", image_shape[:2])
+    if len(masks) != len(images):
+        raise SystemExit(f"{len(images)} images but {len(masks)} masks")
+    return images, (masks < 128).astype(np.float32)
+
+
+def _check_known(known: np.ndarray) -> None:
+    """Refuse masks with nothing missing; note an image with nothing known (plain generation)."""
+    if not (known < 0.5).any():
+        raise SystemExit("the mask marks no pixel as missing: nothing to fill (255 / white = missing)")
+    for i in np.nonzero((known > 0.5).sum((1, 2)) == 0)[0][:1]:
+        print(f"note: image {i}: everything is missing, so this is plain generation", file=sys.stderr)
+
+
 def run(args) -> int:
     """Single image (--image/--mask) or batch (--images/--masks)."""
     from PIL import Image
@@ -108,15 +125,8 @@ def run(args) -> int:
             raise SystemExit(f"{args.image}: {e}") from None
         images, known = digit[None], (~missing)[None].astype(np.float32)
     else:
-        images = _read_npz(args.images, "images")
-        masks = _read_npz(args.masks, "masks")
-        if len(masks) != len(images):
-            raise SystemExit(f"{len(images)} images but {len(masks)} masks")
-        known = (masks < 128).astype(np.float32)
-    if not (known < 0.5).any():
-        raise SystemExit("the mask marks no pixel as missing: nothing to fill (white = missing)")
-    for i in np.nonzero((known > 0.5).sum((1, 2)) == 0)[0][:1]:
-        print(f"note: image {i}: everything is missing, so this is plain generation", file=sys.stderr)
+        images, known = _read_batch(args, (28, 28))
+    _check_known(known)
 
     store = W.WeightStore(args.weights, args.hub_repo)
     model = dcgan.load(device=args.device, store=store)
@@ -158,15 +168,8 @@ def _run_faces(args, single: bool, out: Path) -> int:
             print(f"note: {note}", file=sys.stderr)
         images, known = face[None], (miss[None, :, :, 0] < 128).astype(np.float32)
     else:
-        images = _read_npz(args.images, "images", (faces.SIZE, faces.SIZE, 3))
-        masks = _read_npz(args.masks, "masks", (faces.SIZE, faces.SIZE))
-        if len(masks) != len(images):
-            raise SystemExit(f"{len(images)} images but {len(masks)} masks")
-        known = (masks < 128).astype(np.float32)
-    if not (known < 0.5).any():
-        raise SystemExit("the mask marks no pixel as missing: nothing to fill (255 / white = missing)")
-    for i in np.nonzero((known > 0.5).sum((1, 2)) == 0)[0][:1]:
-        print(f"note: image {i}: everything is missing, so this is plain generation", file=sys.stderr)
+        images, known = _read_batch(args, (faces.SIZE, faces.SIZE, 3))
+    _check_known(known)
     store = W.WeightStore(args.weights, args.hub_repo)
     model = faces.load(device=args.device, store=store)
     kw = dict(steps=args.steps, lam=args.lam, restarts=args.restarts, seed=args.seed, blend=args.blend,
