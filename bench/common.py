@@ -47,8 +47,9 @@ def launch(demo) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def load_test_digits(path, n: int):
-    """The first ``n`` digits of an npz with uint8 'images' (N,28,28) and 'labels' → (uint8 images, int64 labels)."""
+def load_test_digits(path, n: int, offset: int = 0):
+    """``n`` digits from position ``offset`` of an npz with uint8 'images' (N,28,28) and 'labels'
+    → (uint8 images, int64 labels)."""
     from pathlib import Path
 
     import numpy as np
@@ -56,7 +57,8 @@ def load_test_digits(path, n: int):
     if not Path(path).is_file():
         raise SystemExit(f"test digits not found: {path} (pass --data PATH)")
     with np.load(path, allow_pickle=False) as f:
-        return f["images"][:n].astype(np.uint8), f["labels"][:n].astype(np.int64)
+        return (f["images"][offset:offset + n].astype(np.uint8),
+                f["labels"][offset:offset + n].astype(np.int64))
 
 
 def peak_rss_mb() -> float:

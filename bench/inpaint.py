@@ -45,6 +45,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(DEFAULT_DATA), help="npz with uint8 'images' (N,28,28) and 'labels'")
     p.add_argument("--n", type=int, default=500)
+    p.add_argument("--offset", type=int, default=0,
+                   help="start at this digit of --data (e.g. 1000: a development split; the issue's figures "
+                        "use the first 500)")
     p.add_argument("--kinds", default=",".join(KINDS))
     p.add_argument("--weights", default=str(W.DEFAULT_DIR))
     p.add_argument("--device", default="cpu")
@@ -57,27 +60,37 @@ def main(argv=None) -> int:
     p.add_argument("--blend", choices=I.BLENDS, default="poisson")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--latency-n", type=int, default=5, help="digits timed one by one (0: skip)")
+    p.add_argument("--no-guide", action="store_true",
+                   help="Yeh et al.'s search alone (default: class-guided by the masked reader when its weights "
+                        "are there, as the tab does)")
+    p.add_argument("--tau", type=float, default=I.TAU, help="class guidance weight τ")
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
 
     data = Path(args.data)
-    X, y = load_test_digits(data, args.n)
+    X, y = load_test_digits(data, args.n, args.offset)
     store = W.WeightStore(args.weights)
     gan = dcgan.load(device=args.device, store=store)
     net = C.load(device=args.device, store=store)
+    guide = None
+    if not args.no_guide:
+        from ganmodels.models import masked_reader as MR
+        guide = MR.load(device=args.device, store=store)
     kw = dict(steps=args.steps, lam=args.lam, restarts=args.restarts, lr=args.lr, blend=args.blend,
-              seed=args.seed, device=args.device)
+              seed=args.seed, device=args.device, guide=guide, tau=args.tau)
 
     def acc(images):
         return round(float((C.predict(net, images)[0].argmax(1) == y[:len(images)]).mean()), 4)
 
-    out = {"n": int(len(X)), "data": data.name, "settings": {**{k: v for k, v in kw.items() if k != "device"},
+    out = {"n": int(len(X)), "offset": args.offset, "data": data.name,
+           "settings": {**{k: v for k, v in kw.items() if k not in ("device", "guide")},
+                        "guided": guide is not None, "tau": args.tau if guide is not None else None,
                                                              "pool": I.POOL, "window": I.WINDOW,
                                                              "weight_floor": I.WEIGHT_FLOOR, "z_clamp": I.Z_CLAMP},
            "threads": args.threads, "accuracy_unmasked": acc(X), "accuracy": {}}
     t_all = time.time()
     for kind in [k for k in args.kinds.split(",") if k]:   # --kinds "" : latency only
-        known = np.stack([I.make_mask(kind, seed=i) for i in range(len(X))])
+        known = np.stack([I.make_mask(kind, seed=args.offset + i) for i in range(len(X))])
         t0 = time.time()
         ours = []
         for i in range(0, len(X), args.batch):
@@ -106,14 +119,15 @@ def main(argv=None) -> int:
             t0, c0 = time.perf_counter(), time.process_time()
             t_first = None
             for _ in run_inpaint(gan, net, editor_value(X[j]), centre, I.LAM, I.STEPS, I.RESTARTS, 0,
-                                 device=args.device):
+                                 device=args.device, guide=guide):
                 if t_first is None:
                     t_first = time.perf_counter() - t0
             if j:
                 first.append(t_first)
                 final.append(time.perf_counter() - t0)
                 cpu.append(time.process_time() - c0)
-        out["latency"] = {"what": "one digit, default settings, centre mask, demo.inpaint.run_inpaint",
+        out["latency"] = {"what": "one digit, default settings, centre mask, demo.inpaint.run_inpaint"
+                          + (", class-guided" if guide is not None else ", unguided"),
                           "first_frame_s_median": round(float(np.median(first)), 3),
                           "first_frame_s_max": round(float(np.max(first)), 3),
                           "final_s_median": round(float(np.median(final)), 3),

@@ -26,7 +26,7 @@ from ganmodels.inference import inpaint as I
 from serving import priority
 
 REQUIRES = ("dcgan",)
-OPTIONAL = ("classifier", "faces", "face_classifier")
+OPTIONAL = ("classifier", "masked_reader", "faces", "face_classifier")
 
 SCALE = 10                  # 28 px digit → 280 px canvas
 CANVAS = 28 * SCALE
@@ -56,6 +56,10 @@ $$\hat z=\arg\min_{z}\;\underbrace{\lVert W\odot(G(z)-y)\rVert_1}_{\text{context
 
 Many random starts $z$ (*restarts*) descend together (Adam on $z$; after every step each coordinate of $z$ is clipped to $\pm2.5$, `Z_CLAMP`). Our prior is $\mathcal N(0, I)$, which has no range — the clip keeps $z$ where $G$ saw its training inputs (98.8 % of $\mathcal N(0,1)$ lies inside $\pm2.5$); Yeh et al. used a uniform prior on $[-1, 1]$, whose range makes clipping natural. The restart with the lowest total loss wins.
 *Applying a trained model may itself involve optimisation.* The hole can often be filled in more than one way — see the distinct completions.
+
+**Class guidance (our addition to the paper, on by default for digits).** A small network, the *masked reader* (trained on MNIST digits seen through random masks; not the classifier that labels the results), reads from the pixels you kept how likely each digit is, $p(c\mid y, M)$. It changes two things and leaves the gradient above as the paper has it: (1) the restarts are shared among the likely digits — digit $c$ gets about $R\cdot p(c\mid y,M)$ of them, started from the pool draws that fit the known pixels best and read as $c$ — so one wrong but well-fitting shape cannot take every restart; (2) the winner is the restart with the lowest
+$$\text{contextual} + \lambda\cdot\text{perceptual} \;+\; \tau\cdot\bigl(-\log \textstyle\sum_c q(c\mid\hat x)\,p(c\mid y,M)\bigr),\qquad \tau = 2,$$
+where $q(c\mid\hat x)$ is the reader's reading of the completed digit: a fill that fits the edges but makes a digit the kept pixels argue against loses. The completion still comes from $G$ and still fits the known pixels; untick *Class guidance* to see Yeh et al.'s search alone.
 Baselines: **biharmonic** inpainting (smooth continuation of the edges, no knowledge of digits) and **mean fill**.
 """
 
@@ -290,8 +294,18 @@ def _cap(text: str, pred) -> str:
     return text if pred is None else f"{text}: a {pred[0]}? ({pred[1]:.0%})"
 
 
-def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, blend="poisson", device="cpu"):
+def _prior_text(prior) -> str:
+    """"the kept pixels say: 8 61 %, 3 22 %, 0 9 %" (digits above 5 %, likeliest first)."""
+    order = np.argsort(-prior)
+    parts = [f"{int(c)} {prior[c]:.0%}" for c in order[:4] if prior[c] >= 0.05] or [f"{int(order[0])} {prior[order[0]]:.0%}"]
+    return "the masked reader reads the kept pixels as: " + ", ".join(parts)
+
+
+def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, blend="poisson", device="cpu",
+                guide=None):
     """The tab's work as a generator of UI updates (dicts keyed by output name).
+
+    ``guide``: the masked reader (class guidance, see EXPLAIN), or None for Yeh et al.'s search alone.
 
     Yields {"frame", "curve", "status"} while optimising, then everything incl.
     "results" (list of (image, caption)) and "top4" (list of (image, caption)).
@@ -311,7 +325,7 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
                      "(only the perceptual loss acts).")
     t0 = time.perf_counter()
     it = I.inpaint(gan.G, gan.D, d, known, steps=s["steps"], lam=s["lam"], restarts=s["restarts"],
-                   seed=s["seed"], blend=blend, device=device,
+                   seed=s["seed"], blend=blend, device=device, guide=guide,
                    frame_every=max(1, min(I.FRAME_EVERY, s["steps"] // 10 or 1)),
                    pause=priority.yield_to_interactive)       # students' quick requests go first
     head = f"{n_missing} of 784 pixels missing ({n_missing / 7.84:.0f} %). " + " ".join(notes)
@@ -348,6 +362,12 @@ def run_inpaint(gan, classifier, editor, preset, lam, steps, restarts, seed, ble
     status = (f"{head}\n\nDone in {time.perf_counter() - t0:.2f} s: {s['steps']} steps × {s['restarts']} restarts. "
               f"Best restart: contextual {res.losses['contextual'][0, 0]:.3g}, "
               f"perceptual log(1−D) {res.losses['perceptual'][0, 0]:.3g}, total {last:.3g}.")
+    if res.prior is not None:
+        status += (f"\n\nClass guidance: {_prior_text(res.prior[0])}; the chosen completion reads as a "
+                   f"{int(res.digits[0, 0])} to it (class term τ·(−log Σ q·p) = "
+                   f"{I.TAU * res.losses['class'][0, 0]:.3g}).")
+    else:
+        status += "\n\nClass guidance off: the restart with the lowest total loss wins (Yeh et al.)."
     yield {"frame": live_frame(I.InpaintState(s["steps"], s["steps"], res.generated, res.composite,
                                                 res.history, res.elapsed)),
            "curve": loss_curve(res.history, s["steps"], s["lam"]), "status": status,
@@ -388,6 +408,7 @@ def _build_digits(ctx: AppContext) -> None:
 
     gan = ctx.models["dcgan"]
     clf = ctx.models.get("classifier")
+    reader = ctx.models.get("masked_reader")
     device = ctx.device
     heavy = dict(concurrency_id="heavy", concurrency_limit=ctx.heavy_limit)
     digits = test_digits(ctx.data_file(TEST_DIGITS))
@@ -421,6 +442,10 @@ def _build_digits(ctx: AppContext) -> None:
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed of the restarts")
                 blend = gr.Radio(list(I.BLENDS), value="poisson", label="Blending")
+            guided = gr.Checkbox(value=reader is not None, interactive=reader is not None,
+                                 label="Class guidance (our addition: see below)",
+                                 info=None if reader is not None else
+                                 f"off: the masked reader is not loaded ({ctx.errors.get('masked_reader', 'no weights')})")
             run = gr.Button("Fill the hole", variant="primary", elem_id="inpaint_run")
     with gr.Row():
         frame = gr.Image(label="Live: current best G(z) | composite with your pixels", type="numpy",
@@ -435,11 +460,12 @@ def _build_digits(ctx: AppContext) -> None:
     gr.Markdown(EXPLAIN, elem_classes="formula", latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                                    {"left": "$", "right": "$", "display": False}])
 
-    def run_fn(ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v):
+    def run_fn(ed, pre, lam_v, steps_v, rest_v, seed_v, blend_v, guided_v=True):
         try:
             # in a low-priority thread: students' slider moves run first (serving.priority)
             for upd in priority.iterate_in_background(run_inpaint, gan, clf, ed, pre, lam_v, steps_v, rest_v,
-                                                      seed_v, blend_v, device):
+                                                      seed_v, blend_v, device,
+                                                      reader if guided_v is not False else None):
                 if "Everything is masked" in upd["status"] and "results" in upd:
                     gr.Warning("Everything is masked: this is plain generation, nothing constrains the fill.")
                 yield (upd["frame"], upd["curve"], upd["status"], upd.get("results", gr.skip()),
@@ -447,7 +473,7 @@ def _build_digits(ctx: AppContext) -> None:
         except InputError as e:
             raise gr.Error(str(e)) from None
     run_fn.__name__ = "inpaint"
-    run.click(run_fn, [editor, preset, lam, steps, restarts, seed, blend], [frame, curve, status, results, top4],
+    run.click(run_fn, [editor, preset, lam, steps, restarts, seed, blend, guided], [frame, curve, status, results, top4],
               api_name="inpaint", **heavy)
 
     def prev_fn(ed, pre, seed_v):

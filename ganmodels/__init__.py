@@ -21,6 +21,7 @@ def _lazy(module: str):
 MODELS = {
     "dcgan": _lazy("models.dcgan"),
     "classifier": _lazy("models.classifier"),
+    "masked_reader": _lazy("models.masked_reader"),
     "infogan": _lazy("models.infogan"),
     "cgan": _lazy("models.cgan"),
     "cyclegan": _lazy("models.cyclegan"),

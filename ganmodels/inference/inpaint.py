@@ -62,6 +62,9 @@ WEIGHT_FLOOR = 0.2  # weight of a known pixel with no missing neighbour (paper: 
 Z_CLAMP = 2.5       # z is kept in [-Z_CLAMP, Z_CLAMP] per coordinate (N(0,1): 98.8 %)
 FRAME_EVERY = 5     # yield a snapshot every this many steps
 POOL_CHUNK = 256    # random draws scored at a time (a "pool" snapshot follows the first chunk)
+TAU = 2.0           # class guidance: weight of −log p(the completion's digit | known pixels) in the choice
+GUIDE_MIN = 0.02    # class guidance: a digit at least this likely from the known pixels gets ≥ 1 restart
+GUIDE_SHORTLIST = 4  # class guidance: the restarts are shared out among the best R × this of the pool
 BLENDS = ("poisson", "composite")
 
 MASK_KINDS = ("center", "left", "right", "top", "bottom", "random")
@@ -80,7 +83,8 @@ class InpaintState:
     steps: int
     best: torch.Tensor          # (N, C, H, W) G(z) of the currently best restart, in [-1, 1]
     composite: torch.Tensor     # (N, C, H, W) M ⊙ y + (1 − M) ⊙ best
-    history: dict[str, list]    # "contextual"/"perceptual"/"total": per step a list of N floats (best restart)
+    history: dict[str, list]    # "contextual"/"perceptual"/"total" (and "class" when guided): per step a list
+                                # of N floats (best restart)
     elapsed: float              # seconds since the call started
     phase: str = "descent"      # "pool": still choosing starting points (best random draw so far shown)
     tried: int = 0              # pool phase: random draws scored so far
@@ -93,7 +97,7 @@ class InpaintResult:
     composite: torch.Tensor     # (N, C, H, W) plain composite M ⊙ y + (1 − M) ⊙ G(ẑ)
     generated: torch.Tensor     # (N, C, H, W) G(ẑ) of the best restart
     candidates: torch.Tensor    # (N, R, C, H, W) G(z) of every restart, best first
-    losses: dict[str, np.ndarray]  # "contextual"/"perceptual"/"total": (N, R), best first
+    losses: dict[str, np.ndarray]  # "contextual"/"perceptual"/"total" (guided: "class", "score"): (N, R), best first
     z: torch.Tensor             # (N, R, z_dim), best first
     history: dict[str, list]
     mask: torch.Tensor          # (N, 1, H, W) 1 = known
@@ -101,6 +105,8 @@ class InpaintResult:
     blend: str
     settings: dict = field(default_factory=dict)
     elapsed: float = 0.0
+    prior: np.ndarray | None = None    # guided: (N, 10) p(digit | known pixels) from the masked reader
+    digits: np.ndarray | None = None   # guided: (N, R) the digit the reader sees in each completion, best first
 
 
 # ----------------------------------------------------------------- inputs
@@ -304,7 +310,8 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             seed: int = 0, device="cpu", lr: float = LR, pool: int = POOL, window: int = WINDOW,
             weight_floor: float = WEIGHT_FLOOR, z_clamp: float = Z_CLAMP, blend: str = "poisson",
             frame_every: int = FRAME_EVERY, z_dim: int | None = None, init_z=None,
-            pause: Callable[[], None] | None = None) -> Generator[InpaintState, None, InpaintResult]:
+            pause: Callable[[], None] | None = None, guide=None, tau: float = TAU
+            ) -> Generator[InpaintState, None, InpaintResult]:
     """Complete the missing pixels of ``image`` (see the module docstring).
 
     image: (H,W) / (N,H,W) / (N,C,H,W) with C = 1 or 3, uint8 or float in [-1,1]; mask: (H,W) / (N,H,W) / (N,1,H,W), 1 = known.
@@ -316,6 +323,14 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
     eval-mode copies with batchnorm folded in (:func:`fold_batchnorm`).
     ``pause()``, when given, is called before every descent step: a server passes a function
     that waits while interactive requests are running, so that a long search never holds them up.
+
+    ``guide`` (digits only): a masked reader (:mod:`ganmodels.models.masked_reader`) that gives
+    p(digit | known pixels).  Then (1) the restarts are shared among the likely digits: of the pool's
+    best R·GUIDE_SHORTLIST draws by contextual loss, each digit c gets about R·p(c | known) restarts
+    (at least one if p ≥ GUIDE_MIN), taking the draws that the reader reads as c, best fitting first;
+    (2) the restart shown and returned is the one with the lowest
+    total + τ·(−log Σ_c q(c | completion)·p(c | known)), q being the reader's reading of the completed
+    digit.  The descent itself (the gradient) is Yeh et al.'s, unchanged.
     """
     t0 = time.perf_counter()
     steps, restarts, pool = int(steps), int(restarts), int(pool)
@@ -331,6 +346,14 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
     if m.shape[0] != y.shape[0] or m.shape[2:] != y.shape[2:]:
         raise InpaintError(f"mask shape {tuple(m.shape)} does not match image shape {tuple(y.shape)}")
     N, R, d = len(y), restarts, _z_dim(G, z_dim)
+    if guide is not None:
+        if y.shape[1] != 1:
+            raise InpaintError("class guidance reads digits: one channel only")
+        if not (math.isfinite(tau) and tau >= 0):
+            raise InpaintError(f"τ must be a number ≥ 0, got {tau!r}")
+        guide = fold_batchnorm(guide).to(dev)
+        with torch.no_grad():
+            prior = F.softmax(guide(y.to(dev), m.to(dev)).float(), 1).cpu()       # (N, 10) p(c | known)
     w = importance_weights(m, window, weight_floor)
     y_, w_ = y.to(dev), w.to(dev)
     yb = y_.repeat_interleave(R, 0)                               # (N·R, C, H, W)
@@ -363,19 +386,42 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
                                    ("contextual", "perceptual", "total")}, time.perf_counter() - t0,
                                    phase="pool", tried=min(P, a + POOL_CHUNK), pool=P)
         pick = scores.argsort(1)[:, :R]                               # (N, R)
+        if guide is not None:
+            pick = _guided_pick(G, guide, cand, scores, prior, R, dev)
         cand = torch.gather(cand, 1, pick[..., None].expand(-1, -1, d))
     z = cand.reshape(N * R, d).to(dev).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     history: dict[str, list] = {"contextual": [], "perceptual": [], "total": []}
+    if guide is not None:
+        history["class"] = []
+        mb = m.to(dev).repeat_interleave(R, 0)
+        ones = torch.ones_like(mb)
+        prior_b = prior.to(dev)[:, None, :]                   # (N, 1, 10)
+
+    def class_term(x):
+        """(N, R): −log Σ_c q(c | completion)·p(c | known), and the digit the reader sees (N, R)."""
+        with torch.no_grad():
+            q = F.softmax(guide(mb * yb + (1 - mb) * x.detach(), ones).float(), 1).view(N, R, 10)
+            return -(q * prior_b).sum(-1).clamp_min(1e-8).log().cpu(), q.argmax(-1).cpu()
+
+    def choose(x, tot):
+        """(N, R) the score the restarts are ranked by, the class term (or None) and the digits (or None)."""
+        tot_nr = tot.detach().view(N, R).cpu()
+        if guide is None:
+            return tot_nr, None, None
+        ct, digits = class_term(x)
+        return tot_nr + tau * ct, ct, digits
 
     def snapshot(step, x, c, p, tot):
-        tot_nr = tot.detach().view(N, R)
-        best = tot_nr.argmin(1)                               # (N,)
+        score, ct, _ = choose(x, tot)
+        best = score.argmin(1)                                # (N,)
         ar = torch.arange(N)
-        flat = (ar * R + best.cpu()).to(dev)
-        history["contextual"].append(c.detach().view(N, R)[ar, best].tolist())
-        history["perceptual"].append(p.detach().view(N, R)[ar, best].tolist())
-        history["total"].append(tot_nr[ar, best].tolist())
+        flat = (ar * R + best).to(dev)
+        history["contextual"].append(c.detach().view(N, R).cpu()[ar, best].tolist())
+        history["perceptual"].append(p.detach().view(N, R).cpu()[ar, best].tolist())
+        history["total"].append(tot.detach().view(N, R).cpu()[ar, best].tolist())
+        if ct is not None:
+            history["class"].append(ct[ar, best].tolist())
         if step % frame_every == 0 or step == steps:
             bx = x.detach()[flat].cpu()
             return InpaintState(step, steps, bx, m * y + (1 - m) * bx,
@@ -398,22 +444,56 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             z.clamp_(-z_clamp, z_clamp)                       # ±Z_CLAMP per coordinate
 
     with torch.no_grad():
-        c, p, tot = c.view(N, R).cpu(), p.view(N, R).cpu(), tot.view(N, R).cpu()
-        order = tot.argsort(1)                                # best first
+        score, ct, digits = choose(x, tot)
+        c, p, tot = c.detach().view(N, R).cpu(), p.detach().view(N, R).cpu(), tot.detach().view(N, R).cpu()
+        order = score.argsort(1)                              # best first
         xs = x.detach().cpu().view(N, R, *y.shape[1:])
         g = lambda a: torch.gather(a, 1, order)               # noqa: E731
+        losses = {"contextual": g(c).numpy(), "perceptual": g(p).numpy(), "total": g(tot).numpy()}
+        if ct is not None:
+            losses.update({"class": g(ct).numpy(), "score": g(score).numpy()})
         cands = torch.stack([xs[i, order[i]] for i in range(N)])
         zs = torch.stack([z.detach().cpu().view(N, R, d)[i, order[i]] for i in range(N)])
         fill = cands[:, 0]
         result = InpaintResult(
             image=blend_images(fill, y, m, blend), composite=m * y + (1 - m) * fill,
             generated=fill, candidates=cands,
-            losses={"contextual": g(c).numpy(), "perceptual": g(p).numpy(), "total": g(tot).numpy()},
-            z=zs, history=history, mask=m, weights=w, blend=blend,
+            losses=losses, z=zs, history=history, mask=m, weights=w, blend=blend,
             settings=dict(steps=steps, lam=lam, restarts=R, seed=int(seed), lr=lr, pool=max(pool, R),
-                          window=window, weight_floor=weight_floor, z_clamp=z_clamp),
-            elapsed=time.perf_counter() - t0)
+                          window=window, weight_floor=weight_floor, z_clamp=z_clamp,
+                          guided=guide is not None, tau=tau if guide is not None else None),
+            elapsed=time.perf_counter() - t0,
+            prior=None if guide is None else prior.numpy().astype(np.float64),
+            digits=None if digits is None else g(digits).numpy())
     return result
+
+
+@torch.no_grad()
+def _guided_pick(G, guide, cand, scores, prior, R: int, dev) -> torch.Tensor:
+    """(N, R) pool indices: the restarts shared among the digits the known pixels make likely.
+
+    Of each image's best R·GUIDE_SHORTLIST draws by contextual loss, the reader reads the digit of
+    G(z); digit c gets round-down R·p(c | known) restarts (≥ 1 when p ≥ GUIDE_MIN), likeliest digit
+    first, best-fitting draws first; places a digit cannot fill go to the best remaining draws."""
+    N, P = scores.shape
+    K = min(P, R * GUIDE_SHORTLIST)
+    short = scores.argsort(1)[:, :K]                               # (N, K) best fit first
+    picks = []
+    for i in range(N):
+        xk = G(torch.gather(cand[i], 0, short[i][:, None].expand(-1, cand.shape[-1])).to(dev))
+        digit = guide(xk, torch.ones_like(xk)).argmax(1).cpu()      # (K,)
+        p = prior[i]
+        quota = torch.floor(p * R).long()
+        quota[(p >= GUIDE_MIN) & (quota == 0)] = 1
+        chosen: list[int] = []
+        for c in p.argsort(descending=True).tolist():
+            if quota[c] == 0 or len(chosen) >= R:
+                break
+            chosen += (digit == c).nonzero().flatten()[:min(int(quota[c]), R - len(chosen))].tolist()
+        taken = set(chosen)
+        chosen += [k for k in range(K) if k not in taken][:R - len(chosen)]
+        picks.append(short[i][torch.tensor(sorted(chosen))])
+    return torch.stack(picks)
 
 
 def complete(G, D, image, mask, **kw) -> InpaintResult:

@@ -27,6 +27,7 @@ class ClassifierConfig:
     feat_dim: int = 128
     n_classes: int = 10
     dropout: float = 0.3
+    in_channels: int = 1     # 2 for the masked reader (the digit seen through a mask, and the mask)
 
 
 class Classifier(nn.Module):
@@ -35,8 +36,8 @@ class Classifier(nn.Module):
         self.cfg = cfg
         w = cfg.width
         self.body = nn.Sequential(
-            # (B, 1, 28, 28) in [-1, 1]
-            nn.Conv2d(1, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(True),
+            # (B, in_channels, 28, 28) in [-1, 1]
+            nn.Conv2d(cfg.in_channels, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(True),
             nn.Conv2d(w, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(True),
             nn.MaxPool2d(2),
             # (B, w, 14, 14)

@@ -10,6 +10,7 @@ import importlib
 # model name → the module that holds its recipe
 RECIPES = {
     "classifier": "classifier",
+    "masked_reader": "masked_reader",
     "dcgan": "dcgan",
     "faces": "faces",
     "face_classifier": "face_classifier",

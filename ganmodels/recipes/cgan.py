@@ -7,11 +7,9 @@ from ganmodels import data
 from ganmodels.losses import GANObjective
 from ganmodels.models import cgan as CG
 from ganmodels.recipes.common import add_gan_args, ema_export, ema_sheet, gan_networks, gan_run
-from ganmodels.recipes.dcgan import MNIST_DESC as DIGITS_DESC
 from ganmodels.training.ema import EMA
 from ganmodels.training.loop import Run
 
-MNIST_DESC = DIGITS_DESC + ", with labels"
 DEFAULT_STEPS = 6000
 
 
@@ -24,7 +22,7 @@ def add_args(p):
 def make_run(args) -> Run:
     cfg, dev, G, D = gan_networks(args, CG.CGANConfig, CG.Generator, CG.Discriminator)
     ema = EMA(G, args.ema, warmup=True)
-    X, y = data.mnist_digits(seed=args.seed)
+    X, y, desc = data.mnist_training(args.mnist_dir, seed=args.seed)
     x, yt = data.to_tensor(X).to(dev), torch.from_numpy(y).to(dev)
     # (1) D: maximise log D(x | y) + log(1 − D(G(z | y) | y));  (2) G: minimise −log D(G(z | y) | y)
     obj = GANObjective(G, D, loss=args.loss, z_dim=cfg.z_dim, real_label=args.real_label, conditional=True,
@@ -33,5 +31,5 @@ def make_run(args) -> Run:
     y_fixed = torch.arange(10).repeat_interleave(10).to(dev)   # row = digit
     return gan_run(args, G=G, D=D, ema=ema, objective=obj,
                    data=data.batches(x, args.batch or 64, yt, seed=args.seed, rank=args.rank, world=args.world),
-                   export=ema_export(CG.save, ema, D, cfg), data_desc=MNIST_DESC,
+                   export=ema_export(CG.save, ema, D, cfg), data_desc=desc + ", with labels",
                    sample=ema_sheet(ema, (z_fixed, y_fixed), nrow=10), default_steps=DEFAULT_STEPS)

@@ -8,7 +8,6 @@ import torch
 from ganmodels import data
 from ganmodels import weights as W
 from ganmodels.models import classifier as C
-from ganmodels.recipes.dcgan import MNIST_DESC
 from ganmodels.training.loop import Run, config_from_args
 
 DEFAULT_STEPS = 3000
@@ -23,7 +22,7 @@ def make_run(args) -> Run:
     cfg = config_from_args(C.ClassifierConfig, args)
     dev = torch.device(args.device)
     net = C.Classifier(cfg).to(dev)
-    X, y = data.mnist_digits(seed=args.seed)
+    X, y, desc = data.mnist_training(args.mnist_dir, seed=args.seed)
     x, yt = data.to_tensor(X).to(dev), torch.from_numpy(y).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     steps = args.steps or DEFAULT_STEPS
@@ -36,5 +35,5 @@ def make_run(args) -> Run:
 
     return Run(modules={"C": net}, optimizers={"G": opt}, objective=C.ClassifierObjective(net),
                data=data.batches(x, args.batch or 128, yt, seed=args.seed, rank=args.rank, world=args.world),
-               export=export, data_desc=MNIST_DESC + " (random affine augmentation)",
+               export=export, data_desc=desc + " (random affine augmentation)",
                schedulers=[sched])

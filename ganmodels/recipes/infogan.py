@@ -7,11 +7,9 @@ from ganmodels import augment
 from ganmodels import data
 from ganmodels.models import infogan as IG
 from ganmodels.recipes.common import add_gan_args, ema_export, ema_sheet, gan_networks, gan_run
-from ganmodels.recipes.dcgan import MNIST_DESC as DIGITS_DESC
 from ganmodels.training.ema import EMA
 from ganmodels.training.loop import Run
 
-MNIST_DESC = DIGITS_DESC + " (labels unused)"
 DEFAULT_STEPS = 6000
 
 
@@ -31,7 +29,7 @@ def add_args(p):
 def make_run(args) -> Run:
     cfg, dev, G, D = gan_networks(args, IG.InfoGANConfig, IG.Generator, IG.Discriminator)
     ema = EMA(G, args.ema, warmup=True)
-    X, _ = data.mnist_digits(seed=args.seed)
+    X, _, desc = data.mnist_training(args.mnist_dir, seed=args.seed)
     x = data.to_tensor(X).to(dev)
     obj = IG.InfoGANObjective(G, augment.seen_by_objective(D, args.diffaug), loss=args.loss, lam_cat=args.lam_cat,
                               lam_cont=args.lam_cont, ema=ema, q_in_g=args.q_in_g)
@@ -46,7 +44,7 @@ def make_run(args) -> Run:
     cc_fixed = cc_fixed.to(dev)
     return gan_run(args, G=G, D=D, ema=ema, objective=obj,
                    data=data.batches(x, args.batch or 64, seed=args.seed, rank=args.rank, world=args.world),
-                   export=ema_export(IG.save, ema, D, cfg), data_desc=MNIST_DESC,
+                   export=ema_export(IG.save, ema, D, cfg), data_desc=desc + " (labels unused)",
                    sample=ema_sheet(ema, (z_fixed, c_fixed, cc_fixed), nrow=10), default_steps=DEFAULT_STEPS,
                    g_params=list(G.parameters()) + q_params,
                    d_params=[t for t in D.parameters() if id(t) not in q_ids])
