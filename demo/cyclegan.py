@@ -28,6 +28,18 @@ DIRECTION_CHOICES = [("photo → Monet  (G, then F back)", "photo2monet"),
                      ("Monet → photo  (F, then G back)", "monet2photo")]
 # colour images that ship inside scikit-image (public domain / CC0): no download, no shared data
 EXAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left")
+# six Monet paintings (public domain; 256×256 from the Kaggle set) for the Monet → photo direction, all from
+# the CycleGAN's held-out split (ganmodels.models.cyclegan.is_heldout): the shipped G and F never trained on
+# them.  The set gives no titles: each is named by its subject and the series it belongs to.
+MONET_DIR = Path(__file__).resolve().parent / "examples" / "monet"
+MONET_EXAMPLES = {
+    "grainstacks_at_sunset.jpg": "Grainstacks at sunset (the Grainstacks series, 1890–91)",
+    "poplars.jpg": "Poplars on the Epte (the Poplars series, 1891)",
+    "mount_kolsaas.jpg": "Mount Kolsaas, Norway (1895)",
+    "grand_canal_venice.jpg": "The Grand Canal, Venice (1908)",
+    "japanese_footbridge.jpg": "The Japanese footbridge at Giverny (1890s–1920s)",
+    "water_lilies.jpg": "Water lilies (the Nymphéas series)",
+}
 
 EXPLAIN = r"""
 **What is computed.** CycleGAN (Zhu et al. 2017) learns two mappings from *unpaired* collections:
@@ -67,6 +79,11 @@ def example_paths(folder: str | Path | None = None) -> list[str]:
                 continue
         out.append(str(p))
     return out
+
+
+def monet_examples() -> list[tuple[str, str]]:
+    """(path, caption) of the committed Monet paintings that exist (the Monet → photo examples)."""
+    return [(str(MONET_DIR / f), cap) for f, cap in MONET_EXAMPLES.items() if (MONET_DIR / f).is_file()]
 
 
 def load_input(path, max_pixels: int = UI_MAX_PIXELS, *, limit: int = imageio.DEFAULT_MAX_PIXELS
@@ -169,7 +186,12 @@ def build(ctx: AppContext) -> None:
             direction = gr.Radio(DIRECTION_CHOICES, value="photo2monet", label="Direction")
             btn = gr.Button("Translate", variant="primary")
             gr.Examples([[p, "photo2monet"] for p in example_paths()], [inp, direction],
-                        label="Examples (scikit-image's public-domain pictures)")
+                        label="Photo → Monet examples (scikit-image's public-domain pictures)")
+            monets = monet_examples()
+            if monets:
+                gr.Examples([[p, "monet2photo"] for p, _ in monets], [inp, direction],
+                            label="Monet → photo examples (Monet's paintings, public domain; held out from training)")
+                gr.Markdown("<small>In order: " + "; ".join(c for _, c in monets) + ".</small>")
         with gr.Column(scale=3):
             comp = gr.ImageSlider(label="Input | translation (drag the divider, scroll to zoom)",
                                   type="numpy", format="png", interactive=False, max_height=480,

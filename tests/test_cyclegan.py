@@ -453,6 +453,22 @@ def test_browser_example_translates(served_tab, browser):
     page.close()
 
 
+@pytest.mark.browser
+def test_browser_monet_example_translates_to_a_photo(served_tab, browser):
+    url, _ = served_tab
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1200})
+    page.goto(url)
+    page.get_by_text("Monet → photo examples").wait_for(timeout=30000)
+    page.locator("tr.tr-body").last.click()                      # the last Monet painting
+    page.locator("#cg_input img").first.wait_for(timeout=20000)
+    assert page.get_by_label("Monet → photo  (F, then G back)").is_checked()
+    page.get_by_role("button", name="Translate").click()
+    page.get_by_text("PSNR").first.wait_for(timeout=90000)
+    assert "256×256" in page.locator("#cg_info").inner_text()
+    page.close()
+
+
 def test_evaluate_cli_on_a_tiny_folder(cyclegan_weights, tmp_path, capsys):
     """The evaluation pipeline end to end on made-up folders (the real numbers come from ../shared)."""
     from ganmodels.cli.evaluate import main
@@ -688,3 +704,22 @@ def test_explain_states_the_trained_objective_and_whose_lambda():
     command = (W.DEFAULT_DIR / W.MANIFEST).read_text()
     for flag in ("--lambda-id 0", "--lambda-cyc 3", "--lambda-x 6"):
         assert flag in command and flag in text
+
+
+def test_monet_examples_are_small_held_out_paintings():
+    """#33: up to six Monet paintings, ≤ 256 px, from the split the shipped CycleGAN never trained on."""
+    from PIL import Image
+
+    from demo import cyclegan as T
+    from ganmodels.models.cyclegan import is_heldout
+
+    ex = T.monet_examples()
+    assert 1 <= len(ex) <= 6 and len(ex) == len(T.MONET_EXAMPLES)
+    for path, caption in ex:
+        with Image.open(path) as im:
+            assert max(im.size) <= 256 and im.mode == "RGB"
+        assert caption
+    # the Kaggle file names they were copied from are in the held-out split
+    for stem in ("158740962c", "19dc36ccb2", "6bfbd1df5b", "c4622e3fb6", "fba982625d", "295eb5c521"):
+        assert is_heldout(f"{stem}.jpg")
+    assert sorted(p.name for p in T.MONET_DIR.iterdir()) == sorted(T.MONET_EXAMPLES)
