@@ -28,6 +28,7 @@ TABS = [
     ("Latent space", "latent"),
     ("InfoGAN codes", "infogan"),
     ("Inpainting", "inpaint"),
+    ("pix2pix sketch → face", "pix2pix"),
     ("CycleGAN photo ↔ Monet", "cyclegan"),
     ("SRGAN zoom", "srgan"),
     ("Live training", "training"),

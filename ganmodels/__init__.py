@@ -9,12 +9,12 @@ import importlib
 __version__ = "0.1.0"
 
 
-def _lazy(module: str):
-    """``load`` of ``ganmodels.<module>`` (e.g. "models.dcgan"), imported on the first call:
+def _lazy(module: str, fn: str = "load"):
+    """``load`` (or ``fn``) of ``ganmodels.<module>`` (e.g. "models.dcgan"), imported on the first call:
     importing the package stays cheap, and a family's heavy imports happen only when it is used."""
     def load(*args, **kwargs):
-        return importlib.import_module(f"ganmodels.{module}").load(*args, **kwargs)
-    load.__name__ = f"{module}.load"
+        return getattr(importlib.import_module(f"ganmodels.{module}"), fn)(*args, **kwargs)
+    load.__name__ = f"{module}.{fn}"
     return load
 
 
@@ -29,4 +29,6 @@ MODELS = {
     "faces": _lazy("models.faces"),
     "face_classifier": _lazy("models.face_classifier"),
     "face_attributes": _lazy("inference.face_attributes"),
+    "pix2pix_l1": _lazy("models.pix2pix", "load_l1"),
+    "pix2pix": _lazy("models.pix2pix"),
 }

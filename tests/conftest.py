@@ -273,13 +273,35 @@ def face_weights(tmp_path_factory) -> Path:
     return make_tiny_face_weights(tmp_path_factory.mktemp("face_weights"))
 
 
+PIX2PIX_TINY = dict(ngf=4, ndf=4, n_down=6, n_layers_d=1)
+
+
+def make_tiny_pix2pix_weights(out: Path) -> Path:
+    """Tiny, untrained pix2pix generators (L1-only: seed 0; cGAN + L1: seed 1) and the cGAN's D, saved
+    like the shipped ones (``PIX2PIX_TINY``), with a manifest."""
+    from ganmodels.models import pix2pix as P
+
+    cfg = P.Pix2PixConfig(**PIX2PIX_TINY)
+    torch.manual_seed(0)
+    hashes = P.save(P.UNetGenerator(cfg).eval(), None, cfg, out, objective="l1")
+    torch.manual_seed(1)
+    hashes.update(P.save(P.UNetGenerator(cfg).eval(), P.PatchDiscriminator(cfg).eval(), cfg, out))
+    return in_test_manifest(out, hashes)
+
+
+@pytest.fixture(scope="session")
+def pix2pix_weights(tmp_path_factory) -> Path:
+    return make_tiny_pix2pix_weights(tmp_path_factory.mktemp("pix2pix_weights"))
+
+
 def make_all_tiny_weights(out: Path) -> Path:
     """Tiny weights for every family the app loads: DCGAN + classifier, InfoGAN/cGAN, SRGAN, CycleGAN,
-    faces + face classifier."""
+    faces + face classifier, pix2pix."""
     make_tiny_weights(out)
     make_tiny_infogan_weights(out)
     make_tiny_srgan_weights(out)
     make_tiny_face_weights(out)
+    make_tiny_pix2pix_weights(out)
     return make_tiny_cyclegan_weights(out)
 
 

@@ -36,6 +36,7 @@ HEADLINE = {
     "srgan": ["srresnet_gain_db", "srgan_gain_db", "srgan_sharper_than_srresnet"],
     "face_classifier": ["val_accuracy_mean", "majority_baseline_mean"],
     "faces": ["classifier_fid", "samples_closer_than_40px"],
+    "pix2pix": ["classifier_fid_l1", "classifier_fid_cgan", "fid_ratio_cgan_to_l1"],
 }
 TABLE_START, TABLE_END = "<!-- WEIGHTS -->", "<!-- /WEIGHTS -->"
 
@@ -83,7 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=5000, help="samples to generate (digit models)")
     p.add_argument("--data-dir", default=None,
                    help="the data folder: mnist/mnist_test_first5000.npz (digit models), photo/ and monet/ "
-                        "(CycleGAN), celeba/ (faces, face_classifier)")
+                        "(CycleGAN), celeba/ (faces, face_classifier, pix2pix)")
     p.add_argument("--mnist-test", default=None,
                    help="npz of MNIST test digits (default: <data-dir>/mnist/mnist_test_first5000.npz)")
     p.add_argument("--data", default=None, help="folder with photo/ and monet/ (default: <data-dir>)")

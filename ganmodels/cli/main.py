@@ -11,6 +11,8 @@
                                               (uint8 (N,64,64,3) faces, masks uint8 (N,64,64), 255 = missing)
     translate --direction photo2monet|monet2photo IN OUT          (file or folder)
     upscale   --model srresnet|srgan IN OUT                       (file or folder; exactly 4×)
+    edges     --images faces.npz --out edges.npz      (faces uint8 (N,64,64,3) → drawings (N,64,64), 255 = paper)
+    sketch2face --model l1|pix2pix --images edges.npz --out out.npz     (drawings → faces uint8 (N,64,64,3))
 
 An ``.npz`` output holds one array under the key ``images`` (``edit``: ``before`` and ``after``):
 digits uint8 (N, 28, 28), 0 = background; faces uint8 (N, 64, 64, 3) RGB.  A ``.png`` output is a
@@ -21,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 
-from ganmodels.cli import edit, generate, inpaint, translate, upscale
+from ganmodels.cli import edit, generate, inpaint, sketch, translate, upscale
 from ganmodels.errors import GanModelsError
 
-VERBS = (generate, edit, inpaint, translate, upscale)   # each: add_parser(sub) and run(args)
+VERBS = (generate, edit, inpaint, translate, upscale, sketch)   # each: add_parser(sub) and run(args)
 
 
 def main(argv=None) -> int:

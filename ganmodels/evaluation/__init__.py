@@ -17,6 +17,7 @@ EVALUATORS = {
     "srgan": ("evaluation.srgan", "evaluate"),
     "face_classifier": ("evaluation.faces", "evaluate_classifier"),
     "faces": ("evaluation.faces", "evaluate"),
+    "pix2pix": ("evaluation.pix2pix", "evaluate"),
 }
 
 

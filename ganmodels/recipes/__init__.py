@@ -19,6 +19,7 @@ RECIPES = {
     "cyclegan": "cyclegan",
     "srresnet": "srgan",
     "srgan": "srgan",
+    "pix2pix": "pix2pix",
 }
 
 
