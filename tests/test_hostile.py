@@ -177,7 +177,7 @@ def test_one_heavy_job_per_session(hostile_app):
     fd = upload(url, "digit.png", digit_png())
     editor = {"background": fd, "layers": [], "composite": fd, "id": None}
     from demo.inpaint import MAX_RESTARTS, MAX_STEPS
-    job = [editor, "centre square 14×14", 0.1, MAX_STEPS, MAX_RESTARTS, 0, "poisson"]
+    job = [editor, "centre square 14×14", 0.1, MAX_STEPS, MAX_RESTARTS, 0, "poisson", True]   # True: class guidance
     session = uuid.uuid4().hex
     answers = []
     threads = [threading.Thread(target=lambda: answers.append(call_queue(url, "inpaint", job, session=session)))

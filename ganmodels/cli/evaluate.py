@@ -35,6 +35,7 @@ HEADLINE = {
     "cyclegan": ["photo2monet_called_monet", "monet2photo_called_photo", "judge_heldout_accuracy", "cycle_psnr_db"],
     "srgan": ["srresnet_gain_db", "srgan_gain_db", "srgan_sharper_than_srresnet"],
     "face_classifier": ["val_accuracy_mean", "majority_baseline_mean"],
+    "masked_reader": ["accuracy_center"],
     "faces": ["classifier_fid", "samples_closer_than_40px"],
     "pix2pix": ["classifier_fid_l1", "classifier_fid_cgan", "fid_ratio_cgan_to_l1"],
 }

@@ -15,6 +15,7 @@ EVALUATORS = {
     "cgan": ("evaluation.cgan", "evaluate"),
     "cyclegan": ("evaluation.cyclegan", "evaluate"),
     "srgan": ("evaluation.srgan", "evaluate"),
+    "masked_reader": ("evaluation.digits", "evaluate_masked_reader"),
     "face_classifier": ("evaluation.faces", "evaluate_classifier"),
     "faces": ("evaluation.faces", "evaluate"),
     "pix2pix": ("evaluation.pix2pix", "evaluate"),

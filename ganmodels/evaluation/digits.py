@@ -48,6 +48,24 @@ def evaluate_classifier(args) -> dict:
                         "test_set": "MNIST t10k, first 5,000 digits", "n": int(len(y))}}
 
 
+def evaluate_masked_reader(args) -> dict:
+    """The masked reader's accuracy through each preset mask (masks as ``bench/inpaint.py`` draws them)."""
+    from ganmodels.inference.inpaint import MASK_KINDS, make_mask
+    from ganmodels.models import masked_reader as MR
+
+    net = MR.load(args.weights, args.device)
+    X, y = mnist_test(mnist_test_path(args))
+    acc = {}
+    for kind in ("none", *MASK_KINDS):
+        m = None if kind == "none" else np.stack([make_mask(kind, seed=i) for i in range(len(X))])
+        acc[kind] = round(float((MR.read(net, X, m).argmax(1) == y).mean()), 4)
+    return {"files": [MR.FILE],
+            "metrics": {"accuracy_center": acc["center"], "accuracy_by_mask": acc,
+                        "test_set": "MNIST t10k, first 5,000 digits", "n": int(len(y)),
+                        "method": "argmax of p(digit | known pixels); masks: inference.inpaint.make_mask(kind, "
+                                  "seed=i) for digit i, as bench/inpaint.py; none = all pixels known"}}
+
+
 def digit_sample_metrics(images: np.ndarray, net, X_test: np.ndarray, X_train: np.ndarray | None = None,
                          fid_n: int = 5000) -> dict:
     """Confidence/class shares on the first 1,000 samples; classifier-FID of up to ``fid_n`` samples."""

@@ -404,16 +404,21 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             q = F.softmax(guide(mb * yb + (1 - mb) * x.detach(), ones).float(), 1).view(N, R, 10)
             return -(q * prior_b).sum(-1).clamp_min(1e-8).log().cpu(), q.argmax(-1).cpu()
 
-    def choose(x, tot):
-        """(N, R) the score the restarts are ranked by, the class term (or None) and the digits (or None)."""
+    cache: dict = {}
+
+    def choose(x, tot, fresh: bool = True):
+        """(N, R) the score the restarts are ranked by, the class term (or None) and the digits (or None).
+        The reader runs when ``fresh`` (the shown frames and the end); between them the last reading is
+        used, so that guidance costs a few reader passes per search, not one per step."""
         tot_nr = tot.detach().view(N, R).cpu()
         if guide is None:
             return tot_nr, None, None
-        ct, digits = class_term(x)
-        return tot_nr + tau * ct, ct, digits
+        if fresh or not cache:
+            cache["ct"], cache["digits"] = class_term(x)
+        return tot_nr + tau * cache["ct"], cache["ct"], cache["digits"]
 
     def snapshot(step, x, c, p, tot):
-        score, ct, _ = choose(x, tot)
+        score, ct, _ = choose(x, tot, fresh=step % frame_every == 0 or step == steps)
         best = score.argmin(1)                                # (N,)
         ar = torch.arange(N)
         flat = (ar * R + best).to(dev)
