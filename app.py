@@ -159,6 +159,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "image folders inside it, the Inpainting tab takes held-out digits from its "
                         "mnist/mnist_test_first5000.npz. None by default: a path typed in a browser never "
                         "reaches the disk")
+    # -- Live training for a class (docs/DEPLOY.md, "Live training for a class")
+    p.add_argument("--lecturer-key", default=os.environ.get("GAN_LECTURER_KEY"),
+                   help="the key that lets a browser drive the shared (lecturer's) training run and train image "
+                        "models; students each get a private 2-D run. Without it, on this machine only "
+                        "(--host 127.0.0.1) every browser drives the shared run; served to a network, nobody does")
+    p.add_argument("--max-private-runs", type=int, default=40,
+                   help="private 2-D training runs at once (one per browser session); the next is refused with a message")
+    p.add_argument("--run-idle-minutes", type=float, default=10,
+                   help="a private run whose browser tab stopped polling for this long is stopped and freed")
+    p.add_argument("--toy-threads", type=int, default=1,
+                   help="threads that train all private 2-D runs, round-robin in small slices (default 1)")
     p.add_argument("--open-api", action="store_true",
                    help="also accept direct POST /gradio_api/run/<name> calls, which skip the queue and its "
                         "limits (for scripts and benchmarks; off by default, as on Hugging Face Spaces)")
@@ -198,6 +209,10 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     print(f"GAN Classroom: loading models on {device}…", file=sys.stderr)
     ctx = load_context(args.weights, device, args.hub_repo, heavy_limit=args.concurrency,
                        data_dirs=args.data_dir, max_pixels=args.max_pixels)
+    ctx.lecturer_key = args.lecturer_key or None
+    ctx.everyone_lecturer = ctx.lecturer_key is None and args.host in ("127.0.0.1", "localhost", "::1")
+    ctx.max_private_runs, ctx.run_idle_s = args.max_private_runs, 60.0 * args.run_idle_minutes
+    ctx.toy_threads = args.toy_threads
     lazy_session_config()
     app = build_app(ctx)
     app.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size,

@@ -9,6 +9,12 @@ a sample is high-quality if it lies within 3σ of its nearest mode; a mode is co
 least 20 high-quality samples have it as their nearest mode.  Training runs in this process
 on one CPU thread, exactly as the live tab's trainer does (``Trainer.run_steps``).
 
+Then the two "freeze one player" moments of the tab's Step D only / Step G only buttons, from the
+"nonsat" preset after ``--pre-steps`` whole steps (seed 0): ``--updates`` updates of D alone (G frozen):
+D's mean score σ(D(·)) on real and on generated points before and after; and, from the same state,
+``--updates`` updates of G alone (D frozen): modes covered, and the share of generated points within 0.25
+of the point D scores highest, before and after; and D alone then G alone (``D_then_G``).
+
 The last stdout line is one JSON object.
 """
 from __future__ import annotations
@@ -27,11 +33,56 @@ ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ("collapse", "nonsat_loss", "nonsat", "wgan", "wgan_clip")
 
 
+def _scores(tr) -> dict:
+    """D's mean σ(output) on 2,500 real and 2,500 generated points; modes covered; the share of generated
+    points within 0.25 of D's favourite point (the maximum of σ(D) on a 64×64 grid)."""
+    import numpy as np
+    import torch
+
+    from ganmodels.models import toy
+
+    with torch.no_grad():
+        fake = tr.G(tr.run.z_fixed)
+        real = torch.as_tensor(tr.run.real_metric)
+        e = tr.run.toy_data.extent
+        field = toy.d_field(tr.D, e)                               # row 0 = top
+        r, c = np.unravel_index(int(np.argmax(field)), field.shape)
+        v = np.linspace(-e, e, field.shape[0])
+        best = torch.tensor([v[c], v[::-1][r]], dtype=torch.float32)
+        near = float((torch.linalg.norm(fake - best, dim=1) <= 0.25).float().mean())
+        m = toy.mode_metrics(fake, tr.run.toy_data.modes, tr.run.toy_data.sigma)
+        return {"d_real": round(float(torch.sigmoid(tr.D(real)).mean()), 3),
+                "d_fake": round(float(torch.sigmoid(tr.D(fake)).mean()), 3),
+                "modes_covered": m["modes_covered"], "near_d_max_pct": round(100 * near, 1)}
+
+
+def frozen_moments(pre_steps: int, updates: int, seed: int = 0) -> dict:
+    """Step D only / Step G only, measured (see the module docstring)."""
+    from ganmodels.training import live as T
+
+    out = {"preset": "nonsat", "seed": seed, "pre_steps": pre_steps, "updates": updates}
+    for name, order in (("D_only", "D"), ("G_only", "G"), ("D_then_G", "DG")):
+        tr = T.Trainer(T.preset_config("nonsat", seed=seed))
+        try:
+            tr.run_steps(pre_steps)
+            row = {"before": _scores(tr)}
+            for which in order:
+                for _ in range(updates):
+                    tr.update_once(which)
+                row[f"after_{which}"] = _scores(tr)
+            out[name] = row
+        finally:
+            tr.close()
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="1 seed, 100 steps (smoke test)")
     p.add_argument("--steps", type=int, default=None, help="generator steps per run (default: the presets' budget)")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--pre-steps", type=int, default=None, help="whole steps before the freeze moments (default 2000)")
+    p.add_argument("--updates", type=int, default=None, help="updates of one network alone (default 1000)")
     args = p.parse_args(argv)
 
     import torch
@@ -74,6 +125,9 @@ def main(argv=None) -> int:
             "mean_high_quality_pct": round(sum(r["high_quality_pct"] for r in rows) / len(rows), 1),
             "runs": rows,
         }
+    out["frozen"] = frozen_moments(args.pre_steps or (100 if args.quick else T.PRESET_STEPS),
+                                   args.updates or (50 if args.quick else 1000))
+    print(f"frozen: {out['frozen']}", file=sys.stderr, flush=True)
     pr = out["presets"]
     out["collapse_below_4"] = pr["collapse"]["mean_modes_covered"] < 4
     out["wgan_at_least_7"] = pr["wgan"]["mean_modes_covered"] >= 7

@@ -12,8 +12,9 @@ default ("non-saturating") ring preset unless ``--preset`` says otherwise:
 * ``ui_steps_per_s``         — the same trainer served by the tab (gradio) while two viewers call
   the tab's timer endpoint ``training_poll`` over HTTP once a second (the tab's gr.Timer), as two
   browser tabs do
-  (each call gets the full pictures back: more than a browser tab, which is sent gr.skip()
-  for pictures it already has);
+  (each viewer keeps one session, as a browser tab does: a 2-D run's poll brings the frames — points,
+  D's field, arrows, G's manifold — taken since that viewer's last poll, which the browser draws one by
+  one; ``viewer_frames_per_s`` is how many new frames each viewer received per second);
 * ``toy_steps_per_s``        — = ``plain_loop_steps_per_s``; ``toy_steps_per_cpu_s`` divides by
   the thread's CPU time instead of wall time (what one idle core would give).
 
@@ -70,15 +71,31 @@ class Viewers:
         self.latency_ms: list[float] = []
         self.bytes = 0
         self.errors = 0
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(n)]
+        self.frames = 0          # new 2-D frames the polls brought (the browser plays them one by one)
+        self.spans: list[list[float]] = []      # per viewer: [its first poll, its last poll]
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, args=(f"viewer-{i}",), daemon=True) for i in range(n)]
 
-    def _run(self):
+    def _run(self, session: str):
+        first = True
         while not self.stop.is_set():
             t0 = time.perf_counter()
             try:
-                r = post(self.url, "training_poll", [{}])
+                r = post(self.url, "training_poll", [None], session=session)   # a browser tab keeps one session
                 self.bytes += len(json.dumps(r))
                 self.latency_ms.append(1000 * (time.perf_counter() - t0))
+                data = r.get("data") or []
+                n = len(json.loads(data[3]).get("frames") or []) if len(data) > 3 and isinstance(data[3], str) \
+                    and data[3] else 0
+                if first:          # the first poll of a tab brings only the newest frame: count from there
+                    first = False
+                    with self.lock:
+                        self.spans.append([time.perf_counter(), time.perf_counter()])
+                        mine = len(self.spans) - 1
+                else:
+                    with self.lock:
+                        self.frames += n
+                        self.spans[mine][1] = time.perf_counter()
             except Exception:  # noqa: BLE001 -- counted, reported
                 self.errors += 1
             self.stop.wait(max(0.0, self.every - (time.perf_counter() - t0)))
@@ -92,6 +109,10 @@ class Viewers:
         self.stop.set()
         for t in self.threads:
             t.join(30)
+
+    def frames_per_s(self) -> float:
+        """New frames a viewer received per second, after its first poll (over all viewers)."""
+        return self.frames / max(1e-9, sum(b - a for a, b in self.spans))
 
 
 def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
@@ -109,10 +130,10 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
     url = launch(demo)
     views = ctx.training_views
     try:
-        post(url, "training_poll", [{}], timeout=120)          # first picture; starts the render process
+        post(url, "training_poll", [None], timeout=120)        # first picture; starts the render process
         post(url, "training_start", [])
         time.sleep(1.0)
-        head, ui, lat, nbytes, errors = [], [], [], 0, 0
+        head, ui, lat, nbytes, errors, fps = [], [], [], 0, 0, []
         renders0 = views.renders
         for r in range(rounds):
             head.append(window(trainer, seconds))
@@ -120,6 +141,7 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
                 time.sleep(0.5)
                 ui.append(window(trainer, seconds))
             lat += v.latency_ms
+            fps.append(v.frames_per_s())
             nbytes += v.bytes
             errors += v.errors
         head.append(window(trainer, seconds))
@@ -133,6 +155,7 @@ def headless_vs_ui(cfg, seconds: float, rounds: int, classifier=None) -> dict:
                "poll_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
                "poll_mean_kb": round(nbytes / max(1, len(lat)) / 1024, 1),
                "pictures_rendered": views.renders - renders0,
+               "viewer_frames_per_s": round(sum(fps) / len(fps), 2) if fps else None,
                "step_reached": trainer.step}
         return out, trainer, (demo, ctx)
     except BaseException:

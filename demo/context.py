@@ -27,8 +27,15 @@ class AppContext:
     heavy_limit: int = 2                 # heavy jobs (inpainting, CycleGAN, SR) running at once (--concurrency)
     data_dirs: tuple[Path, ...] = ()     # --data-dir folders: the only places data is read from by name
     max_pixels: int = 50_000_000         # --max-pixels: an image with more is refused from its header
-    trainer: Trainer | None = None       # the one live training run (the training tab creates it if None)
+    trainer: Trainer | None = None       # the shared (lecturer's) live run (the training tab creates it if None)
     training_views: Any = None           # its pictures (demo.training.Views), drawn in a helper process
+    # Live training for a class (docs/DEPLOY.md): who may drive the shared run, and the private runs
+    lecturer_key: str | None = None      # --lecturer-key: whoever enters it in the tab drives the shared run
+    everyone_lecturer: bool = True       # no key on this machine only: every session drives the shared run
+    max_private_runs: int = 40           # --max-private-runs: private 2-D runs at once (one per session)
+    run_idle_s: float = 600.0            # --run-idle-minutes × 60: a private run nobody polls is closed after it
+    toy_threads: int = 1                 # --toy-threads: threads that train all private runs, round-robin
+    training_runs: Any = None            # the private runs (ganmodels.training.classroom.PrivateRuns)
 
     def __post_init__(self):
         self.data_dirs = tuple(Path(d).resolve() for d in self.data_dirs)
@@ -43,7 +50,7 @@ class AppContext:
 
     def close(self) -> None:
         """Stop what runs in the background: the live trainer, its drawing process, any model's threads."""
-        for obj in (self.training_views, self.trainer, *self.models.values()):
+        for obj in (self.training_views, self.training_runs, self.trainer, *self.models.values()):
             stop = getattr(obj, "close", None)
             if callable(stop):
                 stop()

@@ -97,7 +97,8 @@ def served(request, world):
 def typed(url: str, folder: str) -> str:
     """The tab's Reset with the image-folder dataset and ``folder`` typed in the folder box."""
     return message(*api_call(url, "training_reset",
-                             ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", folder]))
+                             ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", folder,
+                              1, 2, 64, 2, 64, "adam", "gaussian"]))
 
 
 def load(url: str, path: Path):

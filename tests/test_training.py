@@ -25,6 +25,9 @@ from tests.conftest import trainer_threads, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+NET = [1, 2, 16, 2, 16, "adam", "gaussian"]   # the tab's network settings: k_G, G layers/neurons, D layers/neurons, …
+
+
 def small(**kw) -> T.RunConfig:
     base = dict(dataset="ring", loss="ns", batch=32, hidden=16, lr_g=1e-3, lr_d=1e-3)
     return T.RunConfig(**{**base, **kw})
@@ -118,11 +121,12 @@ def test_state_machine_and_no_thread_left():
         tr.start()
 
 
-def test_step_button_is_k_d_steps_then_one_g_step():
-    """Issue 34 #11: the Step button (Trainer.step_once) does what the tab says: k D steps, then one G step."""
+def test_step_button_is_k_d_steps_then_k_g_g_steps():
+    """Issue 34 #11: the Step button (Trainer.step_once) does what the tab says: k_D D steps, then k_G G
+    steps (one by default)."""
     from demo import training as TR
-    assert "k D steps, then one G step" in TR.EXPLAIN
-    tr = T.Trainer(small(k=3))
+    assert "$k_D$ D steps, then $k_G$ G steps" in TR.EXPLAIN
+    tr = T.Trainer(small(k=3, k_g=2))
     order: list[str] = []
     try:
         for name, opt in tr.run.optimizers.items():
@@ -131,7 +135,7 @@ def test_step_button_is_k_d_steps_then_one_g_step():
                 return _orig(*a, **kw)
             opt.step = stepped
         assert tr.step_once() == 1
-        assert order == ["D", "D", "D", "G"]
+        assert order == ["D", "D", "D", "G", "G"]
     finally:
         tr.close()
 
@@ -441,14 +445,14 @@ def test_bad_inputs_give_messages(live_app):
     from tests.conftest import api_call
 
     url, ctx = live_app
-    st, r = api_call(url, "training_reset", ["drawn", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "1, 1", ""])
+    st, r = api_call(url, "training_reset", ["drawn", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "1, 1", "", *NET])
     assert "at least 2" in str(r)
     st, r = api_call(url, "training_reset", ["folder", "ns", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "",
-                                             "/nonexistent/folder"])
+                                             "/nonexistent/folder", *NET])
     assert "image-folder dataset is off" in str(r)   # no --data-dir: a typed path never reaches the disk
-    st, r = api_call(url, "training_reset", ["ring", "ns", 1e6, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
+    st, r = api_call(url, "training_reset", ["ring", "ns", 1e6, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", "", *NET])
     assert "Learning rate G" in str(r)
-    st, r = api_call(url, "training_reset", ["ring", "lsgan", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", ""])
+    st, r = api_call(url, "training_reset", ["ring", "lsgan", 1e-3, 1e-3, 1, 32, 2, "none (1 / 0)", 0, "", "", *NET])
     assert st == 200 and ctx.trainer.cfg.loss == "lsgan"              # still working
     st, r = api_call(url, "training_preset", [[]])                     # not a preset name: a message, not a 500
     assert "unknown preset" in str(r), (st, r)
@@ -467,7 +471,9 @@ def test_export_endpoints(live_app):
 
 
 @pytest.mark.browser
-def test_browser_starts_training_and_grid_changes(live_app, browser):
+def test_browser_starts_training_and_the_plane_moves(live_app, browser):
+    """On this machine only (no lecturer key) the tab drives the shared run; the browser draws the 2-D
+    view itself from the points the poll sends: the canvas's step follows the run."""
     url, ctx = live_app
     tr = ctx.trainer
     tr.reset(small())
@@ -475,12 +481,12 @@ def test_browser_starts_training_and_grid_changes(live_app, browser):
     try:
         page.goto(url, wait_until="domcontentloaded")
         page.get_by_role("button", name="Start / resume").click()
-        img = page.locator("img.live-plot").first
-        img.wait_for(timeout=60000)
-        first = img.get_attribute("src")
+        plane = page.locator("#gl-plane")
         assert wait_until(lambda: tr.step > 20, 60)
-        assert wait_until(lambda: page.locator("img.live-plot").first.get_attribute("src") != first, 60)
-        assert "step" in page.locator("img.live-plot").first.get_attribute("alt")
+        assert wait_until(lambda: int(plane.get_attribute("data-step") or -1) > 0, 60)
+        first = int(plane.get_attribute("data-step"))
+        assert wait_until(lambda: int(plane.get_attribute("data-step")) > first, 60)
+        assert int(plane.get_attribute("data-frames")) >= 2
     finally:
         tr.pause()
         page.close()

@@ -106,8 +106,10 @@ def check_points(points) -> np.ndarray:
 @dataclass
 class ToyConfig:
     z_dim: int = 2
-    hidden: int = 64
-    layers: int = 2          # hidden layers in G and in D
+    hidden: int = 64         # neurons per hidden layer of G
+    layers: int = 2          # hidden layers in G (and in D unless d_layers is set)
+    d_hidden: int = 0        # neurons per hidden layer of D (0: as G's)
+    d_layers: int = 0        # hidden layers of D (0: as G's)
 
 
 class ToyGenerator(nn.Module):
@@ -132,7 +134,7 @@ class ToyDiscriminator(nn.Module):
     def __init__(self, cfg: ToyConfig):
         super().__init__()
         self.cfg = cfg
-        dims = [2] + [cfg.hidden] * cfg.layers
+        dims = [2] + [cfg.d_hidden or cfg.hidden] * (cfg.d_layers or cfg.layers)
         mods: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             mods += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
@@ -140,6 +142,29 @@ class ToyDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(-1)                          # (B,)
+
+
+# ------------------------------------------------------------------ noise
+
+NOISES = ("gaussian", "uniform")
+NOISE_NAMES = {"gaussian": "Gaussian N(0, I)", "uniform": "uniform on [−1, 1]^d"}
+
+
+def sample_noise(noise: str, n: int, z_dim: int, generator: torch.Generator | None = None,
+                 device=None) -> torch.Tensor:
+    """z for G: (n, z_dim), standard Gaussian or uniform on [−1, 1] in every coordinate."""
+    if noise == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
+    return torch.randn(n, z_dim, generator=generator, device=device)
+
+
+def z_grid(noise: str, n: int = 15) -> torch.Tensor:
+    """A regular n×n grid of 2-D z (row-major, y first): ±2 for Gaussian noise (≈ 95 % of each
+    coordinate's mass), the whole square [−1, 1]² for uniform noise.  Its image under G is G's manifold."""
+    r = 1.0 if noise == "uniform" else 2.0
+    v = torch.linspace(-r, r, n)
+    yy, xx = torch.meshgrid(v, v, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)          # (n*n, 2)
 
 
 # ------------------------------------------------------------------ metrics
@@ -162,6 +187,29 @@ def mode_metrics(samples: np.ndarray | torch.Tensor, modes: np.ndarray | torch.T
     return {"modes_covered": int((counts >= need).sum()), "n_modes": int(len(m)),
             "high_quality": float(hq.float().mean()) if len(x) else 0.0,
             "per_mode": counts.tolist()}
+
+
+KL_GRID = 20             # cells per side of the grid on which KL and JS are estimated
+KL_EPS = 1e-4            # added to every cell's probability (an empty cell would make KL infinite)
+
+
+def grid_divergences(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, extent: float,
+                     n: int = KL_GRID, eps: float = KL_EPS) -> dict:
+    """KL(P_real ‖ P_G) and JS(P_real, P_G) in bits, estimated from samples on an n×n grid over
+    [−extent, extent]² (points outside count in the border cells), as GAN Lab does: each
+    distribution becomes the share of its samples per cell, and ``eps`` is added to every share.
+    JS lies in [0, 1] bit; KL is unbounded (large where real data has mass and G has none)."""
+    def hist(pts):
+        p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        idx = np.clip(((p + extent) / (2 * extent) * n).astype(np.int64), 0, n - 1)
+        h = np.bincount(idx[:, 1] * n + idx[:, 0], minlength=n * n).astype(np.float64)
+        return h / max(1, len(p))
+    P, Q = hist(real), hist(fake)
+    M = 0.5 * (P + Q)
+    kl = float(np.sum((P + eps) * np.log2((P + eps) / (Q + eps))))
+    js = 0.5 * float(np.sum((P + eps) * np.log2((P + eps) / (M + eps)))
+                     + np.sum((Q + eps) * np.log2((Q + eps) / (M + eps))))
+    return {"kl": kl, "js": js}
 
 
 @torch.no_grad()

@@ -1,8 +1,10 @@
-"""The live training run behind the "Live training" tab: one run, one background thread.
+"""A live training run behind the "Live training" tab: one run, one background thread (or slices of a shared one).
 
 ``Trainer`` owns the networks, optimizers and data of ONE run and a single
 background thread that runs :func:`ganmodels.training.loop.train_loop` — the same loop as
-the CLI — reporting through its ``on_step`` callback.  Every few tenths of a second
+the CLI — reporting through its ``on_step`` callback.  A trainer made with ``scheduler=`` (a
+student's private 2-D run, ``ganmodels.training.classroom``) has no thread of its own: the
+scheduler's thread calls ``run_slice`` for it, in turn with every other private run.  Every few tenths of a second
 the thread takes a *snapshot* (generated points or the fixed-z grid, D's field,
 metrics); viewers only ever read the latest snapshot, so any number of browser tabs
 can follow the run without slowing it down, and closing a tab changes nothing.
@@ -11,7 +13,8 @@ State machine::
 
     idle ──start──▶ running ──pause──▶ paused ──resume──▶ running
      │  ╲                │ NaN/inf loss ──▶ paused (with a message)
-     │   step (one D step + one G step) ──▶ paused
+     │   step (k_D D steps + k_G G steps) ──▶ paused
+     │   update_once("D" | "G"), slow_iteration() (one D + one G update, by phases) ──▶ paused
      └──────── reset (any state): thread stopped and joined, fresh networks, step 0 ──▶ idle
 
 ``close()`` stops and joins the thread for good.  Nothing here imports gradio.
@@ -61,6 +64,16 @@ MAX_FRAMES = 240          # time-lapse frames kept (thinned by 2 when full)
 HISTORY_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "score_real", "score_fake")
 CHECKPOINT_ROWS = 4000    # curve rows (and metric rows) a checkpoint holds at most
 THREAD_NAME = "gan-live-trainer"
+WATCH_S = 3.0             # a poll keeps a run "watched" this long
+UNWATCHED_SNAPSHOT_S = 2.0   # snapshot period of a run nobody watches
+METRICS_EVERY_S = 1.0     # modes covered, high-quality, KL and JS: at most this often while running
+SNAPSHOT_SHARE = 0.1     # snapshots take at most this share of a run's time
+FIELD_N = 40              # D's heat map: FIELD_N × FIELD_N values of σ(D(x)) per snapshot
+ARROWS = 100              # G's gradient arrows drawn (at the first generated points)
+RECENT_FRAMES = 12        # toy snapshots kept for viewers that have not seen them yet
+PRIVATE_IMAGE_MESSAGE = ("Image-model runs (MNIST digits, Fashion-MNIST, image folders) cost a CPU core each, so on a "
+                         "shared server only the lecturer trains them: choose a 2-D dataset for your own run, or "
+                         "watch the lecturer's run.")
 STOP_WAIT_S = 1.5         # Pause/Reset wait at most this long for the thread to reach its next check
 
 # The whole-number settings' ranges, (lowest, highest).  check_config accepts exactly these (for a
@@ -72,10 +85,14 @@ STOP_WAIT_S = 1.5         # Pause/Reset wait at most this long for the thread to
 # so Pause and Reset wait well under STOP_WAIT_S, although a whole step at k = 10 takes ~4 s (images).
 LIMITS: dict[str, tuple[int, int]] = {
     "k": (1, 10),                 # D steps per G step (slider)
+    "k_g": (1, 10),               # G steps per iteration (slider)
     "batch": (2, 512),            # batch size (slider); image runs: IMAGE_LIMITS
     "z_dim": (1, 128),            # latent size (slider)
     "seed": (0, 2**31 - 1),       # seed (number box)
-    "hidden": (4, 512),           # 2-D MLP width (presets: 64)
+    "hidden": (4, 512),           # 2-D MLP width: G's neurons per hidden layer (presets: 64)
+    "d_hidden": (0, 512),         # D's neurons per hidden layer (0: as G's)
+    "g_layers": (1, 6),           # hidden layers of the 2-D G
+    "d_layers": (1, 6),           # hidden layers of the 2-D D
     "ngf": (4, 32),               # image G width (presets: 16–32)
     "ndf": (4, 32),               # image D width
     "grid_n": (1, 10),            # the fixed-z grid is grid_n × grid_n
@@ -93,8 +110,10 @@ def limits(dataset: str) -> dict[str, tuple[int, int]]:
 
 # Settings that change the networks or the data: they need a reset.  The others apply live.
 RESTART_FIELDS = ("dataset", "batch", "z_dim", "seed", "hidden", "ngf", "ndf", "points", "folder", "ema",
-                  "grid_n", "loss")
-LIVE_FIELDS = ("lr_g", "lr_d", "beta1", "beta2", "k", "real_label", "fake_label", "gp_weight")
+                  "grid_n", "loss", "d_hidden", "g_layers", "d_layers", "optimizer", "noise")
+LIVE_FIELDS = ("lr_g", "lr_d", "beta1", "beta2", "k", "k_g", "real_label", "fake_label", "gp_weight")
+OPTIMIZERS = ("adam", "sgd")
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD (plain gradient descent)"}
 
 
 @dataclass
@@ -105,7 +124,8 @@ class RunConfig:
     lr_d: float = 1e-3
     beta1: float = 0.5
     beta2: float = 0.999
-    k: int = 1                   # D steps per G step
+    k: int = 1                   # D steps per iteration (k_D)
+    k_g: int = 1                 # G steps per iteration (k_G)
     batch: int = 256
     z_dim: int = 2
     real_label: float = 1.0      # < 1: one-sided label smoothing (Salimans et al. 2016)
@@ -113,7 +133,12 @@ class RunConfig:
     gp_weight: float = 10.0      # λ of WGAN-GP
     ema: float = 0.0             # image runs: > 0 shows the moving average of G's weights (decay)
     seed: int = 0
-    hidden: int = 64             # 2-D MLP width
+    hidden: int = 64             # 2-D MLPs: G's neurons per hidden layer
+    d_hidden: int = 0            # 2-D MLPs: D's neurons per hidden layer (0: as G's)
+    g_layers: int = 2            # 2-D MLPs: hidden layers of G
+    d_layers: int = 2            # 2-D MLPs: hidden layers of D
+    optimizer: str = "adam"      # adam | sgd (both networks; SGD ignores beta1/beta2)
+    noise: str = "gaussian"      # z ~ N(0, I) | uniform on [−1, 1]^z_dim (toy.NOISES)
     ngf: int = 32                # image G width (ganmodels.dcgan)
     ndf: int = 16                # image D width
     grid_n: int = 6              # fixed-z grid is grid_n × grid_n
@@ -183,6 +208,10 @@ def check_config(cfg: RunConfig, data_dirs=None) -> RunConfig:
         raise InputError(f"unknown dataset {_shown(cfg.dataset)}; choose one of {', '.join(DATASETS)}")
     if not isinstance(cfg.loss, str) or cfg.loss not in LOSSES:
         raise InputError(f"unknown loss {_shown(cfg.loss)}; choose one of {', '.join(LOSSES)}")
+    if not isinstance(cfg.optimizer, str) or cfg.optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer {_shown(cfg.optimizer)}; choose one of {', '.join(OPTIMIZERS)}")
+    if not isinstance(cfg.noise, str) or cfg.noise not in toy.NOISES:
+        raise InputError(f"unknown noise {_shown(cfg.noise)}; choose one of {', '.join(toy.NOISES)}")
     for name in ("lr_g", "lr_d"):
         setattr(cfg, name, _real(name, getattr(cfg, name), "a positive number up to 10 (typical: 1e-4 … 1e-3)",
                                  lambda v: 0 < v <= 10))
@@ -193,8 +222,11 @@ def check_config(cfg: RunConfig, data_dirs=None) -> RunConfig:
     cfg.fake_label = _real("the fake label", cfg.fake_label, labels, lambda v: 0.0 <= v <= 0.5)
     cfg.gp_weight = _real("gp_weight (λ of WGAN-GP)", cfg.gp_weight, "in [0, 1000]", lambda v: 0 <= v <= 1000)
     cfg.ema = _real("ema (decay of G's moving average)", cfg.ema, "in [0, 1)", lambda v: 0 <= v < 1)
-    for name in ("k", "batch", "z_dim", "seed", "hidden", "ngf", "ndf", "grid_n", "max_steps"):
+    for name in ("k", "k_g", "batch", "z_dim", "seed", "hidden", "d_hidden", "g_layers", "d_layers", "ngf", "ndf",
+                 "grid_n", "max_steps"):
         setattr(cfg, name, _whole(name, getattr(cfg, name), *LIMITS[name]))
+    if cfg.d_hidden == 0:                   # "as G's": said once, so that equal networks have equal settings
+        cfg.d_hidden = cfg.hidden
     hi = MAX_POINTS
     if cfg.points is not None and not (isinstance(cfg.points, list) and len(cfg.points) <= hi
                                        and all(_is_point(p) for p in cfg.points)):
@@ -230,10 +262,18 @@ class LiveObjective(GANObjective):
     and Reset wait at most one D or G step, not k + 1 of them.
     """
 
-    def __init__(self, G, D, *, fake_label: float = 0.0, fuse: bool = False, ema=None, **kw):
+    def __init__(self, G, D, *, fake_label: float = 0.0, fuse: bool = False, ema=None, noise: str = "gaussian",
+                 **kw):
         super().__init__(G, D, **kw)
-        self.fake_label, self.fuse, self.ema = fake_label, fuse, ema
+        self.fake_label, self.fuse, self.ema, self.noise = fake_label, fuse, ema, noise
         self.cancel: Callable[[], bool] | None = None
+
+    fixed_z: torch.Tensor | None = None     # slow motion: the one z batch both updates use
+
+    def sample_z(self, n: int, device) -> torch.Tensor:
+        if self.fixed_z is not None and len(self.fixed_z) == n:
+            return self.fixed_z
+        return toy.sample_noise(self.noise, n, self.z_dim, device=device)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel():
@@ -291,6 +331,12 @@ class Snapshot:
     arrows: np.ndarray | None = None    # (m, 2) −∂L_G/∂x at the first m fake points (toy)
     field: np.ndarray | None = None     # (64, 64) σ(D(x)) over the plane (toy)
     grid: np.ndarray | None = None      # uint8 image of the fixed-z grid (image data)
+    scores: np.ndarray | None = None    # (n,) σ(D(G(z))) for each shown generated point (toy)
+    mesh: np.ndarray | None = None      # (m*m, 2) G of a regular z-grid (toy runs with a 2-D z): G's manifold
+    mesh_n: int = 0                     # m
+    d_updates: int = 0                  # single D / G updates done apart from whole steps
+    g_updates: int = 0
+    encoded: Any = None                 # what a front end made of this snapshot once, for all its viewers
     metrics: dict = dataclasses.field(default_factory=dict)
     time: float = 0.0
 
@@ -310,6 +356,15 @@ class _Run:
     toy_data: toy.ToyData | None        # toy runs: the distribution, its modes and extent
     real_fixed: np.ndarray | None       # toy runs: the real points drawn in every picture
     data_desc: str                      # one line: what the data is
+    real_metric: np.ndarray | None = None   # toy runs: 2,500 real points KL and JS are measured against
+
+
+def make_optimizer(cfg: RunConfig, net: torch.nn.Module, lr: float, device) -> torch.optim.Optimizer:
+    """Adam (β₁, β₂ from the settings) or plain SGD, as the settings say, for one network."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(net.parameters(), lr=lr)
+    fused = {"fused": True} if torch.device(device).type == "cpu" else {}
+    return torch.optim.Adam(net.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
 
 
 class Trainer:
@@ -319,6 +374,14 @@ class Trainer:
     ``on_thread_start()`` runs first in the training thread (e.g. lower its OS priority), and
     ``between_steps()`` after every training step (e.g. wait while interactive requests run).
 
+    ``scheduler``: instead of a thread of its own, the trainer is trained in slices by a shared
+    scheduler thread (the private 2-D runs of a class; ``ganmodels.training.classroom``).  Only 2-D
+    data then (an image run costs a core).
+
+    Snapshots are taken every ``snapshot_every_s`` while someone watches (``watch()``, called by each
+    poll, counts for ``WATCH_S``) and every ``UNWATCHED_SNAPSHOT_S`` otherwise; the mode and KL/JS
+    metrics at most every ``METRICS_EVERY_S``.
+
     ``data_dirs``: the folders the 'folder' dataset may read (the app's ``--data-dir``); every
     folder — in the first config, ``reset``, ``configure`` and a loaded checkpoint — goes through
     ``ganmodels.data.allowed_folder``.  Empty: the folder dataset is off.  ``None`` (the default,
@@ -326,9 +389,9 @@ class Trainer:
     """
 
     def __init__(self, cfg: RunConfig | None = None, *, device: str = "cpu", classifier=None,
-                 data_dirs=None, snapshot_every_s: float = 0.5, frame_every_s: float = 1.0,
+                 data_dirs=None, snapshot_every_s: float = 0.2, frame_every_s: float = 1.0,
                  on_thread_start: Callable[[], object] | None = None,
-                 between_steps: Callable[[], object] | None = None):
+                 between_steps: Callable[[], object] | None = None, scheduler=None):
         self.device = torch.device(device)
         self.classifier = classifier
         self.data_dirs = None if data_dirs is None else tuple(Path(d).resolve() for d in data_dirs)
@@ -336,6 +399,15 @@ class Trainer:
         self.between_steps = between_steps
         self.snapshot_every_s = snapshot_every_s
         self.frame_every_s = frame_every_s
+        # a scheduled trainer (2-D runs only) has no thread of its own: ``scheduler`` (a
+        # ganmodels.training.classroom.Scheduler) calls ``run_slice`` from its one thread for all runs
+        self.scheduler = scheduler
+        self._watched_until = 0.0            # a viewer polled recently: snapshots at full rate until then
+        self.recent: list[Snapshot] = []     # the last toy snapshots (frames a viewer has not seen yet)
+        self._snap: Snapshot | None = None
+        self._last_snap = 0.0
+        self._snap_cost = 0.0                # seconds the last snapshot took
+        self._snap_train = 0.0               # training seconds (elapsed()) at the last snapshot
         self._lock = threading.RLock()
         self._cv = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -351,7 +423,17 @@ class Trainer:
 
     def check(self, cfg: RunConfig) -> RunConfig:
         """``check_config`` with this trainer's ``data_dirs``: every way a config comes in uses it."""
+        if self.scheduler is not None and getattr(cfg, "dataset", None) in IMAGE_DATASETS:
+            raise InputError(PRIVATE_IMAGE_MESSAGE)
         return check_config(cfg, self.data_dirs)
+
+    def watch(self) -> None:
+        """A viewer is looking (each poll calls this): full snapshot rate for the next WATCH_S s."""
+        self._watched_until = time.perf_counter() + WATCH_S
+
+    @property
+    def watched(self) -> bool:
+        return time.perf_counter() < self._watched_until
 
     # ---------------------------------------------------------------- building a run
 
@@ -364,14 +446,18 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         dev = self.device if not cfg.is_toy else torch.device("cpu")
         g = torch.Generator().manual_seed(cfg.seed + 1)
-        toy_data, real_fixed, G_ema = None, None, None
+        toy_data, real_fixed, real_metric, G_ema = None, None, None, None
         if cfg.is_toy:
             toy_data = toy.ToyData(cfg.dataset, points=cfg.points, seed=cfg.seed)
-            tcfg = toy.ToyConfig(z_dim=cfg.z_dim, hidden=cfg.hidden)
+            tcfg = toy.ToyConfig(z_dim=cfg.z_dim, hidden=cfg.hidden, layers=cfg.g_layers,
+                                 d_hidden=cfg.d_hidden, d_layers=cfg.d_layers)
             G, D = toy.ToyGenerator(tcfg), toy.ToyDiscriminator(tcfg)
             data = toy_data.batches(cfg.batch)
-            z_fixed = torch.randn(toy.N_METRIC, cfg.z_dim, generator=g)
+            z_fixed = toy.sample_noise(cfg.noise, toy.N_METRIC, cfg.z_dim, generator=g)
             real_fixed = toy_data.sample(500).numpy()
+            # the real sample KL/JS are measured against: its own generator, so the training batches
+            # (and every preset's measured behaviour) stay exactly as they were without it
+            real_metric = toy.ToyData(cfg.dataset, points=cfg.points, seed=cfg.seed + 7919).sample(toy.N_METRIC).numpy()
             desc = toy.TOY_NAMES[cfg.dataset]
         else:
             from ganmodels.models import dcgan
@@ -390,17 +476,14 @@ class Trainer:
                 G_ema = EMA(G, cfg.ema)
         objective = LiveObjective(G, D, loss=cfg.loss, z_dim=cfg.z_dim, gp_weight=cfg.gp_weight,
                                   real_label=cfg.real_label, fake_label=cfg.fake_label,
-                                  fuse=cfg.is_toy, ema=G_ema)
-        fused = {"fused": True} if dev.type == "cpu" else {}
-        optimizers = {
-            "G": torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **fused),
-            "D": torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **fused),
-        }
+                                  fuse=cfg.is_toy, ema=G_ema, noise=cfg.noise)
+        optimizers = {"G": make_optimizer(cfg, G, cfg.lr_g, dev), "D": make_optimizer(cfg, D, cfg.lr_d, dev)}
         if objective.clip_c:    # WGAN (weight clipping): every D weight in [−c, c] from the start and
             clip_weights(D, objective.clip_c)                  # after every critic step (Arjovsky et al.)
             clip_after_step(optimizers["D"], D, objective.clip_c)
         return _Run(cfg=cfg, device=dev, G=G, D=D, G_ema=G_ema, objective=objective, optimizers=optimizers,
-                    data=data, z_fixed=z_fixed, toy_data=toy_data, real_fixed=real_fixed, data_desc=desc)
+                    data=data, z_fixed=z_fixed, toy_data=toy_data, real_fixed=real_fixed, data_desc=desc,
+                    real_metric=real_metric)
 
     def _commit(self, run: _Run) -> None:
         """Make a prepared run the current one (the thread is not running it), at step 0.  A new
@@ -424,6 +507,10 @@ class Trainer:
         self._rate = 0.0
         self._next_snap = 0.0
         self._next_frame = 0.0
+        self._next_metrics = 0.0
+        self.d_updates = 0                    # single D / G updates (Step D only, Step G only, slow motion)
+        self.g_updates = 0
+        self.recent = []
         self._take_snapshot(frame=True)
 
     # the current run's parts, read by the loop, the UI, the tests and bench/training.py
@@ -489,6 +576,90 @@ class Trainer:
                 self.message = "the step did not finish in time"
             return self.step
 
+    def _update(self, run: _Run, which: str, batch) -> float:
+        """One update of D or of G on ``batch`` in the calling thread (the run is paused); its loss."""
+        opt = run.optimizers[which]
+        opt.zero_grad(set_to_none=True)
+        loss, logs = (run.objective.d_loss if which == "D" else run.objective.g_loss)(batch)
+        if not torch.isfinite(loss):
+            raise NonFiniteLoss(self.step + 1, logs)
+        loss.backward()
+        opt.step()                             # (WGAN weight clipping is hooked to D's optimizer)
+        if which == "G":
+            run.objective.after_step()
+            self.g_updates += 1
+        else:
+            self.d_updates += 1
+        return float(loss.item())
+
+    def update_once(self, which: str) -> str:
+        """Step D only or step G only: ONE update of that network (the other one frozen), then
+        paused.  Not counted as a step (a step is k_D D updates and k_G G updates).  Returns a message."""
+        if which not in ("D", "G"):
+            raise InputError(f"update D or G, not {_shown(which)}")
+        with self._cv:
+            self._check_open()
+            self.pause()
+            self._wait_idle(STOP_WAIT_S)
+            run = self.run
+            try:
+                loss = self._update(run, which, next(run.data))
+            except NonFiniteLoss as e:
+                self.message = f"Paused: {e}"
+            else:
+                other = "G" if which == "D" else "D"
+                self.message = (f"one {which} update ({which} loss {loss:.4g}); {other} frozen — "
+                                f"{self.d_updates} D and {self.g_updates} G updates apart from whole steps")
+            self.state = "paused" if self.step or self.d_updates or self.g_updates else "idle"
+            self._take_snapshot()
+            return self.message
+
+    @torch.no_grad()
+    def slow_iteration(self, show: int = 150) -> dict:
+        """One iteration taken apart for slow motion (2-D data): one D update and one G update on ONE
+        batch of z, and what each phase looks like.  Returns plain arrays per phase:
+
+        ``z`` (the noise; 2-D z only), ``fake`` G(z), ``real`` the real batch, ``s_real``/``s_fake``
+        D's scores σ(D(·)) before D's update, ``field0``/``field1`` D's heat map before/after it,
+        ``d_loss``, ``arrows`` −∇ₓL_G at G(z) after D's update, ``g_loss``, ``fake1`` G(z) after G's update."""
+        if not self.cfg.is_toy:
+            raise InputError("slow motion shows the 2-D game: choose a 2-D dataset")
+        with self._cv:
+            self._check_open()
+            self.pause()
+            self._wait_idle(STOP_WAIT_S)
+            run, obj = self.run, self.run.objective
+            x = next(run.data)                                        # (B, 2) real batch
+            z = obj.sample_z(len(x), x.device)                        # (B, z_dim)
+            m = min(show, len(x))
+            out: dict[str, Any] = {"extent": run.toy_data.extent, "z_dim": self.cfg.z_dim, "k": self.cfg.k,
+                                   "k_g": self.cfg.k_g, "loss": self.cfg.loss}
+            out["z"] = z[:m].numpy() if self.cfg.z_dim == 2 else None
+            fake = self.G(z)
+            out["real"], out["fake"] = x[:m].numpy(), fake[:m].numpy()
+            out["s_real"] = torch.sigmoid(self.D(x[:m])).numpy()
+            out["s_fake"] = torch.sigmoid(self.D(fake[:m])).numpy()
+            out["field0"] = toy.d_field(self.D, out["extent"])
+            obj.fixed_z = z
+            try:
+                with torch.enable_grad():
+                    out["d_loss"] = self._update(run, "D", x)
+                    out["field1"] = toy.d_field(self.D, out["extent"])
+                    out["arrows"] = toy.g_gradients(obj, fake[:m])
+                    out["g_loss"] = self._update(run, "G", x)
+            except NonFiniteLoss as e:
+                self.message = f"Paused: {e}"
+                self._take_snapshot()
+                raise InputError(str(e)) from None
+            finally:
+                obj.fixed_z = None
+            out["fake1"] = self.G(z[:m]).numpy()
+            self.message = (f"slow motion: one D update (D loss {out['d_loss']:.4g}) and one G update "
+                            f"(G loss {out['g_loss']:.4g}) on one batch of z")
+            self.state = "paused"
+            self._take_snapshot()
+            return out
+
     def reset(self, cfg: RunConfig | None = None) -> None:
         """Stop the thread (waiting at most ``STOP_WAIT_S``), then a fresh run (with ``cfg`` if
         given) at step 0."""
@@ -529,7 +700,9 @@ class Trainer:
         c = self.cfg
         for name, lr in (("G", c.lr_g), ("D", c.lr_d)):
             for gr in self.optimizers[name].param_groups:
-                gr["lr"], gr["betas"] = lr, (c.beta1, c.beta2)
+                gr["lr"] = lr
+                if "betas" in gr:                 # Adam (SGD has none)
+                    gr["betas"] = (c.beta1, c.beta2)
         self.objective.real_label, self.objective.fake_label = c.real_label, c.fake_label
         self.objective.gp_weight = c.gp_weight
         self._restart = True                      # k is read when train_loop is (re)entered
@@ -542,6 +715,8 @@ class Trainer:
             self.state = "closed"
             self._publish()
             retired = list(self._retired)
+        if self.scheduler is not None:
+            self.scheduler.remove(self)
         deadline = time.monotonic() + timeout
         for t in retired:
             t.join(max(0.0, deadline - time.monotonic()))
@@ -555,6 +730,9 @@ class Trainer:
             raise RuntimeError("this trainer is closed")
 
     def _ensure_thread(self) -> None:
+        if self.scheduler is not None:          # no thread of its own: the scheduler's thread trains it
+            self.scheduler.wake(self)
+            return
         if self._thread is None or not self._thread.is_alive():
             stop = threading.Event()
             t = threading.Thread(target=self._main, args=(stop,), name=THREAD_NAME, daemon=True)
@@ -564,7 +742,18 @@ class Trainer:
     def _join_thread(self, timeout: float = STOP_WAIT_S) -> None:
         """Tell the current thread to stop and wait for it at most ``timeout`` s.  A thread that
         has not stopped by then is kept in ``_retired`` (never forgotten): it leaves at its next
-        check, and its generation keeps it from publishing anything."""
+        check, and its generation keeps it from publishing anything.
+        A scheduled trainer: its current slice (if any) is told to stop and waited for."""
+        if self.scheduler is not None:
+            with self._cv:
+                self._cmd = None
+                if self.state in ("running", "stepping"):
+                    self.state = "paused"
+                self._cv.notify_all()
+                if threading.current_thread() not in self.scheduler.threads:
+                    self._wait_idle(timeout)
+                self._busy = False
+            return
         with self._cv:
             t, stop = self._thread, self._thread_stop
             self._thread = self._thread_stop = None
@@ -596,61 +785,98 @@ class Trainer:
                     self._cv.wait()
                 if stop.is_set():
                     return
-                cmd, gen, run, start = self._cmd, self._gen, self.run, self.step
-                self._busy = True
-                self._restart = False
-                target = start + 1 if cmd == "step" else run.cfg.max_steps
-                k = run.cfg.k
-                t0 = self._seg_start = time.perf_counter()
+                job = self._begin()
+            if not self._work(job, stop, None):
+                return
 
-            def halted(cmd=cmd, gen=gen) -> bool:
-                return stop.is_set() or self._gen != gen or self._cmd != cmd
+    def _begin(self) -> tuple:
+        """(under the lock) What the next piece of training is: command, generation, run, start step."""
+        self._busy = True
+        self._restart = False
+        self._seg_start = time.perf_counter()
+        return self._cmd, self._gen, self.run, self.step, self._seg_start
 
-            err = None
-            run.objective.cancel = halted
-            try:
-                train_loop(run.objective, run.data, run.optimizers, steps=target, start_step=start, k=k,
-                           on_step=lambda step, logs, gen=gen: self._on_step(step, logs, gen, stop),
-                           should_stop=halted)
-            except Cancelled:
-                pass
-            except NonFiniteLoss as e:
-                err = f"Paused: {e}"
-            except Exception as e:  # noqa: BLE001 -- the app must keep working; show what happened
-                err = f"Paused: training failed at step {self.step + 1}: {type(e).__name__}: {e}"
-            finally:
-                run.objective.cancel = None
-            with self._cv:
-                if stop.is_set():                # replaced or closed: nothing of this thread is published
-                    return
-                self._busy = False
-                if self._gen != gen:             # another run was committed meanwhile: it is not ours
-                    self._cv.notify_all()
-                    continue
-                self._train_time += time.perf_counter() - t0
-                self._seg_start = None
-                if err is not None:
-                    self.message = err
-                    self._cmd = None
-                    self.state = "paused"
-                elif (cmd == "step" and self._cmd == "step" and self.step > start) or self.step >= self.cfg.max_steps:
-                    self._cmd = None
-                    self.state = "paused"
-                    if self.step >= self.cfg.max_steps:
-                        self.message = f"finished: {self.step} steps"
-                self._take_snapshot(frame=True)
+    def _work(self, job: tuple, stop: threading.Event | None, deadline: float | None) -> bool:
+        """Train ``job`` (from ``_begin``) until it is done, halted, or ``deadline`` (a scheduler's
+        slice) has passed; then publish.  Returns False when this thread must exit (``stop`` set)."""
+        cmd, gen, run, start, t0 = job
+        target = start + 1 if cmd == "step" else run.cfg.max_steps
+
+        def halted(cmd=cmd, gen=gen) -> bool:
+            return (stop is not None and stop.is_set()) or self._gen != gen or self._cmd != cmd
+
+        def should_stop() -> bool:
+            return halted() or (deadline is not None and cmd == "run" and time.perf_counter() > deadline)
+
+        err = None
+        run.objective.cancel = halted
+        try:
+            train_loop(run.objective, run.data, run.optimizers, steps=target, start_step=start, k=run.cfg.k,
+                       k_g=run.cfg.k_g, on_step=lambda step, logs, gen=gen: self._on_step(step, logs, gen, stop),
+                       should_stop=should_stop)
+        except Cancelled:
+            pass
+        except NonFiniteLoss as e:
+            err = f"Paused: {e}"
+        except Exception as e:  # noqa: BLE001 -- the app must keep working; show what happened
+            err = f"Paused: training failed at step {self.step + 1}: {type(e).__name__}: {e}"
+        finally:
+            run.objective.cancel = None
+        with self._cv:
+            if stop is not None and stop.is_set():     # replaced or closed: nothing of this thread is published
+                return False
+            self._busy = False
+            if self._gen != gen:             # another run was committed meanwhile: it is not ours
                 self._cv.notify_all()
+                return True
+            self._train_time += time.perf_counter() - t0
+            self._seg_start = None
+            done = False
+            if err is not None:
+                self.message = err
+                self._cmd = None
+                self.state = "paused"
+                done = True
+            elif (cmd == "step" and self._cmd == "step" and self.step > start) or self.step >= self.cfg.max_steps:
+                self._cmd = None
+                self.state = "paused"
+                if self.step >= self.cfg.max_steps:
+                    self.message = f"finished: {self.step} steps"
+                done = True
+            if done or deadline is None or self._cmd != "run":
+                self._take_snapshot(frame=True)
+            self._cv.notify_all()
+        return True
 
-    def _on_step(self, step: int, logs: dict, gen: int, stop: threading.Event):
+    def wants_work(self) -> bool:
+        """Whether a scheduler should give this trainer a slice (it was started or stepped)."""
+        return self._cmd is not None and not self._closed
+
+    def run_slice(self, budget_s: float) -> bool:
+        """Train for about ``budget_s`` seconds in the calling thread (the scheduler's), or one step for
+        Step; returns whether there was anything to do.  Pause, Reset and close stop it at the next
+        D or G update, as they stop a trainer's own thread."""
+        with self._cv:
+            if not self.wants_work():
+                return False
+            job = self._begin()
+        self._work(job, None, time.perf_counter() + budget_s)
+        return True
+
+    def _on_step(self, step: int, logs: dict, gen: int, stop: threading.Event | None):
         if self.between_steps is not None:
             self.between_steps()
         with self._lock:
-            if stop.is_set() or gen != self._gen:     # an old run's step never reaches the new run
+            if (stop is not None and stop.is_set()) or gen != self._gen:   # an old run's step never reaches the new run
                 return False
             self.step = step
             self.history.append(_history_row(step, logs))
             now = time.perf_counter()
-            if now >= self._next_snap:
+            # snapshots cost the run at most SNAPSHOT_SHARE of its training time (a run that gets a thirtieth
+            # of a shared thread shows fewer frames rather than training slower)
+            if (now >= self._next_snap
+                    and (self.watched or not self.cfg.is_toy or now - self._last_snap >= UNWATCHED_SNAPSHOT_S)
+                    and self.elapsed() - self._snap_train >= self._snap_cost * (1 / SNAPSHOT_SHARE - 1)):
                 self._take_snapshot(frame=now >= self._next_frame)
             if self._restart or self._cmd != "run":
                 return False
@@ -662,6 +888,13 @@ class Trainer:
     def _take_snapshot(self, frame: bool = False) -> None:
         """Called in the training thread (or with it stopped): a consistent view of the run."""
         now = time.perf_counter()
+        try:
+            self._snapshot(now, frame)
+        finally:
+            self._snap_cost = time.perf_counter() - now
+            self._snap_train = self.elapsed()
+
+    def _snapshot(self, now: float, frame: bool) -> None:
         t_mark, s_mark = self._rate_mark
         if self.state == "running" and now - t_mark > 0.2:
             self._rate = (self.step - s_mark) / (now - t_mark)
@@ -673,19 +906,28 @@ class Trainer:
                         dataset=cfg.dataset, loss=cfg.loss, real_label=cfg.real_label,
                         fake_label=cfg.fake_label, time=time.time())
         metrics: dict[str, Any] = {}
+        measure = self.state != "running" or now >= self._next_metrics
         if cfg.is_toy:
             snap.kind = "toy"
-            snap.extent = self.run.toy_data.extent
-            fake_all = self.G(self.run.z_fixed)                       # (2500, 2)
-            fake = fake_all[:500]
-            snap.real, snap.fake = self.run.real_fixed, fake.numpy()
-            snap.field = toy.d_field(self.D, snap.extent)
+            run = self.run
+            snap.extent = run.toy_data.extent
+            fake = self.G(run.z_fixed[:500])                          # (500, 2)
+            snap.real, snap.fake = run.real_fixed, fake.numpy()
+            snap.field = toy.d_field(self.D, snap.extent, FIELD_N)
+            snap.scores = torch.sigmoid(self.D(fake)).numpy()
+            if cfg.z_dim == 2:
+                snap.mesh, snap.mesh_n = self.G(toy.z_grid(cfg.noise, MESH_N)).numpy(), MESH_N
             with torch.enable_grad():
-                snap.arrows = toy.g_gradients(self.objective, fake[:160])
-            if self.run.toy_data.modes is not None:
-                m = toy.mode_metrics(fake_all, self.run.toy_data.modes, self.run.toy_data.sigma)
-                metrics.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"],
-                               high_quality=m["high_quality"])
+                snap.arrows = toy.g_gradients(self.objective, fake[:ARROWS])
+            if measure:
+                fake_all = torch.cat([fake, self.G(run.z_fixed[500:])])     # (2500, 2)
+                if run.toy_data.modes is not None:
+                    m = toy.mode_metrics(fake_all, run.toy_data.modes, run.toy_data.sigma)
+                    metrics.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"],
+                                   high_quality=m["high_quality"])
+                metrics.update(toy.grid_divergences(run.real_metric, fake_all.numpy(), snap.extent))
+            elif self._snap is not None:
+                metrics.update({k: v for k, v in self._snap.metrics.items() if k in TOY_METRICS})
             if frame:
                 self._add_frame((snap.fake.astype(np.float16), snap.field.astype(np.float16)))
         else:
@@ -712,17 +954,24 @@ class Trainer:
             last = self.history[-1]
             metrics.update({c: last[i] for i, c in enumerate(HISTORY_COLUMNS) if i and math.isfinite(last[i])})
         snap.metrics = metrics
-        if self.step > 0 and (not self.metric_history or self.metric_history[-1]["step"] != self.step):
+        if measure and self.step > 0 and (not self.metric_history or self.metric_history[-1]["step"] != self.step):
             row = {"step": self.step, "time_s": round(self.elapsed(), 3)}
-            row.update({k: v for k, v in metrics.items()
-                        if k in ("modes_covered", "high_quality", "recognised", "grid_classes")})
+            row.update({k: v for k, v in metrics.items() if k in METRIC_KEYS})
             self.metric_history.append(row)
+        if measure:
+            self._next_metrics = now + METRICS_EVERY_S
+        snap.d_updates, snap.g_updates = self.d_updates, self.g_updates
         self._snap = snap
-        self._next_snap = now + self.snapshot_every_s
+        self._last_snap = now
+        period = self.snapshot_every_s if cfg.is_toy else max(self.snapshot_every_s, 0.5)
+        nxt = self._next_snap + period            # on a regular clock: a late snapshot does not delay the next
+        self._next_snap = nxt if nxt > now else now + period
         if frame:
             self._next_frame = now + self.frame_every_s
         self._version += 1
         snap.version = self._version
+        if cfg.is_toy:
+            self.recent = (self.recent + [snap])[-RECENT_FRAMES:]
 
     def elapsed(self) -> float:
         """Seconds of training so far (paused time not counted)."""
@@ -771,7 +1020,7 @@ class Trainer:
                 h = np.nanmean(h[:n].reshape(-1, b, h.shape[1]), axis=1) if n else h
         for i, c in enumerate(HISTORY_COLUMNS):
             out[c] = h[:, i]
-        for key in ("modes_covered", "high_quality", "recognised"):
+        for key in ("modes_covered", "high_quality", "recognised", "kl", "js"):
             rows = [(r["step"], r[key]) for r in mh if key in r]
             out["m_" + key] = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
         return out
@@ -786,7 +1035,7 @@ class Trainer:
         t0 = time.perf_counter()
         try:
             train_loop(self.objective, self.data, self.optimizers, steps=self.step + n,
-                       start_step=self.step, k=self.cfg.k, on_step=self._on_step_sync)
+                       start_step=self.step, k=self.cfg.k, k_g=self.cfg.k_g, on_step=self._on_step_sync)
         finally:
             self._train_time += time.perf_counter() - t0
         with self._cv:
@@ -874,7 +1123,7 @@ class Trainer:
         with self._lock:
             rows = list(self.history)
             mh = {r["step"]: r for r in self.metric_history}
-        extra = ["time_s", "modes_covered", "high_quality", "recognised"]
+        extra = ["time_s", "modes_covered", "high_quality", "recognised", "kl", "js"]
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(list(HISTORY_COLUMNS) + extra)
@@ -933,7 +1182,9 @@ def _history_rows(rows) -> list[tuple]:
     return out
 
 
-METRIC_KEYS = ("time_s", "modes_covered", "high_quality", "recognised", "grid_classes")
+METRIC_KEYS = ("time_s", "modes_covered", "high_quality", "recognised", "grid_classes", "kl", "js")
+TOY_METRICS = ("modes_covered", "n_modes", "high_quality", "kl", "js")
+MESH_N = 15               # G's manifold: the image of a MESH_N × MESH_N grid of 2-D z
 
 
 def _metric_rows(rows) -> list[dict]:

@@ -55,12 +55,13 @@ class NonFiniteLoss(FloatingPointError):
 
 
 def train_loop(objective, data: Iterator, optimizers: dict[str, torch.optim.Optimizer], *,
-               steps: int, start_step: int = 0, k: int = 1,
+               steps: int, start_step: int = 0, k: int = 1, k_g: int = 1,
                on_step: Callable[[int, dict], Any] | None = None,
                schedulers: tuple = (), should_stop: Callable[[], bool] | None = None) -> int:
     """Run steps ``start_step+1 … steps``; returns the last completed step.
 
-    ``on_step(step, logs)`` is called after every step; returning ``False`` stops
+    One step is ``k`` D updates, then ``k_g`` G updates (1 by default, as in Goodfellow et al.'s
+    Algorithm 1). ``on_step(step, logs)`` is called after every step; returning ``False`` stops
     the run.  Raises NonFiniteLoss when a loss is NaN/inf (before stepping on it).
     """
     has_d = getattr(objective, "has_d", True)
@@ -83,18 +84,19 @@ def train_loop(objective, data: Iterator, optimizers: dict[str, torch.optim.Opti
                 loss_d.backward()
                 opt_d.step()
                 logs.update(logs_d)
-        # (2) Update G: minimise the objective's G term, e.g. −log D(G(z))
-        if batch is None or not reuse:
-            batch = next(data)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g, logs_g = objective.g_loss(batch)
-        if not torch.isfinite(loss_g):
-            raise NonFiniteLoss(step + 1, {**logs, **logs_g})
-        loss_g.backward()
-        opt_g.step()
-        logs.update(logs_g)
-        if hasattr(objective, "after_step"):
-            objective.after_step()
+        for _ in range(max(1, int(k_g))):
+            # (2) Update G: minimise the objective's G term, e.g. −log D(G(z))
+            if batch is None or not reuse:
+                batch = next(data)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g, logs_g = objective.g_loss(batch)
+            if not torch.isfinite(loss_g):
+                raise NonFiniteLoss(step + 1, {**logs, **logs_g})
+            loss_g.backward()
+            opt_g.step()
+            logs.update(logs_g)
+            if hasattr(objective, "after_step"):
+                objective.after_step()
         for s in schedulers:
             s.step()
         step += 1
