@@ -273,3 +273,30 @@ def test_tab_says_what_the_guidance_did(tiny_weights):
     assert "reads as a" in guided["status"]
     plain = list(T.run_inpaint(gan, None, T.editor_value(d), centre, 0.1, 3, 4, 0))[-1]
     assert "Class guidance off" in plain["status"]
+
+
+def test_a_preset_specialist_is_used_only_for_its_exact_mask(tmp_path):
+    from ganmodels import weights as W
+    from ganmodels.inference.inpaint import make_mask
+    from ganmodels.models import masked_reader as MR
+
+    torch.manual_seed(0)
+    general = MR.Reader(MR.ReaderConfig(width=4, feat_dim=8)).eval()
+    centre = MR.Reader(MR.ReaderConfig(width=4, feat_dim=8, mask="center")).eval()
+    MR.save(general, tmp_path / MR.FILE)
+    MR.save(centre, tmp_path / MR.file_for("center"))
+    for f in (MR.FILE, MR.file_for("center")):
+        W.update_manifest(tmp_path, f, data="none (test)", steps=0, command="test")
+    readers = MR.load(store=W.WeightStore(tmp_path))
+    assert set(readers.specialists) == {"center"}
+    c = torch.from_numpy(make_mask("center"))
+    assert readers.for_mask(c) is readers.specialists["center"]
+    assert readers.for_mask(c.expand(3, 1, 28, 28)) is readers.specialists["center"]
+    other = c.clone()
+    other[0, 0] = 0                                              # one more pixel missing: not the preset
+    assert readers.for_mask(other) is readers.general
+    assert readers.for_mask(torch.from_numpy(make_mask("bottom"))) is readers.general
+    X = np.random.default_rng(0).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    ms = np.stack([make_mask("center")] * 4)
+    assert np.allclose(MR.read(readers, X, ms), MR.read(readers.specialists["center"], X, ms))
+    assert not np.allclose(MR.read(readers, X, ms), MR.read(readers.general, X, ms))

@@ -49,21 +49,28 @@ def evaluate_classifier(args) -> dict:
 
 
 def evaluate_masked_reader(args) -> dict:
-    """The masked reader's accuracy through each preset mask (masks as ``bench/inpaint.py`` draws them)."""
+    """The masked readers' accuracy through each preset mask (masks as ``bench/inpaint.py`` draws them):
+    the general reader on every mask, each preset specialist on its own."""
     from ganmodels.inference.inpaint import MASK_KINDS, make_mask
     from ganmodels.models import masked_reader as MR
 
-    net = MR.load(args.weights, args.device)
+    readers = MR.load(args.weights, args.device)
     X, y = mnist_test(mnist_test_path(args))
-    acc = {}
+    acc, spec = {}, {}
     for kind in ("none", *MASK_KINDS):
         m = None if kind == "none" else np.stack([make_mask(kind, seed=i) for i in range(len(X))])
-        acc[kind] = round(float((MR.read(net, X, m).argmax(1) == y).mean()), 4)
-    return {"files": [MR.FILE],
-            "metrics": {"accuracy_center": acc["center"], "accuracy_by_mask": acc,
+        acc[kind] = round(float((MR.read(readers.general, X, m).argmax(1) == y).mean()), 4)
+        if kind in readers.specialists:
+            spec[kind] = round(float((MR.read(readers.specialists[kind], X, m).argmax(1) == y).mean()), 4)
+    used = {k: spec.get(k, acc[k]) for k in acc}
+    return {"files": [MR.FILE, *(MR.file_for(k) for k in readers.specialists)],
+            "metrics": {"accuracy_center": used["center"], "accuracy_by_mask": used,
+                        "general_reader_by_mask": acc, "specialists_by_mask": spec,
                         "test_set": "MNIST t10k, first 5,000 digits", "n": int(len(y)),
-                        "method": "argmax of p(digit | known pixels); masks: inference.inpaint.make_mask(kind, "
-                                  "seed=i) for digit i, as bench/inpaint.py; none = all pixels known"}}
+                        "method": "argmax of p(digit | known pixels) of the reader the search uses for that mask "
+                                  "(a preset's specialist when shipped, else the general reader); masks: "
+                                  "inference.inpaint.make_mask(kind, seed=i) for digit i, as bench/inpaint.py; "
+                                  "none = all pixels known"}}
 
 
 def digit_sample_metrics(images: np.ndarray, net, X_test: np.ndarray, X_train: np.ndarray | None = None,

@@ -351,6 +351,8 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             raise InpaintError("class guidance reads digits: one channel only")
         if not (math.isfinite(tau) and tau >= 0):
             raise InpaintError(f"τ must be a number ≥ 0, got {tau!r}")
+        if hasattr(guide, "for_mask"):                          # the general reader or a preset specialist
+            guide = guide.for_mask(m)
         guide = fold_batchnorm(guide).to(dev)
         with torch.no_grad():
             prior = F.softmax(guide(y.to(dev), m.to(dev)).float(), 1).cpu()       # (N, 10) p(c | known)

@@ -43,6 +43,12 @@ class ReaderConfig(ClassifierConfig):
     width: int = 48
     feat_dim: int = 256
     in_channels: int = 2
+    mask: str = "any"      # "any": trained on MASK_MIX; a preset name: a specialist trained on that mask only
+
+
+def file_for(mask: str = "any") -> str:
+    """The weight file of the general reader ("any") or of the specialist for one preset mask."""
+    return FILE if mask == "any" else f"mnist_masked_reader_{mask}.safetensors"
 
 
 class Reader(nn.Module):
@@ -135,7 +141,8 @@ def random_masks(B: int, g: torch.Generator) -> torch.Tensor:
 
 
 class ReaderObjective:
-    """Cross-entropy on augmented digits seen through random masks (the shared loop's "G" step)."""
+    """Cross-entropy on augmented digits seen through random masks (the shared loop's "G" step);
+    a specialist (``cfg.mask`` a preset name) sees its one preset mask."""
 
     has_d = False
 
@@ -146,7 +153,8 @@ class ReaderObjective:
     def g_loss(self, batch):
         x, y = batch
         x = random_affine(x)
-        m = random_masks(len(x), self.g).to(x.device)
+        kind = self.net.cfg.mask
+        m = (random_masks(len(x), self.g) if kind == "any" else _preset(kind, len(x), self.g)).to(x.device)
         logits = self.net(x, m)
         loss = F.cross_entropy(logits, y)
         return loss, {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
@@ -156,12 +164,41 @@ def save(net: Reader, path) -> str:
     return W.save_network(net, path, family=FAMILY, network="R", config=net.cfg)
 
 
-def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None) -> Reader:
-    store = store or W.WeightStore(weights_dir)
-    net, _, _ = W.load_network(store.path(FILE), Reader, ReaderConfig, family=FAMILY, network="R",
+def load_one(store: W.WeightStore, mask: str = "any", device="cpu") -> Reader:
+    net, _, _ = W.load_network(store.path(file_for(mask)), Reader, ReaderConfig, family=FAMILY, network="R",
                                device=device, manifest=store.manifest_for_check())
     W.cpu_layout(device, net)
     return net.requires_grad_(False)
+
+
+class Readers:
+    """The general reader and any preset specialists: ``for_mask(m)`` picks the specialist when every
+    mask in the batch is exactly its preset, the general reader otherwise."""
+
+    def __init__(self, general: Reader, specialists: dict[str, Reader] | None = None):
+        self.general, self.specialists = general, dict(specialists or {})
+
+    def for_mask(self, m: torch.Tensor) -> Reader:
+        m = torch.as_tensor(m).float()
+        for kind, net in self.specialists.items():
+            ref = _preset(kind, 1, torch.Generator())[0, 0]
+            if m.shape[-2:] == ref.shape and (m.reshape(-1, 28, 28) == ref).all():
+                return net
+        return self.general
+
+    def __call__(self, x, m):            # used as a plain reader: the general one
+        return self.general(x, m)
+
+
+def load(weights_dir=W.DEFAULT_DIR, device="cpu", *, store: W.WeightStore | None = None) -> Readers:
+    """The shipped general reader, with the preset specialists whose files are there."""
+    store = store or W.WeightStore(weights_dir)
+    general = load_one(store, "any", device)
+    specialists = {}
+    for kind in PRESETS:
+        if kind != "random" and file_for(kind) in store.manifest.get("files", {}):
+            specialists[kind] = load_one(store, kind, device)
+    return Readers(general, specialists)
 
 
 def _as_float(images) -> torch.Tensor:
@@ -180,6 +217,8 @@ def _as_float(images) -> torch.Tensor:
 def read(net: Reader, images, masks=None, batch: int = 500) -> np.ndarray:
     """p(digit | known pixels): images uint8 (N,28,28) or float (N,1,28,28) in [−1,1]; masks (N,28,28)
     or (N,1,28,28), 1 = known (None: all known) → probabilities (N, 10) float64."""
+    if isinstance(net, Readers):
+        net = net.general if masks is None else net.for_mask(torch.as_tensor(np.asarray(masks, np.float32)))
     x = _as_float(images)
     if masks is None:
         m = torch.ones_like(x)

@@ -17,6 +17,9 @@ def add_args(p):
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--feat_dim", "--feat-dim", type=int, default=None)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--mask", choices=["any", *[k for k in MR.PRESETS if k != "random"]], default=None,
+                   help="any (default): the general reader, trained on every kind of mask; a preset name: a "
+                        "specialist trained on that mask only (the search uses it when the mask is exactly that preset)")
 
 
 def make_run(args) -> Run:
@@ -31,9 +34,11 @@ def make_run(args) -> Run:
 
     def export(out: Path):
         net.eval()
-        return {MR.FILE: MR.save(net, Path(out) / MR.FILE)}
+        name = MR.file_for(cfg.mask)
+        return {name: MR.save(net, Path(out) / name)}
 
-    mix = ", ".join(f"{k} {v:.0%}" for k, v in MR.MASK_MIX.items())
+    mix = (", ".join(f"{k} {v:.0%}" for k, v in MR.MASK_MIX.items()) if cfg.mask == "any"
+           else f"only the {cfg.mask} preset")
     return Run(modules={"R": net}, optimizers={"G": opt}, objective=MR.ReaderObjective(net, seed=args.seed),
                data=data.batches(x, args.batch or 128, yt, seed=args.seed, rank=args.rank, world=args.world),
                export=export, data_desc=f"{desc} (random affine augmentation; random masks: {mix})",
