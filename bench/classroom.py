@@ -273,6 +273,26 @@ def summarise(results, eps, args, url, sliders: set[str]) -> dict:
             "cpus": os.cpu_count(), "error_examples": examples, "endpoints": table}
 
 
+def launch_app(argv_app: list[str], port: int, name: str):
+    """Start ``python app.py argv_app`` in its own process (log in $TMPDIR/<name>_<port>.log) and wait until
+    it answers: (the process, its URL).  Exits with a message if it dies or takes over 15 minutes."""
+    log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"{name}_{port}.log"), "w")
+    t0 = time.time()
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *argv_app], cwd=ROOT,
+                              stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            get_json(f"{url}/config", timeout=5)
+            break
+        except Exception:  # noqa: BLE001 -- not up yet
+            if server.poll() is not None or time.time() - t0 > 900:
+                raise SystemExit(f"the app did not start (see {log.name})")
+            time.sleep(1)
+    print(f"app up in {time.time() - t0:.1f} s at {url} (log: {log.name})", file=sys.stderr)
+    return server, url
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--students", type=int, default=30)
@@ -315,20 +335,7 @@ def main(argv=None) -> int:
         import app as app_module
         args.concurrency = app_module.parse_args(argv_app).concurrency
         args.torch_threads = args.torch_threads or max(1, (os.cpu_count() or 1) // (args.concurrency + 1))
-        log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"classroom_app_{port}.log"), "w")
-        t0 = time.time()
-        server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *argv_app], cwd=ROOT,
-                                  stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                get_json(f"{url}/config", timeout=5)
-                break
-            except Exception:  # noqa: BLE001 -- not up yet
-                if server.poll() is not None or time.time() - t0 > 900:
-                    raise SystemExit(f"the app did not start (see {log.name})")
-                time.sleep(1)
-        print(f"app up in {time.time() - t0:.1f} s at {url} (log: {log.name})", file=sys.stderr)
+        server, url = launch_app(argv_app, port, "classroom_app")
     try:
         eps = endpoints(url)
         files = [upload(url, n, b) for n, b in test_images()]

@@ -128,20 +128,7 @@ def main(argv=None) -> int:
         port = free_port()
         argv_app = ["--port", str(port), "--device", "cpu", "--lecturer-key", KEY,
                     "--max-private-runs", str(args.students + 5), "--toy-threads", str(args.toy_threads)]
-        log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"training_class_app_{port}.log"), "w")
-        t0 = time.time()
-        server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *argv_app], cwd=ROOT,
-                                  stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                CR.get_json(f"{url}/config", timeout=5)
-                break
-            except Exception:  # noqa: BLE001 -- not up yet
-                if server.poll() is not None or time.time() - t0 > 900:
-                    raise SystemExit(f"the app did not start (see {log.name})")
-                time.sleep(1)
-        print(f"app up in {time.time() - t0:.1f} s at {url} (log: {log.name})", file=sys.stderr)
+        server, url = CR.launch_app(argv_app, port, "training_class_app")
     try:
         errors: list[str] = []
         DIRECT.update(CR.direct_endpoints(url))

@@ -36,10 +36,10 @@ NOTE = ("face-classifier FID: the Fréchet distance on the project's face-attrib
         "256 penultimate features, not Inception's; not comparable with published FIDs")
 
 
-def _data_dir(args) -> Path:
+def _data_dir(args, who: str = "the face models are") -> Path:
     d = getattr(args, "data_dir", None)
     if not d:
-        raise EvaluationError("the face models are judged on CelebA faces: pass --data-dir FOLDER "
+        raise EvaluationError(f"{who} judged on CelebA faces: pass --data-dir FOLDER "
                               f"(holding {faces.CELEBA_IMAGES}/ and {faces.CELEBA_ATTRS})")
     return Path(d)
 

@@ -38,11 +38,9 @@ GENERATORS = (("l1", "L1 only"), ("cgan", "cGAN + L1"))
 
 
 def _data_dir(args) -> Path:
-    d = getattr(args, "data_dir", None)
-    if not d:
-        raise EvaluationError("pix2pix is judged on held-out CelebA faces: pass --data-dir FOLDER "
-                              f"(holding {faces.CELEBA_IMAGES}/ and {faces.CELEBA_ATTRS})")
-    return Path(d)
+    from ganmodels.evaluation.faces import _data_dir as face_data_dir
+
+    return face_data_dir(args, "pix2pix is")
 
 
 def load_classifier(weights_dir, device="cpu"):
