@@ -293,6 +293,15 @@ def launch_app(argv_app: list[str], port: int, name: str):
     return server, url
 
 
+def stop_app(server) -> None:
+    """Stop an app started by :func:`launch_app` (terminate; kill after 30 s)."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--students", type=int, default=30)
@@ -393,11 +402,7 @@ def main(argv=None) -> int:
             (call_queue if args.via == "queue" else call_run)(url, "training_pause", [])
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_app(server)
     print(json.dumps(summary))
     return 0
 

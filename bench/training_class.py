@@ -24,7 +24,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -197,11 +196,7 @@ def main(argv=None) -> int:
         act(url, "training_pause", [], L)
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            CR.stop_app(server)
     out.update(machine(load0))
     print(json.dumps(out))
     return 0
