@@ -1243,6 +1243,9 @@ def _layout_settings(cfg0, max_pixels: int) -> tuple[list, Any, Any]:
              d_layers, d_hidden, optimizer, noise], canvas, points_box)
 
 
+KEY_TRIES, KEY_WINDOW_S = 5, 60.0     # wrong lecturer keys allowed per client address per window
+
+
 def _session(request) -> str | None:
     return getattr(request, "session_hash", None) or None
 
@@ -1264,6 +1267,7 @@ class _Handlers:
         self.modes: collections.OrderedDict[str, str] = collections.OrderedDict()
         self.pending: collections.OrderedDict[str, Any] = collections.OrderedDict()   # settings before a run
         self.lecturers: set[str] = set()
+        self.key_misses: collections.OrderedDict[str, list[float]] = collections.OrderedDict()   # address → times
         # session → (the config the server just put into the controls, when): the controls then fire one change
         # event each, carrying a mix of old and new values in no reliable order — those echoes are not requests
         self.echo: collections.OrderedDict[str, tuple[Any, float]] = collections.OrderedDict()
@@ -1423,7 +1427,21 @@ class _Handlers:
         s = _session(request)
         if not self.key:
             return self.access_text(request)
+        # guessing is rate-limited per client address (a new browser session is free to make, an address is not)
+        host = str(getattr(getattr(request, "client", None), "host", None) or "?")
+        now = time.monotonic()
+        with self._lock:
+            tries = [t for t in self.key_misses.get(host, ()) if now - t < KEY_WINDOW_S]
+            if len(tries) >= KEY_TRIES:
+                wait = KEY_WINDOW_S - (now - tries[0])
+                return (f"⚠️ Too many wrong keys from this address: try again in {wait:.0f} s. "
+                        + self.access_text(request))
         if not isinstance(key, str) or not s or not hmac.compare_digest(key.encode(), self.key.encode()):
+            with self._lock:
+                self.key_misses[host] = [*tries, now]
+                self.key_misses.move_to_end(host)
+                while len(self.key_misses) > MAX_SESSIONS:
+                    self.key_misses.popitem(last=False)
             return "⚠️ That is not the lecturer key. " + self.access_text(request)
         with self._lock:
             self.lecturers.add(s)

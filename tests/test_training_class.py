@@ -134,6 +134,30 @@ def test_students_cannot_drive_the_lecturers_run_without_the_key(class_app):
     assert lect.step == 1
 
 
+def test_wrong_lecturer_keys_are_rate_limited_per_address():
+    """Guessing the key from one address stops after a few tries (new session hashes do not help);
+    another address is not blocked, and the right key works again once the window has passed."""
+    from types import SimpleNamespace
+
+    from demo import training as TR
+
+    h = TR._Handlers(None, None, (), runs=object(), key=KEY, everyone=False)
+
+    def req(session, host):
+        return SimpleNamespace(session_hash=session, client=SimpleNamespace(host=host))
+
+    for i in range(TR.KEY_TRIES):
+        assert "not the lecturer key" in h.unlock(f"guess{i}", req(f"s{i}", "10.0.0.7"))
+    # the next try from that address is refused even with the right key and a fresh session
+    msg = h.unlock(KEY, req("fresh", "10.0.0.7"))
+    assert "Too many wrong keys" in msg and "fresh" not in h.lecturers
+    # another address (the lecturer's laptop) is not locked out
+    assert "Lecturer" in h.unlock(KEY, req("lecturer", "10.0.0.1")) and "lecturer" in h.lecturers
+    # after the window the address may try again
+    h.key_misses["10.0.0.7"] = [t - TR.KEY_WINDOW_S for t in h.key_misses["10.0.0.7"]]
+    assert "Lecturer" in h.unlock(KEY, req("fresh", "10.0.0.7")) and "fresh" in h.lecturers
+
+
 def test_image_runs_are_the_lecturers_and_students_get_a_message(class_app):
     url, ctx = class_app
     S = "student-images"
