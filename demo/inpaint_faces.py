@@ -44,6 +44,7 @@ DEFAULT_PRESET = FI.MASK_LABELS["center"]
 EXPLAIN = r"""
 **The same search on faces.** $G$ is now the 64×64 face DCGAN (Radford et al. 2016) and $y$ a colour face: the contextual loss sums $|W\odot(G(z)-y)|$ over the three colour channels, $W$ weighs the three alike, and Poisson blending is done per channel. Yeh et al.'s face masks: a centre square, the eyes, the mouth, the left half, 80 % random pixels.
 A face step costs about ten digit steps, so the defaults are fewer restarts (8) and steps (30).
+Where it differs from the paper, as on digits: a known pixel with no missing neighbour keeps a weight of 0.2 (Yeh et al.: 0), so the whole face still anchors the fit; and z ~ N(0, I) is kept within ±2.5 per coordinate (Yeh et al.'s prior was uniform on [−1, 1], which has edges; a Gaussian has none, so the clip is ours).
 The attribute classifier (40 CelebA attributes) reads the original and every completion: does the fill keep the smile, the glasses, the "Male" reading that the known pixels suggest?
 """
 

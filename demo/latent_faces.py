@@ -39,7 +39,7 @@ EXPECTED = {"smiling woman − neutral woman + neutral man": "a smiling man",
             "man with glasses − man without + woman without": "a woman with glasses"}
 
 EXPLAIN = r"""
-**Faces.** A DCGAN of Radford et al. (2016)'s 64×64 architecture, trained on aligned CelebA; every tool above works on it.
+**Faces.** A DCGAN of Radford et al. (2016)'s 64×64 architecture (no mapping MLP: z feeds the first transposed convolution, as in the paper), trained on aligned CelebA with three additions the paper does not have, for a 9,000-image set on a CPU: DiffAugment on everything D sees, a lazy R1 penalty on D, and the moving average (EMA) of G's weights as the G shown; every tool above works on it.
 {licence}
 GANSpace on faces uses G's first feature map $h(z)$ (4×4×8ngf, after the first transposed convolution).
 

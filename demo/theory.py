@@ -426,7 +426,8 @@ UNITS = """### 5. Scales and units of the numbers in this app
 | quantity | unit / scale | better |
 |---|---|---|
 | V(D, G), JSD, KL, G's and D's losses | nats (natural log); JSD in 0 … log 2 ≈ 0.693 | — |
-| D(x), D(G(z)) | probability that the input is real, 0–1 | — |
+| D(x), D(G(z)) | minimax and non-saturating losses: σ(D's logit), the probability that the input is real, 0–1; LSGAN: a regression output aimed at 1 (real) / 0 (fake); WGAN-GP, weight clipping, hinge: an unbounded critic score, no probability | — |
+| pixel losses (L1, L2, cycle and identity errors) | on images scaled to −1 … 1 (×127.5 for 8-bit grey levels) unless a tab says grey levels | lower |
 | gradients in §3 | nats per unit of D's logit (solid) or of D (dashed) | — |
 | θ, ψ (Dirac-GAN) | θ: a position on the data axis; ψ: logit per unit of x | — |
 | Inception Score | unitless, 1 … number of classes | higher |

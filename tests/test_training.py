@@ -338,6 +338,45 @@ def test_nonsat_lesson_changes_one_thing_at_a_time():
     assert names.index("collapse") < names.index("nonsat_loss") < names.index("nonsat")
 
 
+# the G loss each ring preset's paragraph says G minimises (its LaTeX), and that loss of D's raw output f
+LOG_1_MINUS_D = lambda f: torch.log1p(-torch.sigmoid(f)).mean()     # noqa: E731 -- log(1 − D(G(z)))
+MINUS_LOG_D = lambda f: -torch.log(torch.sigmoid(f)).mean()         # noqa: E731 -- −log D(G(z))
+MINUS_CRITIC = lambda f: -f.mean()                                  # noqa: E731 -- −E[f(G(z))]
+PRESET_G_LOSS = {
+    "collapse": (r"$\log(1-D(G(z)))$", LOG_1_MINUS_D),
+    "nonsat_loss": (r"$-\log D(G(z))$", MINUS_LOG_D),
+    "nonsat": (r"$-\log D(G(z))$", MINUS_LOG_D),
+    "wgan": (r"$-\mathbb E[f(G(z))]$", MINUS_CRITIC),
+    "wgan_clip": (r"$-\mathbb E_z[f(G(z))]$", MINUS_CRITIC),
+}
+
+
+@pytest.mark.parametrize("name", list(PRESET_G_LOSS))
+def test_preset_trains_the_g_loss_its_text_shows(name):
+    """Issue 34: the loss a preset trains with is the formula it shows.  The paragraph says G minimises
+    that formula; the trainer the preset builds computes G's loss, for a fixed z, equal to the formula
+    evaluated on D's raw output for that z (minimax and non-saturating differ in sign there: ∓log 2 at D = ½)."""
+    import re
+
+    tex, formula = PRESET_G_LOSS[name]
+    p = T.PRESETS[name]
+    assert re.search(r"minimis\w*\*?\s+" + re.escape(tex), p.explain), (name, tex)
+    tr = T.Trainer(T.preset_config(name, batch=32, hidden=16))
+    obj = tr.objective
+    try:
+        assert obj.loss == p.config["loss"]
+        z = torch.randn(32, tr.cfg.z_dim, generator=torch.Generator().manual_seed(0))
+        obj.fixed_z = z                                   # the z that G's loss step draws
+        loss, logs = obj.g_loss(torch.zeros(32, 2))
+        with torch.no_grad():
+            f = tr.D(tr.G(z)).flatten()
+        assert loss.item() == pytest.approx(formula(f).item(), rel=1e-5, abs=1e-7)
+        assert logs["g_loss"] == pytest.approx(loss.item())
+    finally:
+        obj.fixed_z = None
+        tr.close()
+
+
 # ------------------------------------------------------------------ the tab's pure functions
 
 

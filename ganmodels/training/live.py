@@ -560,7 +560,7 @@ class Trainer:
             self._cv.wait(0.05)
 
     def step_once(self, timeout: float = 60.0) -> int:
-        """One D step (k of them) and one G step, then paused.  Returns the new step count."""
+        """One iteration — k_D D steps, then k_G G steps — then paused.  Returns the new step count."""
         with self._cv:
             self._check_open()
             self.pause(min(timeout, STOP_WAIT_S))
