@@ -215,6 +215,39 @@ def test_restarts_are_shared_by_the_class_prior():
         assert mine == theirs
 
 
+class _MaskLog(_ValueReader):
+    """A _ValueReader that remembers how many pixels were known in each call."""
+
+    def __init__(self):
+        super().__init__()
+        self.known: list[float] = []
+
+    def __deepcopy__(self, memo):        # the search works on copies; the log must stay this one
+        return self
+
+    def forward(self, x, m):
+        self.known.append(float(m.mean()))
+        return super().forward(x, m)
+
+
+def test_a_specialist_reads_only_through_its_own_mask_and_the_general_reader_reads_completions():
+    """The centre specialist has only seen the centre mask: it gives p(c | known pixels); the digit of a
+    completed image (every pixel known) is read by the general reader."""
+    from ganmodels.inference import inpaint as I
+    from ganmodels.models import masked_reader as MR
+
+    general, centre = _MaskLog(), _MaskLog()
+    readers = MR.Readers(general, {"center": centre})
+    X = np.random.default_rng(2).integers(0, 256, (2, 28, 28), dtype=np.uint8)
+    known = np.stack([I.make_mask("center")] * 2)
+    G = torch.nn.Sequential(torch.nn.Linear(8, 784), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 28, 28)))
+    r = I.complete(G, None, X, known, steps=2, restarts=3, pool=12, lam=0, guide=readers, z_dim=8)
+    share = float(I.make_mask("center").mean())
+    assert centre.known and all(abs(k - share) < 1e-6 for k in centre.known)    # only through the centre mask
+    assert general.known and all(k == 1.0 for k in general.known)              # completions: all known
+    assert r.prior.shape == (2, 10) and r.digits.shape == (2, 3)
+
+
 def test_guided_search_with_tiny_weights(tiny_weights):
     from ganmodels import weights as W
     from ganmodels.inference import inpaint as I

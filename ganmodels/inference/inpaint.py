@@ -351,11 +351,14 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
             raise InpaintError("class guidance reads digits: one channel only")
         if not (math.isfinite(tau) and tau >= 0):
             raise InpaintError(f"τ must be a number ≥ 0, got {tau!r}")
-        if hasattr(guide, "for_mask"):                          # the general reader or a preset specialist
-            guide = guide.for_mask(m)
-        guide = fold_batchnorm(guide).to(dev)
+        # p(c | known) from the reader for this mask (a preset's specialist when there is one); the digit of a
+        # *completed* image — every pixel known — from the general reader, which was trained on unmasked digits too
+        # (a specialist has only ever seen its own mask)
+        reader = guide.for_mask(m) if hasattr(guide, "for_mask") else guide
+        reader = fold_batchnorm(reader).to(dev)
+        guide = fold_batchnorm(guide.general).to(dev) if hasattr(guide, "general") else reader
         with torch.no_grad():
-            prior = F.softmax(guide(y.to(dev), m.to(dev)).float(), 1).cpu()       # (N, 10) p(c | known)
+            prior = F.softmax(reader(y.to(dev), m.to(dev)).float(), 1).cpu()       # (N, 10) p(c | known)
     w = importance_weights(m, window, weight_floor)
     y_, w_ = y.to(dev), w.to(dev)
     yb = y_.repeat_interleave(R, 0)                               # (N·R, C, H, W)

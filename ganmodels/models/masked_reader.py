@@ -44,6 +44,7 @@ class ReaderConfig(ClassifierConfig):
     feat_dim: int = 256
     in_channels: int = 2
     mask: str = "any"      # "any": trained on MASK_MIX; a preset name: a specialist trained on that mask only
+    augment: str = "affine"  # "affine": random rotations, shifts, zooms; "none": the digits as MNIST centres them
 
 
 def file_for(mask: str = "any") -> str:
@@ -141,8 +142,12 @@ def random_masks(B: int, g: torch.Generator) -> torch.Tensor:
 
 
 class ReaderObjective:
-    """Cross-entropy on augmented digits seen through random masks (the shared loop's "G" step);
-    a specialist (``cfg.mask`` a preset name) sees its one preset mask."""
+    """Cross-entropy on digits seen through random masks (the shared loop's "G" step);
+    a specialist (``cfg.mask`` a preset name) sees its one preset mask.
+
+    ``cfg.augment == "none"`` trains on the digits as MNIST centres them: a preset hole then always
+    hides the same part of a centred digit, as it does at test time (shifting the digit under a
+    fixed hole teaches the reader views it never gets)."""
 
     has_d = False
 
@@ -152,7 +157,8 @@ class ReaderObjective:
 
     def g_loss(self, batch):
         x, y = batch
-        x = random_affine(x)
+        if self.net.cfg.augment == "affine":
+            x = random_affine(x)
         kind = self.net.cfg.mask
         m = (random_masks(len(x), self.g) if kind == "any" else _preset(kind, len(x), self.g)).to(x.device)
         logits = self.net(x, m)

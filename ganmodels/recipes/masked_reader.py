@@ -20,6 +20,8 @@ def add_args(p):
     p.add_argument("--mask", choices=["any", *[k for k in MR.PRESETS if k != "random"]], default=None,
                    help="any (default): the general reader, trained on every kind of mask; a preset name: a "
                         "specialist trained on that mask only (the search uses it when the mask is exactly that preset)")
+    p.add_argument("--augment", choices=["affine", "none"], default=None,
+                   help="affine (default): random rotations, shifts and zooms; none: the digits as MNIST centres them")
 
 
 def make_run(args) -> Run:
@@ -41,5 +43,6 @@ def make_run(args) -> Run:
            else f"only the {cfg.mask} preset")
     return Run(modules={"R": net}, optimizers={"G": opt}, objective=MR.ReaderObjective(net, seed=args.seed),
                data=data.batches(x, args.batch or 128, yt, seed=args.seed, rank=args.rank, world=args.world),
-               export=export, data_desc=f"{desc} (random affine augmentation; random masks: {mix})",
+               export=export, data_desc=f"{desc} ({'random affine augmentation' if cfg.augment == 'affine' else 'no augmentation'}; "
+                                                        f"random masks: {mix})",
                schedulers=[sched])
