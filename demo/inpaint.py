@@ -59,7 +59,7 @@ Many random starts $z$ (*restarts*) descend together (Adam on $z$; after every s
 
 **Class guidance (our addition to the paper, on by default for digits).** A small network, the *masked reader* (trained on the 60,000 MNIST training digits seen through random masks — for the centre-square preset, a reader trained on that mask alone; neither is the classifier that labels the results), reads from the pixels you kept how likely each digit is, $p(c\mid y, M)$. It changes two things and leaves the gradient above as the paper has it: (1) the restarts are shared among the likely digits — digit $c$ gets about $R\cdot p(c\mid y,M)$ of them, started from the pool draws that fit the known pixels best and read as $c$ — so one wrong but well-fitting shape cannot take every restart; (2) the winner is the restart with the lowest
 $$\text{contextual} + \lambda\cdot\text{perceptual} \;+\; \tau\cdot\bigl(-\log \textstyle\sum_c q(c\mid\hat x)\,p(c\mid y,M)\bigr),\qquad \tau = 2,$$
-where $q(c\mid\hat x)$ is the reader's reading of the completed digit: a fill that fits the edges but makes a digit the kept pixels argue against loses. The completion still comes from $G$ and still fits the known pixels; untick *Class guidance* to see Yeh et al.'s search alone.
+where $q(c\mid\hat x)$ is the general reader's reading of the completed digit (every pixel known — the centre reader has only ever seen digits with that hole): a fill that fits the edges but makes a digit the kept pixels argue against loses. The completion still comes from $G$ and still fits the known pixels; untick *Class guidance* to see Yeh et al.'s search alone.
 Baselines: **biharmonic** inpainting (smooth continuation of the edges, no knowledge of digits) and **mean fill**.
 """
 
