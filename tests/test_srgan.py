@@ -448,3 +448,20 @@ def test_shipped_weights_beat_bicubic(shipped_weights):
     r = {k: S.sr_metrics(upscale(m, k, lr), hr) for k in S.METHODS}
     assert r["srresnet"]["psnr"] > r["bicubic"]["psnr"] + 0.5
     assert r["srgan"]["sharpness"] > r["srresnet"]["sharpness"]
+
+
+def test_shipped_srgan_is_fine_tuned_from_the_shipped_srresnet():
+    """Issue 34, item 2: the tab compares SRResNet with SRGAN as 'the same network, started from the SRResNet
+    shown'. The manifest must say so (the SRGAN's command continues the SRResNet's, from its file), and the two
+    files must be the same architecture."""
+    import json
+
+    from safetensors import safe_open
+
+    wdir = Path(__file__).resolve().parents[1] / "weights"
+    files = json.loads((wdir / "manifest.json").read_text())["files"]
+    r, g = files["srresnet_G.safetensors"]["command"], files["srgan_G.safetensors"]["command"]
+    assert g.startswith(r + " && ") and "--init weights/srresnet_G.safetensors" in g
+    cfg = [json.loads(safe_open(str(wdir / f), "pt").metadata()["config"]) for f in ("srresnet_G.safetensors",
+                                                                                      "srgan_G.safetensors")]
+    assert cfg[0] == cfg[1]
