@@ -354,9 +354,10 @@ def inpaint(G, D, image, mask, *, steps: int = STEPS, lam: float = LAM, restarts
         # p(c | known) from the reader for this mask (a preset's specialist when there is one); the digit of a
         # *completed* image — every pixel known — from the general reader, which was trained on unmasked digits too
         # (a specialist has only ever seen its own mask)
-        reader = guide.for_mask(m) if hasattr(guide, "for_mask") else guide
-        reader = fold_batchnorm(reader).to(dev)
-        guide = fold_batchnorm(guide.general).to(dev) if hasattr(guide, "general") else reader
+        for_mask = guide.for_mask(m) if hasattr(guide, "for_mask") else guide
+        general = getattr(guide, "general", for_mask)
+        reader = fold_batchnorm(for_mask).to(dev)
+        guide = reader if general is for_mask else fold_batchnorm(general).to(dev)     # fold each network once
         with torch.no_grad():
             prior = F.softmax(reader(y.to(dev), m.to(dev)).float(), 1).cpu()       # (N, 10) p(c | known)
     w = importance_weights(m, window, weight_floor)
