@@ -560,7 +560,10 @@ def _editor_section(lm: LatentModel):
     index.change(quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_name=f"{p}_pick")
     seed.change(draw, [seed, truncation], grid_img, **LIVE, api_name=f"{p}_grid").then(
         quick(pick), [seed, index], [*pcs, *raws], **LIVE, api_visibility="private")
-    truncation.release(draw, [seed, truncation], grid_img, **LIVE, api_visibility="private")
+    # .change, not .release: a value typed into the ψ box never fires .release, and the grid must follow it too
+    # (always_last: a drag redraws the grid at most once per finished draw; grids are cached per (seed, ψ))
+    truncation.change(draw, [seed, truncation], grid_img, trigger_mode="always_last", **LIVE,
+                      api_visibility="private")
 
     def on_click(evt: gr.SelectData):
         x, y = evt.index

@@ -87,8 +87,11 @@ of its nearest mode; a mode is *covered* if at least 20 high-quality samples hav
 (*one-sided*: they smooth only the real labels and advise against smoothing the fakes). It enters the minimax, non-saturating
 and LSGAN losses; the WGAN critics (WGAN-GP, weight clipping) and the hinge loss have no labels, so for them it does not apply.
 
-Digits: *recognised* = share of the fixed-$z$ grid that the project's MNIST classifier labels with top probability ≥ 0.9
-(with how many different digits among them: 36 confident copies of one digit would be mode collapse, not success).
+Digits: *recognised* = share of the fixed-$z$ grid that looks like an MNIST digit (at least 60 % dark background, 2–40 %
+bright ink) and that the project's MNIST classifier labels with top probability ≥ 0.9 (with how many different digits
+among them: 36 confident copies of one digit would be mode collapse, not success). The first check is there because a
+classifier is confident on things that are no digit at all: it reads an untrained G's flat grey squares as "1" with
+p ≈ 1 — a classifier-based score needs samples from the data's own world.
 """
 
 # Salimans et al. (2016) smooth only the real labels (one-sided) and warn against smoothing the fakes;
@@ -1016,6 +1019,7 @@ CURVES_EVERY_S = 2.0      # a running run's curves are sent at most this often
 MAX_SESSIONS = 5000       # sessions whose view and settings are remembered (the oldest are forgotten)
 ECHO_S = 3.0              # after a preset, a link or a switch of run set all the settings, their change events for
                           # this long are echoes (ignored) unless they carry exactly what was set
+ECHO_MAX_S = 30.0         # later ones (a busy server's queue) are echoes only if each value is the old or the new one
 
 
 def new_trainer(cfg=None, *, device: str = "cpu", classifier=None, data_dirs: Sequence[str | Path] = (), **kw):
@@ -1414,11 +1418,11 @@ class _Handlers:
         """The radio: which run this session looks at (and drives, if it may); the settings show that run's."""
         s = _session(request)
         mode = mode if mode in (OWN, LECTURER) else self.default_mode()
+        before = self.shown_cfg(request)
         if s:
             self._remember(self.modes, s, mode)
-        tr = self.viewed(request)
-        cfg = tr.cfg if tr is not None else (self.pending.get(s) if s else None) or self._default_cfg()
-        self.expect(request, cfg)
+        cfg = self.shown_cfg(request)
+        self.expect(request, cfg, before)
         return [*settings_of(cfg), self.access_text(request), ""]
 
     def unlock(self, key, request: Any = None):
@@ -1447,23 +1451,47 @@ class _Handlers:
             self.lecturers.add(s)
         return self.access_text(request)
 
-    def expect(self, request, cfg) -> None:
-        """The server is putting ``cfg`` into this session's controls (see ``self.echo``)."""
+    def shown_cfg(self, request):
+        """The settings this session's controls show now: its run's, or those waiting for its first run."""
+        s = _session(request)
+        tr = self.viewed(request)
+        return tr.cfg if tr is not None else (self.pending.get(s) if s else None) or self._default_cfg()
+
+    def expect(self, request, cfg, old=None) -> None:
+        """The server is putting ``cfg`` into this session's controls, which showed ``old`` (see ``self.echo``)."""
         s = _session(request)
         if s and cfg is not None:
             import dataclasses
 
-            self._remember(self.echo, s, (dataclasses.asdict(cfg), time.monotonic()))
+            self._remember(self.echo, s, (dataclasses.asdict(cfg), time.monotonic(),
+                                          dataclasses.asdict(old) if old is not None else None))
 
     def _echo(self, request, cfg) -> bool:
-        """Whether a settings event is the controls catching up with what the server put there."""
+        """Whether a settings event is the controls catching up with what the server put there.
+
+        In the first ``ECHO_S`` every event that is not exactly the new settings is an echo.  Later (a busy
+        server's queue can hold echoes for longer) only one whose every value is the old or the new one is:
+        a real change carries a value that is neither, and it ends the echo phase."""
         import dataclasses
 
         s = _session(request)
         with self._lock:
             entry = self.echo.get(s) if s else None
-        return (entry is not None and time.monotonic() - entry[1] < ECHO_S
-                and dataclasses.asdict(cfg) != entry[0])
+        if entry is None:
+            return False
+        new, t0, old = entry
+        got = dataclasses.asdict(cfg)
+        if got == new:
+            return False
+        age = time.monotonic() - t0
+        if age < ECHO_S:
+            return True
+        if old is not None and age < ECHO_MAX_S and all(v == new.get(k) or v == old.get(k) for k, v in got.items()):
+            return True
+        with self._lock:
+            if self.echo.get(s) is entry:
+                self.echo.pop(s, None)
+        return False
 
     def apply_settings(self, *vals, request: Any = None):
         s = _session(request)
@@ -1574,6 +1602,7 @@ class _Handlers:
         cfg = T.preset_config(name)
         if self.mode(request) == OWN and cfg.dataset in T.IMAGE_DATASETS:
             raise gr.Error(T.PRIVATE_IMAGE_MESSAGE)
+        before = self.shown_cfg(request)
         if self.mode(request) == OWN and self.runs.get(_session(request)) is None:
             tr = self.target(request, create=True, cfg=cfg)
         else:
@@ -1582,7 +1611,7 @@ class _Handlers:
                 tr.reset(cfg)
             except (ValueError, FileNotFoundError, OSError) as e:
                 raise gr.Error(str(e)) from None
-        self.expect(request, tr.cfg)
+        self.expect(request, tr.cfg, before)
         return [*settings_of(cfg), explain, self.status_text(tr, request), ""]
 
     def _write(self, write, name: str):
@@ -1626,11 +1655,12 @@ class _Handlers:
         if not path:
             return gr.skip()
         tr = self.target(request, create=True)
+        before = tr.cfg
         try:
             tr.load(path)
         except (WeightsError, ValueError, FileNotFoundError, OSError) as e:
             raise gr.Error(f"could not load {os.path.basename(str(path))}: {e}") from None
-        self.expect(request, tr.cfg)
+        self.expect(request, tr.cfg, before)
         return [*settings_of(tr.cfg), self.status_text(tr, request)]
 
     def from_link(self, query, request: Any = None):
@@ -1646,9 +1676,10 @@ class _Handlers:
         except (InputError, ValueError) as e:
             return [gr.skip()] * n + [f"⚠️ The link's settings were not applied: {e}"]
         s = _session(request)
+        before = self.shown_cfg(request)
         if s and cfg.is_toy and self.mode(request) == OWN and self.runs.get(s) is None:
             self._remember(self.pending, s, cfg)        # the run Start makes has them (settings events may lag)
-        self.expect(request, cfg)
+        self.expect(request, cfg, before)
         return [*settings_of(cfg), preset if preset else gr.skip(),
                 "Settings from the link: press **Reset** (or **Start** for a new run of your own) to train with them."]
 

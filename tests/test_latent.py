@@ -193,6 +193,26 @@ def test_browser_drag_slider_changes_image(served_app, browser):
 
 
 @pytest.mark.browser
+def test_browser_typed_z_scale_redraws_the_grid(served_app, browser):
+    """A ψ typed into the slider's number box (no drag, so no .release) redraws the 8×8 grid too."""
+    url, _, _ = served_app
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(url, wait_until="domcontentloaded")
+    grid = page.locator("#latent-grid img").first
+    grid.wait_for(timeout=60_000)
+    before = grid.get_attribute("src")
+    box = page.locator("input[type=number][aria-label*='z scale']").first
+    box.scroll_into_view_if_needed()
+    box.fill("0.3")
+    box.press("Enter")
+    page.wait_for_function("(b) => { const i = document.querySelector('#latent-grid img'); "
+                           "return i && i.src !== b; }", arg=before, timeout=60_000)
+    assert grid.get_attribute("src") != before
+    page.close()
+
+
+@pytest.mark.browser
 def test_browser_click_on_the_grid_picks_that_sample(served_app, browser):
     """A click on a cell of the 8×8 grid selects that sample (Gradio reports the click in the
     image's own pixels, which is right only while the grid is not shown larger than it is)."""

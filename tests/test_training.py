@@ -590,3 +590,38 @@ def test_first_pictures_are_drawn_at_start_up_not_in_a_poll(tiny_weights):
         assert views.renders == 1 and views._version == ctx.trainer.snapshot().version
     finally:
         ctx.close()
+
+
+def test_recognised_digits_must_look_like_digits_first():
+    """A classifier is confident on a flat grey square; the live digits count must not call that recognised.
+
+    The stub classifier answers "1" with probability ≈ 1 for every image.  An untrained G draws near-uniform grey,
+    so at step 0 nothing in the grid is recognised; real MNIST digits pass the look-like-a-digit check."""
+    from ganmodels import data as datamod
+    from ganmodels.models import classifier as C
+
+    digits, _ = datamod.mnist_digits()
+    assert C.looks_like_mnist(digits[:500]).all()
+    grey = np.full((3, 28, 28), 127, np.uint8)
+    assert not C.looks_like_mnist(grey).any()
+    assert not C.looks_like_mnist(np.zeros((1, 28, 28), np.uint8)).any()      # no ink
+    assert not C.looks_like_mnist(np.full((1, 28, 28), 255, np.uint8)).any()  # all ink
+
+    class Sure(torch.nn.Module):            # features + head like the project's classifier
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def features(self, x):
+            return x.flatten(1)[:, :4] * 0 + self.w
+
+        def head(self, f):
+            return torch.nn.functional.one_hot(torch.ones(len(f), dtype=torch.long), 10).float() * 50 + f[:, :1]
+
+    cfg = T.RunConfig(dataset="mnist", batch=8, z_dim=8, ngf=4, ndf=4, grid_n=2, ema=0.5)
+    tr = T.Trainer(cfg, classifier=Sure())
+    try:
+        m = tr.snapshot().metrics
+        assert m["recognised"] == 0.0 and m["grid_classes"] == 0
+    finally:
+        tr.close()

@@ -487,3 +487,31 @@ def test_browser_a_shared_link_reproduces_the_settings(class_app, browser):
             if p is not None and not p.is_closed():
                 p.close()
         release_all(ctx)
+
+
+def test_settings_echoes_after_a_preset_are_told_from_real_changes(monkeypatch):
+    """A preset puts new settings into every control; each control then fires a change event carrying a mix
+    of the old and the new values.  Those echoes are ignored, also when a busy queue delivers them after
+    the first seconds; a real change (a value that is neither old nor new) is applied and ends the echoes."""
+    import dataclasses
+
+    from demo import training as TR
+
+    h = TR._Handlers(None, None, (), runs=object(), key=None, everyone=True)
+    now = [100.0]
+    monkeypatch.setattr(TR.time, "monotonic", lambda: now[0])
+    req = type("R", (), {"session_hash": "s1"})()
+    old, new = T.preset_config("collapse"), T.preset_config("nonsat")
+    assert old.loss != new.loss and old.lr_g != new.lr_g
+    mixed = dataclasses.replace(new, loss=old.loss)                  # one control has not caught up yet
+    real = dataclasses.replace(new, lr_g=0.0123)                     # the student typed a learning rate
+    h.expect(req, new, old)
+    now[0] += 1.0
+    assert h._echo(req, mixed) and not h._echo(req, new)
+    now[0] += 9.0                                                    # 10 s later: a queue held it this long
+    assert h._echo(req, mixed)
+    assert not h._echo(req, real)                                    # a real change is applied …
+    assert not h._echo(req, mixed)                                   # … and the echo phase is over
+    h.expect(req, new, old)
+    now[0] += TR.ECHO_MAX_S + 1
+    assert not h._echo(req, mixed)                                   # much later, nothing is an echo

@@ -941,10 +941,11 @@ class Trainer:
                 self.G.train(was)
             snap.grid = datamod.image_grid(imgs, nrow=cfg.grid_n, pad=2, pad_value=40)
             if self.classifier is not None and cfg.dataset == "mnist":
-                from ganmodels.models.classifier import predict
+                from ganmodels.models.classifier import looks_like_mnist, predict
 
                 probs, _ = predict(self.classifier, imgs)
-                ok = probs.max(1) >= RECOGNISED_P
+                # the classifier is confident on a flat grey square too: the image must look like a digit first
+                ok = (probs.max(1) >= RECOGNISED_P) & looks_like_mnist(imgs)
                 metrics["recognised"] = float(ok.mean())
                 # a collapsed G can make 36 confident copies of one digit: count the digits too
                 metrics["grid_classes"] = int(len(set(probs.argmax(1)[ok].tolist())))
@@ -1361,7 +1362,8 @@ digits appear within a couple of minutes on one CPU core. The $6\times6$ grid sh
 start — as in the lecture's "6×6 samples from fixed z": first noise, then blobs and pen strokes, only later a
 different digit per $z$ — drawn with the moving average of G's weights, $\bar\theta\leftarrow0.99\,\bar\theta+0.01\,\theta$
 (Karras et al. 2018), which smooths the step-to-step jitter. When the project's classifier is loaded it counts how
-many of the 36 it recognises (top probability ≥ 0.9) and how many different digits those are.""",
+many of the 36 it recognises (an image that looks like a digit — dark background, some bright strokes — and a top
+probability ≥ 0.9) and how many different digits those are.""",
     ),
 }
 
