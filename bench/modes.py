@@ -33,46 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ("collapse", "nonsat_loss", "nonsat", "wgan", "wgan_clip")
 
 
-def _scores(tr) -> dict:
-    """D's mean σ(output) on 2,500 real and 2,500 generated points; modes covered; the share of generated
-    points within 0.25 of D's favourite point (the maximum of σ(D) on a 64×64 grid)."""
-    import numpy as np
-    import torch
-
-    from ganmodels.models import toy
-
-    with torch.no_grad():
-        fake = tr.G(tr.run.z_fixed)
-        real = torch.as_tensor(tr.run.real_metric)
-        e = tr.run.toy_data.extent
-        field = toy.d_field(tr.D, e)                               # row 0 = top
-        r, c = np.unravel_index(int(np.argmax(field)), field.shape)
-        v = np.linspace(-e, e, field.shape[0])
-        best = torch.tensor([v[c], v[::-1][r]], dtype=torch.float32)
-        near = float((torch.linalg.norm(fake - best, dim=1) <= 0.25).float().mean())
-        m = toy.mode_metrics(fake, tr.run.toy_data.modes, tr.run.toy_data.sigma)
-        return {"d_real": round(float(torch.sigmoid(tr.D(real)).mean()), 3),
-                "d_fake": round(float(torch.sigmoid(tr.D(fake)).mean()), 3),
-                "modes_covered": m["modes_covered"], "near_d_max_pct": round(100 * near, 1)}
-
-
 def frozen_moments(pre_steps: int, updates: int, seed: int = 0) -> dict:
-    """Step D only / Step G only, measured (see the module docstring)."""
-    from ganmodels.training import live as T
+    """Step D only / Step G only, measured (see the module docstring; ``ganmodels.training.toy_state``)."""
+    from ganmodels.training import toy_state as TS
 
-    out = {"preset": "nonsat", "seed": seed, "pre_steps": pre_steps, "updates": updates}
-    for name, order in (("D_only", "D"), ("G_only", "G"), ("D_then_G", "DG")):
-        tr = T.Trainer(T.preset_config("nonsat", seed=seed))
-        try:
-            tr.run_steps(pre_steps)
-            row = {"before": _scores(tr)}
-            for which in order:
-                for _ in range(updates):
-                    tr.update_once(which)
-                row[f"after_{which}"] = _scores(tr)
-            out[name] = row
-        finally:
-            tr.close()
+    out = {"preset": "nonsat", "seed": seed, "pre_steps": pre_steps}
+    out.update(TS.frozen_moments(lambda: TS.train("nonsat", pre_steps, seed), updates))
     return out
 
 

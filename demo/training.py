@@ -1089,6 +1089,7 @@ class _Tab:
     layers: Any = None
     step_d: Any = None
     step_g: Any = None
+    updates: Any = None
     slow: Any = None
     next_phase: Any = None
     pace: Any = None
@@ -1116,7 +1117,7 @@ def build(ctx: AppContext):
     # the first poll it would keep every student who opens the tab in that moment waiting
     views.get(wait=True)
     h = _Handlers(trainer, views, ctx.data_dirs, runs=ctx.training_runs, key=ctx.lecturer_key,
-                  everyone=ctx.everyone_lecturer)
+                  everyone=ctx.everyone_lecturer, store=getattr(ctx, "store", None))
     tab = _layout(trainer, ctx.max_pixels, h)
     _wire(tab, h)
     from gradio.context import Context
@@ -1157,6 +1158,8 @@ def _layout(trainer, max_pixels: int, h: "_Handlers") -> _Tab:
     with gr.Row():
         step_d = gr.Button("Step D only (G frozen)")
         step_g = gr.Button("Step G only (D frozen)")
+        updates = gr.Radio([1, 10, 100], value=1, label="Updates per press (Step D only / Step G only)",
+                           elem_id="training-updates")
         slow = gr.Button("Slow motion: one iteration in 5 phases")
         next_phase = gr.Button("Next phase ▶")
         pace = gr.Slider(0, 5, value=0, step=0.5, label="Slow-motion pace (s per phase; 0 = by button)")
@@ -1187,7 +1190,7 @@ def _layout(trainer, max_pixels: int, h: "_Handlers") -> _Tab:
     return _Tab(preset, use_preset, preset_md, start, pause, step, reset, status, view, curves, settings,
                 canvas, points_box, settings_msg, save, gif, csv, out_file, load_file,
                 last=gr.State({}), timer=gr.Timer(POLL_S, active=True), mode=mode, key=key, unlock=unlock,
-                access_md=access_md, data=data, layers=layers, step_d=step_d, step_g=step_g, slow=slow,
+                access_md=access_md, data=data, layers=layers, step_d=step_d, step_g=step_g, updates=updates, slow=slow,
                 next_phase=next_phase, pace=pace, phase_data=phase_data, link=link, link_box=link_box, query=query)
 
 
@@ -1259,8 +1262,10 @@ class _Handlers:
     if this session may drive it), then one-liners over the trainer and the pure functions above."""
 
     def __init__(self, trainer, views: Views, data_dirs, *, runs=None, key: str | None = None,
-                 everyone: bool = True):
+                 everyone: bool = True, store=None):
         import collections
+
+        self.store = store                # the weights: trained states some presets start from
 
         self.trainer = self.shared = trainer
         self.views, self.data_dirs = views, tuple(data_dirs)
@@ -1539,21 +1544,21 @@ class _Handlers:
         tr.step_once()
         return self.status_text(tr, request)
 
-    def update_once(self, which: str, request: Any = None):
+    def update_once(self, which: str, n=1, request: Any = None):
         import gradio as gr
 
         tr = self.target(request, create=True)
         try:
-            tr.update_once(which)
+            tr.update_once(which, 1 if n is None else n)
         except (InputError, ValueError) as e:
             raise gr.Error(str(e)) from None
         return self.status_text(tr, request)
 
-    def step_d(self, request: Any = None):
-        return self.update_once("D", request)
+    def step_d(self, n=1, request: Any = None):
+        return self.update_once("D", n, request)
 
-    def step_g(self, request: Any = None):
-        return self.update_once("G", request)
+    def step_g(self, n=1, request: Any = None):
+        return self.update_once("G", n, request)
 
     def slow_motion(self, request: Any = None):
         import gradio as gr
@@ -1590,15 +1595,51 @@ class _Handlers:
             raise gr.Error(f"unknown preset {name!r}")
         return T.PRESETS[name]
 
+    def explain(self, name) -> str:
+        """A preset's paragraph, and for one that starts from a shipped state the numbers measured from it."""
+        p = self._preset(name)
+        if p.start is None:
+            return p.explain
+        from ganmodels.training import toy_state
+
+        entry = None
+        if self.store is not None:
+            try:
+                entry = (self.store.manifest or {}).get("files", {}).get(p.start)
+            except Exception:  # noqa: BLE001 -- no manifest: the paragraph alone
+                entry = None
+        extra = toy_state.measured_markdown(entry)
+        return p.explain + ("\n\n" + extra if extra else "")
+
     def choose_preset(self, name):
-        return self._preset(name).explain
+        return self.explain(name)
+
+    def _start_state(self, p, tr) -> None:
+        """Load the trained state preset ``p`` starts from into ``tr`` (gr.Error when it is not shipped)."""
+        import gradio as gr
+
+        from ganmodels.weights import WeightsError
+
+        if self.store is None:
+            raise gr.Error(f"this preset starts from a trained state ({p.start}), and no weights folder is loaded")
+        try:
+            path = self.store.path(p.start)
+            from ganmodels import weights as W
+
+            man = self.store.manifest_for_check()
+            if man is not None:
+                W.verify(path, man)
+            tr.load(path)
+        except (WeightsError, ValueError, FileNotFoundError, OSError) as e:
+            raise gr.Error(f"the trained state {p.start} could not be loaded ({e}). Make it with: python -m "
+                           "ganmodels.train toy_state --preset nonsat --steps 2000 --export weights") from None
 
     def use_preset(self, name, request: Any = None):
         import gradio as gr
 
         from ganmodels.training import live as T
 
-        explain = self._preset(name).explain
+        explain = self.explain(name)
         cfg = T.preset_config(name)
         if self.mode(request) == OWN and cfg.dataset in T.IMAGE_DATASETS:
             raise gr.Error(T.PRIVATE_IMAGE_MESSAGE)
@@ -1611,6 +1652,8 @@ class _Handlers:
                 tr.reset(cfg)
             except (ValueError, FileNotFoundError, OSError) as e:
                 raise gr.Error(str(e)) from None
+        if self._preset(name).start is not None:
+            self._start_state(self._preset(name), tr)
         self.expect(request, tr.cfg, before)
         return [*settings_of(cfg), explain, self.status_text(tr, request), ""]
 
@@ -1736,8 +1779,8 @@ def _wire(t: _Tab, h: _Handlers) -> None:
     t.start.click(req(h.start), None, t.status, api_name="training_start", **cheap)
     t.pause.click(req(h.pause), None, t.status, api_name="training_pause", **cheap)
     t.step.click(req(h.one_step), None, t.status, api_name="training_step", **once)
-    t.step_d.click(req(h.step_d), None, t.status, api_name="training_step_d", **once)
-    t.step_g.click(req(h.step_g), None, t.status, api_name="training_step_g", **once)
+    t.step_d.click(req(h.step_d), t.updates, t.status, api_name="training_step_d", **once)
+    t.step_g.click(req(h.step_g), t.updates, t.status, api_name="training_step_g", **once)
     t.slow.click(req(h.slow_motion), None, [t.status, t.phase_data], api_name="training_slow_motion",
                  **once).then(None, [t.phase_data, t.pace], None, js=PHASE_JS)
     t.next_phase.click(None, None, None, js=NEXT_PHASE_JS)

@@ -89,8 +89,8 @@ def test_each_session_has_its_own_run_and_only_it_changes(class_app):
     before_b, before_l = fingerprint(b), fingerprint(lect)
     # A: steps, D-only / G-only updates, new settings (a drawn distribution), reset, start/pause
     assert call(url, "training_step", [], A)[0] == "ok"
-    assert call(url, "training_step_d", [], A)[0] == "ok"
-    assert call(url, "training_step_g", [], A)[0] == "ok"
+    assert call(url, "training_step_d", [10], A)[0] == "ok"
+    assert call(url, "training_step_g", [1], A)[0] == "ok"
     assert call(url, "training_reset", settings(dataset="drawn", points="-1, 1\n1, 1\n0, -1", seed=5), A)[0] == "ok"
     assert a.cfg.dataset == "drawn" and a.cfg.seed == 5 and a.step == 0
     assert call(url, "training_start", [], A)[0] == "ok"
@@ -111,7 +111,7 @@ def test_students_cannot_drive_the_lecturers_run_without_the_key(class_app):
     S = "student-watcher"
     assert call(url, "training_mode", ["Watch the lecturer's run"], S)[0] == "ok"
     before = fingerprint(lect)
-    for api, data in (("training_start", []), ("training_step", []), ("training_step_d", []),
+    for api, data in (("training_start", []), ("training_step", []), ("training_step_d", [1]),
                       ("training_reset", settings(dataset="moons")), ("training_preset", ["wgan"])):
         status, msg = call(url, api, data, S)
         assert status == "error" and "Only the lecturer" in msg, (api, status, msg)
@@ -515,3 +515,75 @@ def test_settings_echoes_after_a_preset_are_told_from_real_changes(monkeypatch):
     h.expect(req, new, old)
     now[0] += TR.ECHO_MAX_S + 1
     assert not h._echo(req, mixed)                                   # much later, nothing is an echo
+
+
+def test_step_d_only_takes_the_updates_per_press_and_refuses_bad_counts():
+    tr = T.Trainer(small())
+    try:
+        msg = tr.update_once("D", 7)
+        assert "7 D updates" in msg and tr.d_updates == 7 and tr.g_updates == 0 and tr.step == 0
+        for bad in (0, -3, T.MAX_UPDATES + 1, "many", None, float("nan")):
+            with pytest.raises(ValueError):
+                tr.update_once("G", bad)
+        assert tr.g_updates == 0
+    finally:
+        tr.close()
+
+
+def test_toy_state_cli_writes_a_live_checkpoint_with_its_manifest_entry(tmp_path):
+    """``python -m ganmodels.train toy_state``: a trained 2-D run saved as the tab saves one, with the
+    command that makes it in the manifest; loaded, it is paused at that step with the preset's settings."""
+    from ganmodels import weights as W
+    from ganmodels.cli import train as cli
+    from ganmodels.training import toy_state as TS
+
+    assert cli.main(["toy_state", "--preset", "nonsat", "--steps", "12", "--export", str(tmp_path)]) == 0
+    name = TS.file_name("nonsat", 12)
+    entry = W.read_manifest(tmp_path)["files"][name]
+    assert entry["steps"] == 12 and entry["command"].startswith("python -m ganmodels.train toy_state --preset nonsat")
+    assert entry["sha256"] == W.sha256(tmp_path / name) and "ring" in entry["data"]
+    tr = TS.load(tmp_path / name, W.read_manifest(tmp_path))
+    try:
+        assert tr.step == 12 and tr.cfg == T.check_config(T.preset_config("nonsat")) and tr.snapshot().state == "paused"
+        assert len(tr.curves()["step"]) == 12                         # its curves came along
+    finally:
+        tr.close()
+    (tmp_path / name).write_bytes((tmp_path / name).read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(W.WeightsError):                               # a changed file is refused
+        TS.load(tmp_path / name, W.read_manifest(tmp_path))
+
+
+def test_freeze_preset_starts_from_the_shipped_state_and_says_what_was_measured(tmp_path):
+    """The "freeze" preset loads the trained state (step 2,000 in the shipped weights; a 12-step one here), and
+    its paragraph carries the numbers the evaluator wrote into the manifest; without the state: a clear error."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from demo import training as TR
+    from ganmodels import weights as W
+    from ganmodels.training import toy_state as TS
+
+    p = T.PRESETS["freeze"]
+    assert p.start == TS.file_name("nonsat", T.PRESET_STEPS) and p.config == T.PRESETS["nonsat"].config
+    tr12 = TS.train("nonsat", 12)
+    try:
+        tr12.save(tmp_path / p.start)
+    finally:
+        tr12.close()
+    frozen = TS.frozen_moments(lambda: TS.load(tmp_path / p.start), 3)
+    W.update_manifest(tmp_path, p.start, metrics={"toy_state": {"frozen": frozen}})
+    shared = T.Trainer(small())
+    try:
+        h = TR._Handlers(shared, None, (), runs=object(), key=None, everyone=True, store=W.WeightStore(tmp_path))
+        req = SimpleNamespace(session_hash="lecturer", client=SimpleNamespace(host="127.0.0.1"))
+        out = h.use_preset("freeze", req)
+        assert shared.step == 12 and shared.cfg == T.check_config(T.preset_config("nonsat"))
+        assert "**Measured**" in out[len(TR.SETTING_NAMES)] and "3 updates" in out[len(TR.SETTING_NAMES)]
+        assert "Measured" not in h.explain("nonsat")
+        h_empty = TR._Handlers(shared, None, (), runs=object(), key=None, everyone=True,
+                               store=W.WeightStore(tmp_path / "none"))
+        with pytest.raises(gr.Error, match="toy_state"):
+            h_empty.use_preset("freeze", req)
+    finally:
+        shared.close()

@@ -2,6 +2,7 @@
 
     python -m ganmodels.train dcgan --steps 6000 --out runs/dcgan --export weights
     python -m ganmodels.train dcgan --out runs/dcgan --resume --steps 8000
+    python -m ganmodels.train toy_state --preset nonsat --steps 2000 --export weights   (a trained 2-D live run)
 
 The recipe (``ganmodels.recipes.<family>``) builds the networks, optimizers, data
 and objective; this module parses the arguments, checkpoints, exports the weights
@@ -121,6 +122,9 @@ def _export(run: Run, args, argv: list[str], last: int, seconds: float, ckpt: Pa
 
 def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["toy_state"]:      # a live 2-D run, trained and saved as the Live-training tab saves one
+        from ganmodels.training import toy_state
+        return toy_state.main(argv[1:])
     recipe, args = _parse(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -19,6 +19,7 @@ EVALUATORS = {
     "face_classifier": ("evaluation.faces", "evaluate_classifier"),
     "faces": ("evaluation.faces", "evaluate"),
     "pix2pix": ("evaluation.pix2pix", "evaluate"),
+    "toy_state": ("evaluation.toy_state", "evaluate"),
 }
 
 

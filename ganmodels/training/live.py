@@ -592,23 +592,31 @@ class Trainer:
             self.d_updates += 1
         return float(loss.item())
 
-    def update_once(self, which: str) -> str:
-        """Step D only or step G only: ONE update of that network (the other one frozen), then
-        paused.  Not counted as a step (a step is k_D D updates and k_G G updates).  Returns a message."""
+    def update_once(self, which: str, n: int = 1) -> str:
+        """Step D only or step G only: ``n`` updates (1 … MAX_UPDATES) of that network (the other one
+        frozen), then paused.  Not counted as steps (a step is k_D D updates and k_G G updates).  Returns a message."""
         if which not in ("D", "G"):
             raise InputError(f"update D or G, not {_shown(which)}")
+        try:
+            n = int(n)
+        except (TypeError, ValueError):
+            raise InputError(f"the number of updates must be a whole number, not {_shown(n)}") from None
+        if not 1 <= n <= MAX_UPDATES:
+            raise InputError(f"the number of updates must be between 1 and {MAX_UPDATES}, not {n}")
         with self._cv:
             self._check_open()
             self.pause()
             self._wait_idle(STOP_WAIT_S)
             run = self.run
             try:
-                loss = self._update(run, which, next(run.data))
+                for _ in range(n):
+                    loss = self._update(run, which, next(run.data))
             except NonFiniteLoss as e:
                 self.message = f"Paused: {e}"
             else:
                 other = "G" if which == "D" else "D"
-                self.message = (f"one {which} update ({which} loss {loss:.4g}); {other} frozen — "
+                what = f"one {which} update" if n == 1 else f"{n} {which} updates"
+                self.message = (f"{what} (last {which} loss {loss:.4g}); {other} frozen — "
                                 f"{self.d_updates} D and {self.g_updates} G updates apart from whole steps")
             self.state = "paused" if self.step or self.d_updates or self.g_updates else "idle"
             self._take_snapshot()
@@ -1275,6 +1283,7 @@ def _json_safe(obj):
 
 # ------------------------------------------------------------------ presets that teach
 
+MAX_UPDATES = 1000        # Step D only / Step G only: at most this many updates per press
 PRESET_STEPS = 2000       # the fixed budget bench/modes.py measures the ring presets at
 
 
@@ -1283,6 +1292,7 @@ class Preset:
     title: str
     config: dict
     explain: str          # one paragraph, Markdown with LaTeX
+    start: str | None = None   # a shipped trained state (``ganmodels.training.toy_state``) the run starts from
 
 
 PRESETS: dict[str, Preset] = {
@@ -1319,6 +1329,21 @@ G's samples, so rejected samples keep moving instead of stalling; *and* G no lon
 $\eta_G=\eta_D=10^{-3}$ instead of $2\cdot10^{-3}$ / $2\cdot10^{-4}$). The preset before this one makes only the first change.
 The cloud spreads out and, mode after mode, settles on the ring. It does not cure every
 collapse — some runs still miss a mode or two for a while: compare *modes covered* with the collapse preset.""",
+    ),
+    "freeze": Preset(
+        "Freeze one player — the non-saturating run above, trained to step 2,000 (shipped): Step D only / Step G only",
+        dict(dataset="ring", loss="ns", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, k=1,
+             batch=256, z_dim=2, hidden=64, real_label=1.0, fake_label=0.0, seed=0),
+        r"""**The game has two players: stop one and watch the other.** This preset starts from the *Non-saturating* preset's
+run (seed 0) already trained for 2,000 steps — shipped as `weights/toy_nonsat_step2000.safetensors`, so the class need
+not wait for it. Set *Updates per press* to 100 and press **Step D only (G frozen)** ten times: D alone takes gradient steps on
+$\mathbb E_x[\log D(x)]+\mathbb E_z[\log(1-D(G(z)))]$ while G's points stay where they are; D's scores on the real points
+rise and on G's points fall — the heat map sharpens around the modes. Then press **Step G only (D frozen)** ten times:
+G alone minimises $-\log D(G(z))$ against a D that no longer answers; its points run to wherever this fixed D scores
+highest — off the ring if D is wrong there — and D's score on them goes to 1 while fewer modes are covered.
+G learns D's blind spots, not the data: only the *alternating* game keeps both honest. **Reset** starts the same
+settings from step 0 (not from the trained state); use the preset again to come back to it.""",
+        start="toy_nonsat_step2000.safetensors",
     ),
     "wgan": Preset(
         "WGAN-GP: a critic and a gradient penalty — 8, 0, 0 of 8 modes at 2,000 steps, seeds 0, 1, 2",
