@@ -474,3 +474,32 @@ def test_shipped_dcgan_samples_are_digits(shipped_weights):
     q = metrics.sample_quality(probs)
     assert q["confident_share"] > 0.88
     assert 0.05 <= q["min_class_share"] and q["max_class_share"] <= 0.15
+
+
+def test_the_loops_optimizer_step_equals_opt_step_and_keeps_hooks():
+    """``loop.optimizer_step`` skips only the profiler record of ``Optimizer.step``: the same update as
+    ``opt.step()`` (Adam, fused or not, and SGD), and an optimizer with a hook (WGAN's clipping) still runs it."""
+    from ganmodels.training import loop as L
+
+    for make in (lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.5, 0.999), fused=True),
+                 lambda ps: torch.optim.Adam(ps, lr=1e-2), lambda ps: torch.optim.SGD(ps, lr=1e-2)):
+        nets = []
+        for fast in (False, True):
+            torch.manual_seed(0)
+            net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+            opt = make(list(net.parameters()))
+            for i in range(5):
+                (L.zero_grad if fast else lambda o: o.zero_grad(set_to_none=True))(opt)
+                net(torch.linspace(-1, 1, 12).reshape(4, 3) * (i + 1)).pow(2).mean().backward()
+                (L.optimizer_step if fast else type(opt).step)(opt)
+                assert all(p.grad is not None for p in net.parameters())
+            nets.append(net)
+        assert all(torch.equal(a, b) for a, b in zip(nets[0].parameters(), nets[1].parameters()))
+        assert not any(p.requires_grad is False for p in nets[1].parameters())
+    calls = []
+    net = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    opt.register_step_post_hook(lambda o, a, k: calls.append(1))
+    net(torch.ones(1, 2)).sum().backward()
+    L.optimizer_step(opt)
+    assert calls == [1]

@@ -51,7 +51,7 @@ from ganmodels import weights as W
 from ganmodels.imageio import upscale_nearest, write_gif
 from ganmodels.losses import (LOSSES, GANObjective, clip_after_step, clip_weights, d_loss, gradient_penalty,
                               score_logs)
-from ganmodels.training.loop import NonFiniteLoss, train_loop
+from ganmodels.training.loop import NonFiniteLoss, optimizer_step, train_loop, zero_grad
 
 IMAGE_DATASETS = ("mnist", "fashion", "folder")
 DATASETS = toy.TOY_DATASETS + IMAGE_DATASETS
@@ -579,12 +579,12 @@ class Trainer:
     def _update(self, run: _Run, which: str, batch) -> float:
         """One update of D or of G on ``batch`` in the calling thread (the run is paused); its loss."""
         opt = run.optimizers[which]
-        opt.zero_grad(set_to_none=True)
+        zero_grad(opt)
         loss, logs = (run.objective.d_loss if which == "D" else run.objective.g_loss)(batch)
         if not torch.isfinite(loss):
             raise NonFiniteLoss(self.step + 1, logs)
         loss.backward()
-        opt.step()                             # (WGAN weight clipping is hooked to D's optimizer)
+        optimizer_step(opt)                    # (WGAN weight clipping is hooked to D's optimizer)
         if which == "G":
             run.objective.after_step()
             self.g_updates += 1
