@@ -39,6 +39,7 @@ CSS = """
 .pixelated img, img.pixelated { image-rendering: pixelated; }
 .formula { font-size: 0.95em; }
 footer { display: none !important; }
+.units-table th:last-child, .units-table td:last-child { white-space: nowrap; word-break: normal; }
 """
 
 

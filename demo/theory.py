@@ -520,7 +520,7 @@ def build(ctx: AppContext) -> None:
                  api_name="theory_fid" if i == 0 else None, api_visibility="public" if i == 0 else "private")
     gr.Markdown(measured_markdown(manifest), elem_id="theory_measured")
 
-    gr.Markdown(UNITS)
+    gr.Markdown(UNITS, elem_classes=["units-table"])   # app.CSS: the short last column never wraps mid-word
 
 
 # cheap endpoints measured by bench/latency.py: api_name → example inputs

@@ -1502,6 +1502,10 @@ class _Handlers:
         s = _session(request)
         mode = self.mode(request)
         try:
+            from ganmodels.training.live import IMAGE_DATASETS, PRIVATE_IMAGE_MESSAGE
+
+            if mode == OWN and vals and vals[0] in IMAGE_DATASETS:   # said first: the image limits would not matter
+                return f"⚠️ {PRIVATE_IMAGE_MESSAGE}"
             shown = self.viewed(request)
             if self._echo(request, self.config(*vals, base=shown.cfg if shown is not None
                                                else (self.pending.get(s) if s else None))):
@@ -1642,7 +1646,10 @@ class _Handlers:
         explain = self.explain(name)
         cfg = T.preset_config(name)
         if self.mode(request) == OWN and cfg.dataset in T.IMAGE_DATASETS:
-            raise gr.Error(T.PRIVATE_IMAGE_MESSAGE)
+            # a toast and the message under the settings, not gr.Error: an error marks every output (each
+            # setting) with an error badge that hides its value
+            gr.Warning(T.PRIVATE_IMAGE_MESSAGE)
+            return [gr.skip()] * (len(SETTING_NAMES) + 2) + [f"⚠️ {T.PRIVATE_IMAGE_MESSAGE}"]
         before = self.shown_cfg(request)
         if self.mode(request) == OWN and self.runs.get(_session(request)) is None:
             tr = self.target(request, create=True, cfg=cfg)

@@ -163,8 +163,16 @@ def test_image_runs_are_the_lecturers_and_students_get_a_message(class_app):
     S = "student-images"
     status, msg = call(url, "training_reset", settings(dataset="mnist", batch=32), S)
     assert status == "error" and "only the lecturer" in msg and "2-D" in msg, msg
-    status, msg = call(url, "training_preset", ["digits"], S)
-    assert status == "error" and "only the lecturer" in msg, msg
+    # the preset answers with a toast and the message under the settings (an error would mark every setting)
+    import urllib.request
+
+    from bench.common import _body
+
+    req = urllib.request.Request(f"{url}/gradio_api/run/training_preset", data=_body(["digits"], S),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        out = json.loads(r.read())["data"]
+    assert "only the lecturer" in out[-1], out
     assert ctx.training_runs.get(S) is None or ctx.training_runs.get(S).cfg.is_toy
 
 
@@ -587,3 +595,32 @@ def test_freeze_preset_starts_from_the_shipped_state_and_says_what_was_measured(
             h_empty.use_preset("freeze", req)
     finally:
         shared.close()
+
+
+def test_a_student_choosing_an_image_dataset_is_told_it_is_the_lecturers_first():
+    """The settings' answer to an image dataset in a student's own run is the image-run message, even with a
+    2-D batch size that image data would refuse (it was "batch must be … for image data")."""
+    from types import SimpleNamespace
+
+    from demo import training as TR
+
+    shared = T.Trainer(small())
+    try:
+        h = TR._Handlers(shared, None, (), runs=SimpleNamespace(get=lambda s: None), key=KEY, everyone=False)
+        req = SimpleNamespace(session_hash="student-settings", client=SimpleNamespace(host="10.0.0.9"))
+        msg = h.apply_settings(*settings(dataset="mnist", batch=256), request=req)
+        assert "only the lecturer" in msg and "batch" not in msg, msg
+    finally:
+        shared.close()
+
+
+def test_single_updates_say_what_d_outputs_now():
+    tr = T.Trainer(small())
+    try:
+        tr.run_steps(3)
+        msg = tr.update_once("D", 5)
+        assert "Now D(x)" in msg and "D(G(z))" in msg and "mean σ" in msg, msg
+        tr.reset(small(loss="wgan-gp"))
+        assert "raw output" in tr.update_once("G", 2)
+    finally:
+        tr.close()

@@ -617,10 +617,24 @@ class Trainer:
                 other = "G" if which == "D" else "D"
                 what = f"one {which} update" if n == 1 else f"{n} {which} updates"
                 self.message = (f"{what} (last {which} loss {loss:.4g}); {other} frozen — "
-                                f"{self.d_updates} D and {self.g_updates} G updates apart from whole steps")
+                                f"{self.d_updates} D and {self.g_updates} G updates apart from whole steps"
+                                + self._d_now())
             self.state = "paused" if self.step or self.d_updates or self.g_updates else "idle"
             self._take_snapshot()
             return self.message
+
+    @torch.no_grad()
+    def _d_now(self) -> str:
+        """D's outputs now (the curves' D(x), D(G(z)) are those of the last whole step), for a 2-D run."""
+        if not self.cfg.is_toy or self.run.real_metric is None:
+            return ""
+        r = self.D(torch.as_tensor(self.run.real_metric, dtype=torch.float32))
+        f = self.D(self.G(self.run.z_fixed))
+        where = f"over {len(r):,} real and {len(f):,} generated points"
+        if self.cfg.loss in ("minimax", "ns"):
+            return (f". Now D(x) {float(torch.sigmoid(r).mean()):.2f}, D(G(z)) {float(torch.sigmoid(f).mean()):.2f} "
+                    f"(mean σ of D's output {where})")
+        return f". Now D's mean raw output {float(r.mean()):.3g} on real, {float(f.mean()):.3g} on generated points ({where})"
 
     @torch.no_grad()
     def slow_iteration(self, show: int = 150) -> dict:
