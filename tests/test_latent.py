@@ -168,15 +168,25 @@ def test_app_starts_with_broken_weights(tiny_weights, tmp_path):
 # ------------------------------------------------------------------ a real browser
 
 
-@pytest.mark.browser
-def test_browser_drag_slider_changes_image(served_app, browser):
-    url, _, _ = served_app
+def _open_image(browser, url, selector):
+    """A new page on the app, once the image under ``selector`` has loaded: (page, image, its src)."""
     page = browser.new_page()
     page.set_default_timeout(120_000)
     page.goto(url, wait_until="domcontentloaded")
-    img = page.locator("#latent-out img").first
+    img = page.locator(f"{selector} img").first
     img.wait_for(timeout=60_000)
-    before = img.get_attribute("src")
+    return page, img, img.get_attribute("src")
+
+
+def _wait_new_src(page, selector, before):
+    page.wait_for_function("([s, b]) => { const i = document.querySelector(s + ' img'); return i && i.src !== b; }",
+                           arg=[selector, before], timeout=60_000)
+
+
+@pytest.mark.browser
+def test_browser_drag_slider_changes_image(served_app, browser):
+    url, _, _ = served_app
+    page, img, before = _open_image(browser, url, "#latent-out")
     slider = page.locator("#latent-pc1 input[type=range]").first
     slider.scroll_into_view_if_needed()     # the mouse can only drag what is inside the viewport
     box = slider.bounding_box()
@@ -185,8 +195,7 @@ def test_browser_drag_slider_changes_image(served_app, browser):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=8)
     page.mouse.up()
-    page.wait_for_function("(b) => { const i = document.querySelector('#latent-out img'); "
-                           "return i && i.src !== b; }", arg=before, timeout=60_000)
+    _wait_new_src(page, "#latent-out", before)
     assert float(slider.input_value()) > 1.0
     assert img.get_attribute("src") != before
     page.close()
@@ -196,18 +205,12 @@ def test_browser_drag_slider_changes_image(served_app, browser):
 def test_browser_typed_z_scale_redraws_the_grid(served_app, browser):
     """A ψ typed into the slider's number box (no drag, so no .release) redraws the 8×8 grid too."""
     url, _, _ = served_app
-    page = browser.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(url, wait_until="domcontentloaded")
-    grid = page.locator("#latent-grid img").first
-    grid.wait_for(timeout=60_000)
-    before = grid.get_attribute("src")
+    page, grid, before = _open_image(browser, url, "#latent-grid")
     box = page.locator("input[type=number][aria-label*='z scale']").first
     box.scroll_into_view_if_needed()
     box.fill("0.3")
     box.press("Enter")
-    page.wait_for_function("(b) => { const i = document.querySelector('#latent-grid img'); "
-                           "return i && i.src !== b; }", arg=before, timeout=60_000)
+    _wait_new_src(page, "#latent-grid", before)
     assert grid.get_attribute("src") != before
     page.close()
 
