@@ -426,7 +426,7 @@ def test_every_manifest_command_parses():
         # a run started from earlier weights (--init-from) records its lineage: commands joined by &&
         parts = [shlex.split(c) for c in entry["command"].split(" && ")]
         if parts[0][3:4] == ["toy_state"]:      # a trained live 2-D run (ganmodels.training.toy_state)
-            from ganmodels.training import toy_state as TS
+            from ganmodels.cli import toy_state as TS
 
             assert parts[0][:3] == ["python", "-m", "ganmodels.train"] and len(parts) == 1, name
             assert TS.parser().parse_args(parts[0][4:]).steps == entry["steps"], name

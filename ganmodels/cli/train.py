@@ -123,7 +123,7 @@ def _export(run: Run, args, argv: list[str], last: int, seconds: float, ckpt: Pa
 def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["toy_state"]:      # a live 2-D run, trained and saved as the Live-training tab saves one
-        from ganmodels.training import toy_state
+        from ganmodels.cli import toy_state
         return toy_state.main(argv[1:])
     recipe, args = _parse(argv)
     if args.threads:

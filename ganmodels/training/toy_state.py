@@ -14,8 +14,6 @@ PyTorch.  This module never imports gradio.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -92,36 +90,24 @@ def load(path: str | Path, manifest: dict | None = None) -> T.Trainer:
     return tr
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ganmodels.train toy_state", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="nonsat", choices=[k for k, v in T.PRESETS.items()
-                                                          if v.config.get("dataset") in ("ring", "grid")])
-    p.add_argument("--steps", type=int, default=T.PRESET_STEPS)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--export", default="weights", help="folder: the state and its manifest entry go here")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.steps < 1:
-        raise SystemExit("error: --steps must be at least 1")
+def export(preset: str, steps: int, out: str | Path, seed: int = 0) -> str:
+    """Train ``preset`` for ``steps`` steps, save it into folder ``out`` with its manifest entry; its file name."""
+    if int(steps) < 1:
+        raise ValueError("the number of steps must be at least 1")
     t0 = time.time()
-    tr = train(args.preset, args.steps, args.seed)
+    tr = train(preset, steps, seed)
     try:
-        out = Path(args.export)
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        name = file_name(args.preset, args.steps)
+        name = file_name(preset, steps)
         tr.save(out / name)
     finally:
         tr.close()
-    cmd = (f"python -m ganmodels.train toy_state --preset {args.preset} --steps {args.steps}"
-           + (f" --seed {args.seed}" if args.seed else "") + " --export weights")
-    W.update_manifest(out, name, data=DATA, command=cmd, steps=args.steps, trained_on="CPU (1 thread)",
+    cmd = (f"python -m ganmodels.train toy_state --preset {preset} --steps {int(steps)}"
+           + (f" --seed {seed}" if seed else "") + " --export weights")
+    W.update_manifest(out, name, data=DATA, command=cmd, steps=int(steps), trained_on="CPU (1 thread)",
                       train_minutes=round((time.time() - t0) / 60, 2))
-    print(f"exported {name} to {out} ({args.steps} steps of preset {args.preset})", file=sys.stderr)
-    return 0
+    return name
 
 
 def measured_markdown(entry: dict | None) -> str:
