@@ -17,7 +17,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ganmodels.train toy_state", description=TS.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="nonsat", choices=[k for k, v in T.PRESETS.items()
-                                                          if v.config.get("dataset") in ("ring", "grid")])
+                                                          if v.config.get("dataset") in ("ring", "grid") and v.start is None])
     p.add_argument("--steps", type=int, default=T.PRESET_STEPS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export", default="weights", help="folder: the state and its manifest entry go here")
