@@ -1309,6 +1309,10 @@ class Preset:
     start: str | None = None   # a shipped trained state (``ganmodels.training.toy_state``) the run starts from
 
 
+# the non-saturating preset's settings; "freeze" starts from its run trained to step PRESET_STEPS
+NONSAT = dict(dataset="ring", loss="ns", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, k=1,
+              batch=256, z_dim=2, hidden=64, real_label=1.0, fake_label=0.0, seed=0)
+
 PRESETS: dict[str, Preset] = {
     "collapse": Preset(
         "Mode collapse (minimax loss, ring of 8) — 0, 1, 0 of 8 modes at 2,000 steps, seeds 0, 1, 2",
@@ -1335,8 +1339,7 @@ Compare *modes covered* with the collapse preset to see what the loss alone chan
     ),
     "nonsat": Preset(
         "Non-saturating loss + equal step sizes — 8, 4, 6 of 8 modes at 2,000 steps, seeds 0, 1, 2",
-        dict(dataset="ring", loss="ns", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, k=1,
-             batch=256, z_dim=2, hidden=64, real_label=1.0, fake_label=0.0, seed=0),
+        dict(NONSAT),
         r"""**Two changes from the collapse preset: the loss and the step sizes.** G *maximises* $\log D(G(z))$, i.e. minimises
 $-\log D(G(z))$ — "standard in practice" (Goodfellow et al. 2014) — whose gradient is largest exactly where D rejects
 G's samples, so rejected samples keep moving instead of stalling; *and* G no longer outruns D (equal step sizes,
@@ -1346,8 +1349,7 @@ collapse — some runs still miss a mode or two for a while: compare *modes cove
     ),
     "freeze": Preset(
         "Freeze one player — the non-saturating run above, trained to step 2,000 (shipped): Step D only / Step G only",
-        dict(dataset="ring", loss="ns", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, k=1,
-             batch=256, z_dim=2, hidden=64, real_label=1.0, fake_label=0.0, seed=0),
+        dict(NONSAT),
         r"""**The game has two players: stop one and watch the other.** This preset starts from the *Non-saturating* preset's
 run (seed 0) already trained for 2,000 steps — shipped as `weights/toy_nonsat_step2000.safetensors`, so the class need
 not wait for it. Set *Updates per press* to 100 and press **Step D only (G frozen)** ten times: D alone takes gradient steps on
