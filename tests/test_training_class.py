@@ -231,6 +231,117 @@ def test_one_thread_trains_every_run_and_none_starves():
         runs.close()
 
 
+# ------------------------------------------------------------------ batched runs (ganmodels.training.batched)
+
+
+def _double(tr: T.Trainer, z_seed: int) -> None:
+    """The run in float64 with its own z generator: two ways of training it must then agree exactly."""
+    run = tr.run
+    run.G.double()
+    run.D.double()
+    data = run.data
+    run.data = (x.double() for x in data)
+    g = torch.Generator().manual_seed(z_seed)
+    run.objective.sample_z = lambda n, device: toy.sample_noise(run.cfg.noise, n, run.cfg.z_dim, generator=g).double()
+
+
+@pytest.mark.parametrize("loss,optimizer,k,runs", [("ns", "adam", 1, 3), ("minimax", "adam", 2, 3),
+                                                   ("lsgan", "adam", 1, 3), ("hinge", "sgd", 3, 3),
+                                                   ("wgan-clip", "sgd", 1, 3), ("wgan-gp", "adam", 2, 1)])
+def test_batched_runs_train_as_each_would_alone(loss, optimizer, k, runs):
+    """R runs (their own data, seeds and learning rates) stepped as one batched computation end where
+    train_loop takes each alone: parameters, Adam state and every step's logs (float64, so that Adam's
+    division cannot amplify float32 rounding).  WGAN-GP with one run: its interpolation ε comes from
+    the global generator, drawn per run by train_loop and for all runs at once here."""
+    from ganmodels.training import batched
+    from ganmodels.training.loop import train_loop
+
+    cfgs = [small(dataset=d, loss=loss, optimizer=optimizer, k=k, seed=s, lr_d=lr, beta1=b1)
+            for d, s, lr, b1 in [("ring", 0, 1e-3, 0.5), ("moons", 3, 3e-3, 0.0), ("spiral", 5, 5e-4, 0.9)][:runs]]
+    alone, together = [T.Trainer(c) for c in cfgs], [T.Trainer(c) for c in cfgs]
+    for i, (a, b) in enumerate(zip(alone, together)):
+        _double(a, 100 + i)
+        _double(b, 100 + i)
+    steps = 6
+    torch.manual_seed(9)
+    logs = []
+    for a in alone:
+        rows = []
+        train_loop(a.objective, a.data, a.optimizers, steps=steps, k=a.cfg.k, k_g=a.cfg.k_g,
+                   on_step=lambda s, lg, rows=rows: rows.append(lg))
+        logs.append(rows)
+    torch.manual_seed(9)
+    group = batched.Group([b.run for b in together])
+    out = []
+    for s in range(steps):
+        o, err = group.step(s)
+        assert not err
+        out.append(o)
+    group.write_back([True] * runs)
+    for r, (a, b) in enumerate(zip(alone, together)):
+        for net in ("G", "D"):
+            for pa, pb in zip(getattr(a, net).parameters(), getattr(b, net).parameters()):
+                assert torch.allclose(pa, pb, rtol=0, atol=1e-12), (net, (pa - pb).abs().max())
+                if optimizer == "adam":
+                    sa, sb = a.optimizers[net].state[pa], b.optimizers[net].state[pb]
+                    assert float(sa["step"]) == float(sb["step"]) == steps * (k if net == "D" else 1)
+                    assert torch.allclose(sa["exp_avg_sq"], sb["exp_avg_sq"], rtol=0, atol=1e-15)
+        for s in range(steps):
+            got = batched.logs_dict(out[s][r].tolist())
+            assert set(got) >= set(logs[r][s]) - {"d_fake_g"}
+            for key, v in logs[r][s].items():
+                assert got[key] == pytest.approx(v, rel=1e-6, abs=1e-9), (s, key)     # (score_logs: float32)
+    if loss == "wgan-clip":
+        assert all(p.abs().max() <= 0.01 for b in together for p in b.D.parameters())
+    for b in together:         # and the optimizers go on from the written-back state as usual
+        b.optimizers["G"].step()
+
+
+def test_the_scheduler_batches_runs_that_share_settings_and_keeps_the_others_apart():
+    runs = C.PrivateRuns(lambda cfg, sch: T.Trainer(cfg, scheduler=sch), cap=10, idle_s=600)
+    try:
+        same = [runs.create(f"s{i}", small(seed=i, dataset=d, lr_g=lr))
+                for i, (d, lr) in enumerate([("ring", 1e-3), ("moons", 2e-3), ("spiral", 1e-3)])]
+        other = runs.create("other", small(loss="lsgan"))
+        assert len({t.batch_key() for t in same}) == 1 and same[0].batch_key() is None   # (idle: no key)
+        for t in same + [other]:
+            t.start()
+        assert same[0].batch_key() == same[2].batch_key() != other.batch_key() is not None
+        assert wait_until(lambda: all(t.step >= 30 for t in same + [other]), 120), [t.step for t in same + [other]]
+        assert runs.scheduler.batched_slices > 0
+        for t in same + [other]:
+            t.pause()
+            assert t.state == "paused" and len(t.history) == t.step          # one curve row per step
+            assert [r[0] for r in t.history] == list(range(1, t.step + 1))
+        steps = [t.step for t in same]
+        time.sleep(0.3)
+        assert [t.step for t in same] == steps                              # paused means paused
+        # each run trained its own data: the generated points differ, and match a snapshot of the run
+        with torch.no_grad():
+            pts = [t.G(t.run.z_fixed[:100]).numpy() for t in same]
+        assert not np.allclose(pts[0], pts[1])
+        same[0]._take_snapshot()
+        np.testing.assert_allclose(same[0].snapshot().fake[:100], pts[0], atol=1e-6)
+    finally:
+        runs.close()
+
+
+def test_a_nan_in_one_batched_run_pauses_it_alone():
+    runs = C.PrivateRuns(lambda cfg, sch: T.Trainer(cfg, scheduler=sch), cap=10, idle_s=600)
+    try:
+        trs = [runs.create(f"s{i}", small(seed=i)) for i in range(3)]
+        trs[1].run_steps(2)
+        with torch.no_grad():
+            next(trs[1].D.parameters()).fill_(float("nan"))
+        for t in trs:
+            t.start()
+        assert wait_until(lambda: trs[1].state == "paused" and trs[0].step > 20 and trs[2].step > 20, 120)
+        assert "NaN" in trs[1].message and trs[1].message.startswith("Paused: step 3:")
+        assert trs[0].state == trs[2].state == "running" and not trs[0].message
+    finally:
+        runs.close()
+
+
 # ------------------------------------------------------------------ GAN Lab's views in the trainer
 
 

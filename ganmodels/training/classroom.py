@@ -5,6 +5,10 @@
 round-robin, ``slice_s`` seconds of training per run and turn: thirty started runs each get a
 thirtieth of that thread, a run with bigger networks gets the same time (fewer steps), none
 starves, and the rest of the machine's cores stay with the web server and the other tabs.
+Runs that share their networks' shapes and training settings (``live.Trainer.batch_key``: a class
+that started from the same preset) are trained together in one batched computation
+(``ganmodels.training.batched``), a slice of ``slice_s`` per run (at most ``GROUP_SLICE_MAX_S``),
+which gives each of them several times the steps that separate slices would.
 Between slices it calls ``between_slices()`` (the app gives way to interactive requests there).
 
 ``PrivateRuns`` keeps the runs by session: at most ``cap`` of them (the next one is refused with a
@@ -19,9 +23,11 @@ import time
 from typing import Callable
 
 from ganmodels.errors import InputError
+from ganmodels.training import batched
 from ganmodels.training import live as T
 
 SLICE_S = 0.01            # training time per run and turn
+GROUP_SLICE_MAX_S = 0.1   # a batched slice of several runs: SLICE_S per run, at most this long
 REAP_EVERY_S = 1.0        # how often idle runs are looked for
 THREAD_NAME = "gan-class-scheduler"
 
@@ -30,11 +36,13 @@ class Scheduler:
     """``workers`` threads (one by default) for all scheduled trainers: round-robin slices, the run
     served longest ago first, never one run in two threads at once (see the module docstring)."""
 
-    def __init__(self, *, slice_s: float = SLICE_S, workers: int = 1,
+    def __init__(self, *, slice_s: float = SLICE_S, workers: int = 1, batch: bool = True,
                  on_thread_start: Callable[[], object] | None = None,
                  between_slices: Callable[[], object] | None = None,
                  housekeeping: Callable[[], object] | None = None):
         self.slice_s = slice_s
+        self.batch = batch                       # train runs that share networks and settings as one computation
+        self.batched_slices = 0
         self.on_thread_start, self.between_slices, self.housekeeping = on_thread_start, between_slices, housekeeping
         self._cv = threading.Condition()
         self._trainers: list = []
@@ -72,15 +80,22 @@ class Scheduler:
         with self._cv:
             return list(self._trainers)
 
-    def _pick(self):
-        """(under the lock) The trainer with work that was served longest ago, or None."""
+    def _pick(self) -> list:
+        """(under the lock) The trainer with work that was served longest ago, and (``batch``) the
+        other ready runs it can be trained with in one batched computation; [] when none has work."""
         ready = [t for t in self._trainers if id(t) not in self._running and t.wants_work()]
         if not ready:
-            return None
-        t = min(ready, key=lambda t: self._served.get(id(t), 0.0))
-        self._running.add(id(t))
-        self._served[id(t)] = time.monotonic()
-        return t
+            return []
+        ready.sort(key=lambda t: self._served.get(id(t), 0.0))
+        group = [ready[0]]
+        key = ready[0].batch_key() if self.batch else None
+        if key is not None:
+            group += [t for t in ready[1:] if t.batch_key() == key][:batched.GROUP_MAX - 1]
+        now = time.monotonic()
+        for t in group:
+            self._running.add(id(t))
+            self._served[id(t)] = now
+        return group
 
     def _main(self, index: int) -> None:
         import torch
@@ -99,18 +114,24 @@ class Scheduler:
             with self._cv:
                 if self._closed:
                     return
-                t = self._pick()
-                if t is None:
+                group = self._pick()
+                if not group:
                     self._cv.wait(REAP_EVERY_S)
                     continue
             try:
-                if t.run_slice(self.slice_s):
+                if len(group) > 1:          # several runs that can share one batched computation
+                    if batched.train_group(group, min(GROUP_SLICE_MAX_S, self.slice_s * len(group)),
+                                           between=self.between_slices, yield_every_s=self.slice_s):
+                        self.slices += 1
+                        self.batched_slices += 1
+                elif group[0].run_slice(self.slice_s):
                     self.slices += 1
             except Exception:  # noqa: BLE001 -- one broken run must not stop everybody's
                 pass
             finally:
                 with self._cv:
-                    self._running.discard(id(t))
+                    for t in group:
+                        self._running.discard(id(t))
             if self.between_slices is not None:
                 self.between_slices()
 

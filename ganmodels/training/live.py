@@ -408,6 +408,8 @@ class Trainer:
         self._last_snap = 0.0
         self._snap_cost = 0.0                # seconds the last snapshot took
         self._snap_train = 0.0               # training seconds (elapsed()) at the last snapshot
+        self._own_s = 0.0                    # batched slices: this run's share of their time (for snapshots)
+        self._snap_own = 0.0                 # _own_s at the last batched slice's snapshot
         self._lock = threading.RLock()
         self._cv = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -844,6 +846,12 @@ class Trainer:
             err = f"Paused: training failed at step {self.step + 1}: {type(e).__name__}: {e}"
         finally:
             run.objective.cancel = None
+        return self._end(job, stop, deadline, err)
+
+    def _end(self, job: tuple, stop: threading.Event | None, deadline: float | None, err: str | None) -> bool:
+        """After a piece of training (``_work``, or a batched slice): account its time, pause on an
+        error or at the end, publish.  Returns False when the calling thread must exit."""
+        cmd, gen, run, start, t0 = job
         with self._cv:
             if stop is not None and stop.is_set():     # replaced or closed: nothing of this thread is published
                 return False
@@ -884,6 +892,57 @@ class Trainer:
             job = self._begin()
         self._work(job, None, time.perf_counter() + budget_s)
         return True
+
+    # ---------------------------------------------------------------- batched with other runs
+
+    def batch_key(self) -> tuple | None:
+        """What this run must share with others to be trained with them in one batched computation
+        (``ganmodels.training.batched``): loss, optimizer, k_D, k_G, batch, noise, labels, λ and the
+        networks' shapes.  None unless it is a scheduled 2-D run that is running."""
+        if self.scheduler is None or self._cmd != "run" or self._closed or self._busy:
+            return None
+        run = self.run
+        c = run.cfg
+        if not c.is_toy or run.objective.fixed_z is not None:
+            return None
+        from ganmodels.training.batched import shapes
+
+        o = run.objective
+        return (o.loss, c.optimizer, max(1, int(c.k)), max(1, int(c.k_g)), c.batch, o.noise, o.real_label,
+                o.fake_label, o.gp_weight, shapes(run.G), shapes(run.D))
+
+    def _group_join(self, key: tuple | None):
+        """(the scheduler's thread) Begin a batched slice: the job (as ``_begin``) plus this run's
+        ``batch_key``, or None when it is not running or its key is not ``key`` (when given)."""
+        with self._cv:
+            k = self.batch_key()
+            if k is None or (key is not None and k != key):
+                return None
+            return (*self._begin(), k)
+
+    def _group_halted(self, job: tuple) -> bool:
+        cmd, gen = job[0], job[1]
+        return self._gen != gen or self._cmd != cmd or self._restart
+
+    def _group_leave(self, job: tuple, logs: list[dict], err: str | None, own_s: float) -> None:
+        """End a batched slice: record its steps (``logs``, one dict per step), publish as ``_work``
+        does, and take a snapshot when one is due — at most SNAPSHOT_SHARE of this run's share
+        ``own_s`` of the batched computation's time."""
+        cmd, gen, run, start, t0 = job
+        with self._lock:
+            if gen == self._gen and logs:
+                for i, lg in enumerate(logs):
+                    self.history.append(_history_row(start + i + 1, lg))
+                self.step = start + len(logs)
+            self._own_s += own_s
+            now = time.perf_counter()
+            snap = (gen == self._gen and self._cmd == "run" and err is None and now >= self._next_snap
+                    and (self.watched or now - self._last_snap >= UNWATCHED_SNAPSHOT_S)
+                    and self._own_s - self._snap_own >= self._snap_cost * (1 / SNAPSHOT_SHARE - 1))
+            if snap:
+                self._take_snapshot(frame=now >= self._next_frame)
+                self._snap_own = self._own_s
+        self._end(job, None, time.perf_counter() + 1.0, err)
 
     def _on_step(self, step: int, logs: dict, gen: int, stop: threading.Event | None):
         if self.between_steps is not None:
