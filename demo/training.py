@@ -1280,6 +1280,8 @@ class _Handlers:
         # session → (the config the server just put into the controls, when): the controls then fire one change
         # event each, carrying a mix of old and new values in no reliable order — those echoes are not requests
         self.echo: collections.OrderedDict[str, tuple[Any, float]] = collections.OrderedDict()
+        # session → (the 2-D dataset its Dataset box was put back to after an image dataset was refused, when)
+        self.refused: collections.OrderedDict[str, tuple[str, float]] = collections.OrderedDict()
 
     # -------------------------------------------------------------- who may do what to which run
 
@@ -1499,13 +1501,32 @@ class _Handlers:
         return False
 
     def apply_settings(self, *vals, request: Any = None):
+        """A settings change → (the message under the settings, the Dataset box).  The box changes only
+        when a student chose an image dataset for their own run: it goes back to the run's 2-D dataset
+        (so that what it shows is what Start trains), and the message stays."""
+        import gradio as gr
+
+        from ganmodels.training.live import IMAGE_DATASETS, PRIVATE_IMAGE_MESSAGE
+
+        s = _session(request)
+        if self.mode(request) == OWN and vals and vals[0] in IMAGE_DATASETS:   # said first: the image limits
+            back = self.shown_cfg(request)                                        # would not matter
+            back = back.dataset if back is not None and back.is_toy else "ring"
+            if s:
+                self._remember(self.refused, s, (back, time.monotonic()))
+            return f"⚠️ {PRIVATE_IMAGE_MESSAGE}", back
+        with self._lock:
+            put_back = self.refused.pop(s, None) if s else None
+        msg = self._apply_settings(*vals, request=request)
+        if (not msg and put_back is not None and vals and vals[0] == put_back[0]
+                and time.monotonic() - put_back[1] < ECHO_MAX_S):
+            return gr.skip(), gr.skip()          # the box catching up: the refusal's message stays
+        return msg, gr.skip()
+
+    def _apply_settings(self, *vals, request: Any = None) -> str:
         s = _session(request)
         mode = self.mode(request)
         try:
-            from ganmodels.training.live import IMAGE_DATASETS, PRIVATE_IMAGE_MESSAGE
-
-            if mode == OWN and vals and vals[0] in IMAGE_DATASETS:   # said first: the image limits would not matter
-                return f"⚠️ {PRIVATE_IMAGE_MESSAGE}"
             shown = self.viewed(request)
             if self._echo(request, self.config(*vals, base=shown.cfg if shown is not None
                                                else (self.pending.get(s) if s else None))):
@@ -1781,7 +1802,7 @@ def _wire(t: _Tab, h: _Handlers) -> None:
     # one at a time, in the order they were sent: a preset, a link or a switch of run sets all the settings at
     # once, and their change events carry the values of their moment — the last one sent must be applied last
     for comp in t.settings:
-        comp.change(req(h.apply_settings), t.settings, t.settings_msg, api_visibility="private",
+        comp.change(req(h.apply_settings), t.settings, [t.settings_msg, t.settings[0]], api_visibility="private",
                     **{**cheap, "concurrency_limit": 1, "concurrency_id": "training_settings"})
     t.start.click(req(h.start), None, t.status, api_name="training_start", **cheap)
     t.pause.click(req(h.pause), None, t.status, api_name="training_pause", **cheap)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import time
 import weakref
 
@@ -550,6 +551,28 @@ def test_browser_two_sessions_train_their_own_runs(class_app, browser):
         release_all(ctx)
 
 
+@pytest.mark.browser
+def test_browser_a_refused_image_dataset_puts_the_box_back(class_app, browser):
+    """A student choosing MNIST for their own run: the message says why, and the Dataset box goes back to the
+    2-D dataset that Start trains (walk difference 6c: it stayed on MNIST while Start trained the ring)."""
+    url, ctx = class_app
+    release_all(ctx)
+    page = browser.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("button", name=re.compile(r"^Settings\s*▼$")).click()      # the accordion
+        box = page.get_by_label("Dataset (image data", exact=False)
+        box.click()
+        page.get_by_role("option", name="MNIST digits").click()
+        assert wait_until(lambda: "only the lecturer" in page.inner_text("body"), 60)
+        assert wait_until(lambda: box.input_value() == "ring of 8 Gaussians", 30), box.input_value()
+        time.sleep(1.5)                     # the box's own change event has come back by now: the message stays
+        assert "only the lecturer" in page.inner_text("body") and box.input_value() == "ring of 8 Gaussians"
+    finally:
+        page.close()
+        release_all(ctx)
+
+
 def test_a_settings_link_is_checked_like_typed_settings():
     from demo.common import InputError
     from demo.training import settings_from_query
@@ -719,8 +742,16 @@ def test_a_student_choosing_an_image_dataset_is_told_it_is_the_lecturers_first()
     try:
         h = TR._Handlers(shared, None, (), runs=SimpleNamespace(get=lambda s: None), key=KEY, everyone=False)
         req = SimpleNamespace(session_hash="student-settings", client=SimpleNamespace(host="10.0.0.9"))
-        msg = h.apply_settings(*settings(dataset="mnist", batch=256), request=req)
+        msg, box = h.apply_settings(*settings(dataset="mnist", batch=256), request=req)
         assert "only the lecturer" in msg and "batch" not in msg, msg
+        # the Dataset box goes back to the 2-D dataset that Start would train (walk difference 6c) ...
+        assert box == "ring"
+        # ... and its change event coming back leaves the message up
+        assert all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1
+                   for v in h.apply_settings(*settings(dataset="ring", batch=256), request=req))
+        # a real change afterwards answers as always (a bad value: its message; a good one: none)
+        msg, box = h.apply_settings(*settings(dataset="ring", lr="x"), request=req)
+        assert msg.startswith("⚠️") and isinstance(box, dict)
     finally:
         shared.close()
 
