@@ -171,6 +171,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="a private run whose browser tab stopped polling for this long is stopped and freed")
     p.add_argument("--toy-threads", type=int, default=1,
                    help="threads that train all private 2-D runs, round-robin in small slices (default 1)")
+    p.add_argument("--toy-batch", type=int, choices=(0, 1), default=1,
+                   help="1 (default): private runs that share their networks and settings are trained as one "
+                        "batched computation; 0: each in its own slices")
     p.add_argument("--open-api", action="store_true",
                    help="also accept direct POST /gradio_api/run/<name> calls, which skip the queue and its "
                         "limits (for scripts and benchmarks; off by default, as on Hugging Face Spaces)")
@@ -214,6 +217,7 @@ def serve(args: argparse.Namespace, *, block: bool = True):
     ctx.everyone_lecturer = ctx.lecturer_key is None and args.host in ("127.0.0.1", "localhost", "::1")
     ctx.max_private_runs, ctx.run_idle_s = args.max_private_runs, 60.0 * args.run_idle_minutes
     ctx.toy_threads = args.toy_threads
+    ctx.toy_batch = bool(args.toy_batch)
     lazy_session_config()
     app = build_app(ctx)
     app.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size,

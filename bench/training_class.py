@@ -1,6 +1,6 @@
 """A class training at once: every student's own 2-D run, the lecturer's run, and the slider load.
 
-    python bench/training_class.py [--students 30] [--seconds 60] [--toy-threads 1]
+    python bench/training_class.py [--students 30] [--seconds 60] [--toy-threads 1] [--toy-batch 1] [--no-sliders]
 
 Starts the app in its own process (``python app.py --lecturer-key … --max-private-runs N+5``), then:
 
@@ -116,6 +116,7 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--solo-seconds", type=float, default=10, help="the lecturer's run alone, before the class")
     p.add_argument("--toy-threads", type=int, default=1, help="app.py --toy-threads")
+    p.add_argument("--toy-batch", type=int, choices=(0, 1), default=1, help="app.py --toy-batch")
     p.add_argument("--no-sliders", action="store_true", help="without the classroom load (diagnosis)")
     p.add_argument("--url", default=None, help="an app already running with --lecturer-key " + KEY)
     args = p.parse_args(argv)
@@ -126,7 +127,8 @@ def main(argv=None) -> int:
     else:
         port = free_port()
         argv_app = ["--port", str(port), "--device", "cpu", "--lecturer-key", KEY,
-                    "--max-private-runs", str(args.students + 5), "--toy-threads", str(args.toy_threads)]
+                    "--max-private-runs", str(args.students + 5), "--toy-threads", str(args.toy_threads),
+                    "--toy-batch", str(args.toy_batch)]
         server, url = CR.launch_app(argv_app, port, "training_class_app")
     try:
         errors: list[str] = []
@@ -177,7 +179,7 @@ def main(argv=None) -> int:
         polls = sum(s.polls for s in students)
         out = {
             "bench": "training_class", "students": args.students, "seconds": args.seconds,
-            "toy_threads": args.toy_threads,
+            "toy_threads": args.toy_threads, "toy_batch": args.toy_batch,
             "errors": len(errors), "error_examples": errors[:5],
             "runs_progressing": sum(1 for s in students if len(s.samples) >= 2 and s.samples[-1][1] > s.samples[0][1]),
             "min_steps_per_s": round(min(ok_rates), 1) if ok_rates else None,

@@ -35,6 +35,7 @@ class AppContext:
     max_private_runs: int = 40           # --max-private-runs: private 2-D runs at once (one per session)
     run_idle_s: float = 600.0            # --run-idle-minutes × 60: a private run nobody polls is closed after it
     toy_threads: int = 1                 # --toy-threads: threads that train all private runs, round-robin
+    toy_batch: bool = True               # --toy-batch: runs that share settings train as one batched computation
     training_runs: Any = None            # the private runs (ganmodels.training.classroom.PrivateRuns)
 
     def __post_init__(self):

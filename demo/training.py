@@ -1037,7 +1037,7 @@ def new_trainer(cfg=None, *, device: str = "cpu", classifier=None, data_dirs: Se
 
 
 def new_private_runs(*, cap: int = 40, idle_s: float = 600.0, workers: int = 1, duty: float = 0.8,
-                     max_wait: float = 0.01):
+                     max_wait: float = 0.01, batch: bool = True):
     """The private 2-D runs of a class (``ganmodels.training.classroom.PrivateRuns``): trained by
     ``workers`` low-priority threads round-robin, which give way to interactive requests between slices
     (waiting at most ``max_wait`` s for requests in flight, and working at most ``duty`` of the time
@@ -1051,7 +1051,7 @@ def new_private_runs(*, cap: int = 40, idle_s: float = 600.0, workers: int = 1, 
 
     def make(cfg, scheduler):
         return T.Trainer(cfg, scheduler=scheduler)
-    return C.PrivateRuns(make, cap=cap, idle_s=idle_s, workers=workers,
+    return C.PrivateRuns(make, cap=cap, idle_s=idle_s, workers=workers, batch=batch,
                          on_thread_start=priority.lower_thread_priority,
                          between_slices=functools.partial(priority.yield_to_interactive, max_wait=max_wait,
                                                           duty=duty))
@@ -1112,7 +1112,7 @@ def build(ctx: AppContext):
     views = ctx.training_views = Views(trainer)
     if ctx.training_runs is None:
         ctx.training_runs = new_private_runs(cap=ctx.max_private_runs, idle_s=ctx.run_idle_s,
-                                             workers=ctx.toy_threads)
+                                             workers=ctx.toy_threads, batch=ctx.toy_batch)
     # the first pictures now, at start-up: a process's first matplotlib figure is slow, and drawn in
     # the first poll it would keep every student who opens the tab in that moment waiting
     views.get(wait=True)
