@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python bench/pix2pix_ceiling.py [--data-dir ../shared/data] [--epochs 8] [--width 32]
         [--shift 2] [--schedule cosine|constant] [--photo-control 0|1] [--cache-dir runs/face_classifier] [--seed 0]
+        [--canny-sigma S] [--canny-quantiles LOW,HIGH] [--thicken PX]   # other drawings than the evaluation's
 
 Issue #32 asks that the cGAN + L1 generator's face be read by the project's face classifier as Male
 and as Smiling (probability > ½) whenever the original face is, and not otherwise, for at least 85 %
@@ -162,6 +163,11 @@ def main(argv=None) -> int:
                    help="also train the same CNN on the grey photos (1: on; doubles the time)")
     p.add_argument("--blur-sides", default="32,24,16", help="sides for the blurred reference ('' to skip)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--canny-sigma", type=float, default=None,
+                   help="other drawings than the evaluation's: Canny's σ (default: edges.CANNY_SIGMA)")
+    p.add_argument("--canny-quantiles", default=None,
+                   help="other drawings: Canny's hysteresis quantiles LOW,HIGH (default: edges.CANNY_QUANTILES)")
+    p.add_argument("--thicken", type=int, default=0, help="other drawings: strokes thickened by this many px")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
@@ -190,7 +196,17 @@ def main(argv=None) -> int:
 
     # ---- the drawings the evaluation gives the generators (edges.extract, its defaults)
     t0 = time.time()
-    D_tr, D_va = E.to_input(E.extract(X_tr)), E.to_input(E.extract(X_va))     # −1 = line, +1 = paper
+    kw = {}
+    if args.canny_sigma is not None:
+        kw["sigma"] = args.canny_sigma
+    if args.canny_quantiles:
+        kw["quantiles"] = tuple(float(v) for v in args.canny_quantiles.split(","))
+
+    def draw(X):
+        d = E.extract(X, **kw)
+        return E.thicken(d, args.thicken) if args.thicken else d
+    D_tr, D_va = E.to_input(draw(X_tr)), E.to_input(draw(X_va))     # −1 = line, +1 = paper
+    other = {**kw, "thicken_px": args.thicken} if kw or args.thicken else None
     print(f"drawings ({time.time() - t0:.0f} s), ink share {float((D_va < 0).float().mean()):.4f}",
           file=sys.stderr, flush=True)
 
@@ -199,7 +215,8 @@ def main(argv=None) -> int:
         "faces": "train: aligned CelebA 000001–007000, measure: 007001–008000 (framed 64×64); "
                  "held-out 008001–009000 never read",
         "targets": "the face classifier's readings (p > 0.5) of the original faces",
-        "classifier": Path(clf_path).name, "drawings": E.DESCRIPTION,
+        "classifier": Path(clf_path).name,
+        "drawings": E.DESCRIPTION if other is None else f"NOT the evaluation's drawings: Canny/thicken {other}",
         "model": (f"CNN on the 64×64 one-channel drawing: 4 × (conv 3×3 → BatchNorm → ReLU → max-pool 2), "
                   f"{args.width}-{2 * args.width}-{4 * args.width}-{4 * args.width} channels, global average "
                   f"pool, linear to {len(TARGETS)} logits; BCE, Adam lr {args.lr:g}, batch {args.batch}, "
