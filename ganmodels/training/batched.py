@@ -86,11 +86,9 @@ class _Stack:
                 p.clamp_(-clip, clip)
 
     @torch.no_grad()
-    def write_back(self, keep: list[bool]) -> None:
+    def write_back(self) -> None:
         """Every run's parameters (and Adam state) back into its own network and optimizer."""
         for r, (ps, opt) in enumerate(zip(self.own, self.opts)):
-            if not keep[r]:
-                continue
             for i, p in enumerate(ps):
                 p.copy_(self.params[i][r])
                 if not self.adam:
@@ -154,9 +152,9 @@ class Group:
         ok = torch.isfinite(per)
         return [] if bool(ok.all()) else [i for i, v in enumerate(ok.tolist()) if not v]
 
-    def step(self, step: int) -> tuple[torch.Tensor | None, dict[int, NonFiniteLoss]]:
+    def step(self) -> tuple[torch.Tensor | None, dict[int, dict]]:
         """One iteration of every run (k D updates, then k_G G updates).  Returns each run's logs
-        (R, len(LOG_KEYS)), or (None, {run index: NonFiniteLoss}) when a loss became NaN/inf: then this
+        (R, len(LOG_KEYS)), or (None, {run index: that update's logs}) when a loss became NaN/inf: then this
         iteration updated nobody after the last finite update (as ``train_loop``, which stops before
         stepping on a non-finite loss)."""
         B = self.batch
@@ -179,7 +177,7 @@ class Group:
                 per = per + self.gp_weight * gp
             bad = self._bad(per)
             if bad:
-                return None, {i: NonFiniteLoss(step + 1, self._d_dict(i, per, r, f, gp)) for i in bad}
+                return None, {i: self._d_dict(i, per, r, f, gp) for i in bad}
             self.D.update(torch.autograd.grad(per.sum(), Dp), self.clip)
             d_logs = (per.detach(), r.detach(), f.detach(), gp)
         for _ in range(self.k_g):
@@ -189,8 +187,7 @@ class Group:
             per = self._g_loss(f)
             bad = self._bad(per)
             if bad:
-                return None, {i: NonFiniteLoss(step + 1, {**self._d_dict(i, *d_logs),
-                                                          "g_loss": float(per[i])}) for i in bad}
+                return None, {i: {**self._d_dict(i, *d_logs), "g_loss": float(per[i])} for i in bad}
             self.G.update(torch.autograd.grad(per.sum(), Gp))
             g_logs = (per.detach(), f.detach())
         with torch.no_grad():
@@ -208,9 +205,9 @@ class Group:
             d["gp"] = float(gp[i])
         return d
 
-    def write_back(self, keep: list[bool]) -> None:
-        self.G.write_back(keep)
-        self.D.write_back(keep)
+    def write_back(self) -> None:
+        self.G.write_back()
+        self.D.write_back()
 
 
 # the columns of Group.step's logs: live.HISTORY_COLUMNS[1:] and G's view of D(G(z))
@@ -250,9 +247,9 @@ def train_group(trainers: list, budget_s: float, between: Callable[[], object] |
     try:
         group = Group([job[2] for _, job in jobs])
         while len(rows) < remaining:
-            out, errors = group.step(start[0] + len(rows))     # (the step number only names NaN messages)
+            out, bad_logs = group.step()
             if out is None:
-                errors = {i: NonFiniteLoss(start[i] + len(rows) + 1, e.logs) for i, e in errors.items()}
+                errors = {i: NonFiniteLoss(start[i] + len(rows) + 1, lg) for i, lg in bad_logs.items()}
                 break
             rows.append(out)
             if any(tr._group_halted(job) for tr, job in jobs):
@@ -268,7 +265,7 @@ def train_group(trainers: list, budget_s: float, between: Callable[[], object] |
     table = [[] for _ in range(R)]
     try:
         if group is not None:
-            group.write_back([True] * R)
+            group.write_back()
             if rows:
                 table = torch.stack(rows, 1).tolist()        # run → step → columns
     except Exception as e:  # noqa: BLE001 -- (as above) never leave a run marked busy

@@ -936,13 +936,20 @@ class Trainer:
                 self.step = start + len(logs)
             self._own_s += own_s
             now = time.perf_counter()
-            snap = (gen == self._gen and self._cmd == "run" and err is None and now >= self._next_snap
-                    and (self.watched or now - self._last_snap >= UNWATCHED_SNAPSHOT_S)
-                    and self._own_s - self._snap_own >= self._snap_cost * (1 / SNAPSHOT_SHARE - 1))
-            if snap:
+            if (gen == self._gen and self._cmd == "run" and err is None
+                    and self._snapshot_due(now, self._own_s - self._snap_own)):
                 self._take_snapshot(frame=now >= self._next_frame)
                 self._snap_own = self._own_s
         self._end(job, None, time.perf_counter() + 1.0, err)
+
+    def _snapshot_due(self, now: float, trained_since: float) -> bool:
+        """Whether a running run takes a snapshot now: its period has come (a run nobody watches: every
+        UNWATCHED_SNAPSHOT_S), and its ``trained_since`` seconds of training since the last one keep the
+        snapshots within SNAPSHOT_SHARE of its time (a run that gets a thirtieth of a shared thread shows
+        fewer frames rather than training slower)."""
+        return (now >= self._next_snap
+                and (self.watched or not self.cfg.is_toy or now - self._last_snap >= UNWATCHED_SNAPSHOT_S)
+                and trained_since >= self._snap_cost * (1 / SNAPSHOT_SHARE - 1))
 
     def _on_step(self, step: int, logs: dict, gen: int, stop: threading.Event | None):
         if self.between_steps is not None:
@@ -953,11 +960,7 @@ class Trainer:
             self.step = step
             self.history.append(_history_row(step, logs))
             now = time.perf_counter()
-            # snapshots cost the run at most SNAPSHOT_SHARE of its training time (a run that gets a thirtieth
-            # of a shared thread shows fewer frames rather than training slower)
-            if (now >= self._next_snap
-                    and (self.watched or not self.cfg.is_toy or now - self._last_snap >= UNWATCHED_SNAPSHOT_S)
-                    and self.elapsed() - self._snap_train >= self._snap_cost * (1 / SNAPSHOT_SHARE - 1)):
+            if self._snapshot_due(now, self.elapsed() - self._snap_train):
                 self._take_snapshot(frame=now >= self._next_frame)
             if self._restart or self._cmd != "run":
                 return False
