@@ -236,7 +236,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def summarise(results, eps, args, url, sliders: set[str]) -> dict:
+def endpoint_table(results) -> dict:
+    """{api_name: {requests, errors, lost, busy, p50_ms, p95_ms}} from (name, status, ms, msg, t0) results."""
     per = {}
     for name, status, ms, msg, _ in results:
         d = per.setdefault(name, {"requests": 0, "errors": 0, "lost": 0, "busy": 0, "_ms": []})
@@ -254,6 +255,11 @@ def summarise(results, eps, args, url, sliders: set[str]) -> dict:
     for name, d in sorted(per.items()):
         table[name] = {"requests": d["requests"], "errors": d["errors"], "lost": d["lost"], "busy": d["busy"],
                        "p50_ms": percentile(d["_ms"], 50), "p95_ms": percentile(d["_ms"], 95)}
+    return table
+
+
+def summarise(results, eps, args, url, sliders: set[str]) -> dict:
+    table = endpoint_table(results)
     slider_ms = [ms for name, status, ms, _, _ in results if status == "ok" and name in sliders]
     # the same, leaving out the first STEADY_AFTER_S seconds, when all students move a slider at once
     t_first = min((r[4] for r in results), default=0.0)

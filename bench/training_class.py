@@ -73,6 +73,7 @@ class Poller(threading.Thread):
         self.frames = 0
         self.errors: list[str] = []
         self.polls = 0
+        self.poll_ms: list[float] = []
 
     def run(self):
         if self.start_run:
@@ -84,6 +85,7 @@ class Poller(threading.Thread):
             t0 = time.perf_counter()
             try:
                 ans = post(self.url, "training_poll", [None], session=self.session, timeout=60)
+                self.poll_ms.append((time.perf_counter() - t0) * 1000)
                 step, n = read_step(ans)
                 self.polls += 1
                 self.frames += n
@@ -190,9 +192,12 @@ def main(argv=None) -> int:
             "student_polls": polls,
             "slider_requests": len(slider_ms), "slider_p50_ms": percentile(slider_ms, 50),
             "slider_p95_ms": percentile(slider_ms, 95),
+            "poll_p50_ms": percentile([ms for s in students for ms in s.poll_ms], 50),
+            "poll_p95_ms": percentile([ms for s in students for ms in s.poll_ms], 95),
             "lecturer_steps_per_s_alone": round(solo, 1) if solo is not None else None,
             "lecturer_steps_per_s_with_class": round(lect.rate(), 1) if lect.rate() is not None else None,
         }
+        out["endpoints"] = CR.endpoint_table(results)
         if server is not None and cpu0 is not None:
             out["app_cores_used"] = round((CR.cpu_seconds(server.pid) - cpu0) / (time.time() - t_start), 2)
         act(url, "training_pause", [], L)

@@ -21,6 +21,7 @@ import numpy as np
 
 from demo.common import LIVE, InputError, Slider, as_float, as_int, quick
 from demo.context import AppContext
+from demo.helper import Helper
 from ganmodels import theory as T
 from ganmodels.metrics import sample_quality
 from ganmodels.models import classifier as MC
@@ -49,6 +50,65 @@ def _render(fig) -> np.ndarray:
     """A matplotlib Figure (Agg canvas) → uint8 RGB array."""
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+# Each view's figure is built once (in whichever process draws it) and then only updated: a new figure with
+# its axes, ticks and constrained layout cost 0.2-0.5 s per slider move, most of it laying out and rasterising
+# text.  The layout is solved at the first drawing and then kept (``set_layout_engine("none")``).  What a
+# slider changes is drawn "animated" (blitting): the rest of the figure (axes, ticks, labels, static curves) is
+# rasterised once per background key (the axis limits it depends on) and pasted back; only the moving
+# artists are drawn again, in the order listed in ``st["dynamic"]``.
+_KEPT: dict[str, dict] = {}
+_BACKGROUNDS_KEPT = 32          # backgrounds per view (each one figure's pixels, ~1 MB)
+
+
+def _kept(key: str, w: float, h: float, build) -> dict:
+    """The kept figure of a view: {"fig": Figure, "dynamic": [...], ...artists that ``build(fig, st)`` stored}."""
+    st = _KEPT.get(key)
+    if st is None:
+        st = {"fig": _figure(w, h), "dynamic": [], "backgrounds": {}}
+        build(st["fig"], st)
+        _KEPT[key] = st
+    return st
+
+
+def _animate(st: dict, *artists):
+    """Mark artists as redrawn on every update (drawn after the background, in this order)."""
+    for a in artists:
+        a.set_animated(True)
+        st["dynamic"].append(a)
+    return artists[0] if len(artists) == 1 else artists
+
+
+def _swap(st: dict, old, new):
+    """Replace a dynamic artist (a fill redrawn with new data) in its place in the drawing order."""
+    new.set_animated(True)
+    if old is None:
+        st["dynamic"].append(new)
+    else:
+        st["dynamic"][st["dynamic"].index(old)] = new
+        old.remove()
+    return new
+
+
+def _render_kept(st: dict, background_key=None) -> np.ndarray:
+    fig = st["fig"]
+    canvas = fig.canvas
+    bg = st["backgrounds"].get(background_key)
+    if bg is None:
+        canvas.draw()                          # everything but the animated artists (and the layout, once)
+        if not st.get("frozen"):
+            fig.set_layout_engine("none")
+            st["frozen"] = True
+        bg = canvas.copy_from_bbox(fig.bbox)
+        if len(st["backgrounds"]) >= _BACKGROUNDS_KEPT:
+            st["backgrounds"].pop(next(iter(st["backgrounds"])))
+        st["backgrounds"][background_key] = bg
+    else:
+        canvas.restore_region(bg)
+    for a in st["dynamic"]:
+        fig.draw_artist(a)
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def _figure(w: float, h: float):
@@ -81,28 +141,53 @@ def optimal_d(p_data: str, mu_g, sigma_g) -> dict:
             "value": T.value_at_optimum(x, ld, lg), "jsd": T.jsd(x, ld, lg)}
 
 
+# the densities are drawn on the visible part of the grid, every 4th point (0.02 units of x apart)
+_SHOWN = np.nonzero(np.abs(X_GRID) <= 7.5)[0][::4]
+
+
+def _optimal_d_build(fig, st) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    x = X_GRID[_SHOWN]
+    st["ax"], st["x"] = ax, x
+    st["fill_data"] = _animate(st, ax.fill_between(x, np.zeros_like(x), color="#1f77b4", alpha=0.25))
+    st["fill_g"] = _animate(st, ax.fill_between(x, np.zeros_like(x), color="#d62728", alpha=0.2))
+    (st["data"],) = ax.plot(x, np.zeros_like(x), color="#1f77b4", label="p_data(x)")
+    (st["g"],) = ax.plot(x, np.zeros_like(x), color="#d62728", label="p_g(x)")
+    _animate(st, st["data"], st["g"])
+    ax.set_xlim(-7, 7)
+    ax.set_xlabel("x")
+    ax.set_ylabel("density (1 / unit of x)")
+    ax2 = ax.twinx()
+    (st["d"],) = ax2.plot(x, np.zeros_like(x), color="black", lw=2, label="D*(x)")
+    ax2.axhline(0.5, color="grey", ls=":", lw=1)
+    ax2.set_ylim(-0.02, 1.02)
+    ax2.set_ylabel("D*(x): probability 'real' (0–1)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    _animate(st, ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8), st["d"])   # D* over the legend, as ax2 is
+    st["title"] = _animate(st, ax.set_title(" ", fontsize=10))
+
+
+def _nice_top(y: float) -> float:
+    """The density axis' top: the next multiple of 0.1 (a few backgrounds serve every slider setting)."""
+    return math.ceil(y * 10 - 1e-9) / 10
+
+
 def optimal_d_view(p_data, mu_g, sigma_g) -> tuple[np.ndarray, str]:
     r = optimal_d(p_data, mu_g, sigma_g)
     with _DRAW:
-        fig = _figure(8.0, 3.2)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.fill_between(r["x"], r["p_data"], color="#1f77b4", alpha=0.25)
-        ax.plot(r["x"], r["p_data"], color="#1f77b4", label="p_data(x)")
-        ax.fill_between(r["x"], r["p_g"], color="#d62728", alpha=0.2)
-        ax.plot(r["x"], r["p_g"], color="#d62728", label="p_g(x)")
-        ax.set_xlim(-7, 7)
-        ax.set_xlabel("x")
-        ax.set_ylabel("density (1 / unit of x)")
-        ax2 = ax.twinx()
-        ax2.plot(r["x"], r["d_star"], color="black", lw=2, label="D*(x)")
-        ax2.axhline(0.5, color="grey", ls=":", lw=1)
-        ax2.set_ylim(-0.02, 1.02)
-        ax2.set_ylabel("D*(x): probability 'real' (0–1)")
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
-        ax.set_title(f"V(D*, G) = {r['value']:.3f} nats   (−log 4 = {-T.LOG4:.3f} nats at p_g = p_data)", fontsize=10)
-        img = _render(fig)
+        st = _kept("optimal_d", 8.0, 3.2, _optimal_d_build)
+        ax, x = st["ax"], st["x"]
+        pd_, pg = r["p_data"][_SHOWN], r["p_g"][_SHOWN]
+        for key, y, colour, alpha in (("fill_data", pd_, "#1f77b4", 0.25), ("fill_g", pg, "#d62728", 0.2)):
+            st[key] = _swap(st, st[key], ax.fill_between(x, y, color=colour, alpha=alpha))
+        st["data"].set_ydata(pd_)
+        st["g"].set_ydata(pg)
+        st["d"].set_ydata(r["d_star"][_SHOWN])
+        top = _nice_top(1.05 * float(max(pd_.max(), pg.max())))
+        ax.set_ylim(0, top)
+        st["title"].set_text(f"V(D*, G) = {r['value']:.3f} nats   (−log 4 = {-T.LOG4:.3f} nats at p_g = p_data)")
+        img = _render_kept(st, top)
     md = (f"**V(D\\*, G) = {r['value']:.4f} nats**; JSD(p_data ‖ p_g) = {r['jsd']:.4f} nats (0 … log 2 = "
           f"{T.LOG2:.4f}); check: −log 4 + 2·JSD = {-T.LOG4 + 2 * r['jsd']:.4f} nats. "
           f"The gap to the minimum −log 4 = {-T.LOG4:.4f} nats is {r['value'] + T.LOG4:.4f} nats = 2·JSD: "
@@ -134,35 +219,66 @@ def _end(tr: np.ndarray, steps: int) -> str:
     return f"{np.hypot(*tr[-1]):.3g}"
 
 
+DIRAC_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c")
+STEP_AXIS = (50, 100, 200, 300, 500, 1000, 1500, 2000)   # where the distance plot's step axis ends
+
+
+def _dirac_build(fig, st) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    st["ax"], st["ax2"], st["quiver"] = ax, ax2, None
+    st["paths"] = [ax.plot([], [], color=c, lw=1.2, label=" ")[0] for c in DIRAC_COLOURS]
+    st["dists"] = [ax2.plot([], [], color=c)[0] for c in DIRAC_COLOURS]
+    st["quiver_ext"] = None
+    ax2.set_yscale("log")
+    ax.plot(*START, "ko", ms=4)
+    ax.plot(0, 0, marker="*", color="black", ms=10, ls="none", label="equilibrium (0, 0)")
+    ax.set_aspect("equal")
+    for axis in (ax.xaxis, ax.yaxis):         # whole-number ticks: labels as wide as the kept layout's
+        axis.set_major_locator(MaxNLocator(nbins=7, integer=True))
+    ax.set_xlabel("θ (G's position; the data is at 0)")
+    ax.set_ylabel("ψ (D's slope)")
+    ax.set_title("trajectories in the (θ, ψ) plane; grey: GAN's gradient field", fontsize=9)
+    st["legend"] = ax.legend(fontsize=7, loc="lower left")
+    _animate(st, *st["paths"], st["legend"], *st["dists"])
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("distance to (0, 0): √(θ² + ψ²) (log scale)")
+    ax2.set_title("does it converge?", fontsize=9)
+    ax2.grid(True, which="both", alpha=0.3)
+
+
 def dirac_view(update, lr, gamma, steps) -> tuple[np.ndarray, str]:
     update, lr, gamma, steps = dirac_settings(update, lr, gamma, steps)
     runs = dirac_runs(update, lr, gamma, steps)
-    colours = ("#d62728", "#ff7f0e", "#2ca02c")
     with _DRAW:
-        fig = _figure(9.0, 3.8)
-        ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-        ext = min(6.0, max(2.0, 1.1 * max(float(np.abs(t).max()) for t in runs.values())))
-        g = np.linspace(-ext, ext, 15)
-        TH, PS = np.meshgrid(g, g)
-        u, v = T.dirac_field(TH, PS, loss="gan")
-        ax.quiver(TH, PS, u, v, color="#bbbbbb", width=0.003)
-        for (name, tr), c in zip(runs.items(), colours):
-            ax.plot(tr[:, 0], tr[:, 1], color=c, lw=1.2, label=name)
-            ax2.semilogy(np.hypot(tr[:, 0], tr[:, 1]) + 1e-12, color=c, label=name)
-        ax.plot(*START, "ko", ms=4)
-        ax.plot(0, 0, marker="*", color="black", ms=10, ls="none", label="equilibrium (0, 0)")
+        st = _kept("dirac", 9.0, 3.8, _dirac_build)
+        ax, ax2 = st["ax"], st["ax2"]
+        # the plane's half-width, to the next 0.5 (a few backgrounds serve every setting)
+        ext = math.ceil(2 * min(6.0, max(2.0, 1.1 * max(float(np.abs(t).max()) for t in runs.values())))) / 2
+        if st["quiver_ext"] != ext:
+            g = np.linspace(-ext, ext, 15)
+            TH, PS = np.meshgrid(g, g)
+            u, v = T.dirac_field(TH, PS, loss="gan")
+            if st["quiver"] is not None:
+                st["quiver"].remove()
+            st["quiver"], st["quiver_ext"] = ax.quiver(TH, PS, u, v, color="#bbbbbb", width=0.003), ext
+        dmin, dmax = np.inf, 0.0
+        for (name, tr), path, dist, text in zip(runs.items(), st["paths"], st["dists"], st["legend"].get_texts()):
+            path.set_data(tr[:, 0], tr[:, 1])
+            path.set_label(name)
+            text.set_text(name)
+            dd = np.hypot(tr[:, 0], tr[:, 1]) + 1e-12
+            dist.set_data(np.arange(len(tr)), dd)
+            dmin, dmax = min(dmin, float(dd.min())), max(dmax, float(dd.max()))
         ax.set_xlim(-ext, ext)
         ax.set_ylim(-ext, ext)
-        ax.set_aspect("equal")
-        ax.set_xlabel("θ (G's position; the data is at 0)")
-        ax.set_ylabel("ψ (D's slope)")
-        ax.set_title("trajectories in the (θ, ψ) plane; grey: GAN's gradient field", fontsize=9)
-        ax.legend(fontsize=7, loc="lower left")
-        ax2.set_xlabel("step")
-        ax2.set_ylabel("distance to (0, 0): √(θ² + ψ²) (log scale)")
-        ax2.set_title("does it converge?", fontsize=9)
-        ax2.grid(True, which="both", alpha=0.3)
-        img = _render(fig)
+        # the distance axis in blocks of 4 decades and the step axis to a round number: few backgrounds
+        decades = (4 * math.floor(min(-1, math.floor(math.log10(dmin))) / 4), max(1, math.ceil(math.log10(dmax))))
+        last = next(n for n in STEP_AXIS if n >= steps)
+        ax2.set_xlim(0, last)
+        ax2.set_ylim(10.0 ** decades[0], 10.0 ** decades[1])
+        img = _render_kept(st, (ext, decades, last))
     rows = "\n".join(f"| {name} | {np.hypot(*tr[0]):.3f} | {_end(tr, steps)} |" for name, tr in runs.items())
     md = (f"{steps} {update} steps of size h = {lr:g} from (θ, ψ) = {START}.\n\n"
           "| run | distance at start | distance at the end |\n|---|---|---|\n" + rows +
@@ -207,34 +323,43 @@ def r1_markdown(manifest: dict) -> str:
 # ---------------------------------------------------------------- 3. the generator's two losses
 
 
+def _gradients_build(fig, st) -> None:
+    x = np.linspace(0.001, 0.999, 999)
+    c = T.generator_losses(x)
+    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax.plot(x, c["minimax"], color="#d62728", label="minimax: log(1 − D(G(z)))")
+    ax.plot(x, c["nonsaturating"], color="#1f77b4", label="non-saturating: −log D(G(z))")
+    ax.set_ylim(-5, 5)
+    ax.set_xlabel("D(G(z)) (0 = D sure it is fake, 1 = sure it is real)")
+    ax.set_ylabel("G's loss (nats), G minimises it")
+    ax.set_title("the two generator losses", fontsize=9)
+    ax2.plot(x, c["minimax_dlogit"], color="#d62728", label="minimax, ∂/∂a = −D(G(z))")
+    ax2.plot(x, c["nonsaturating_dlogit"], color="#1f77b4", label="non-saturating, ∂/∂a = −(1 − D(G(z)))")
+    ax2.plot(x, c["minimax_dd"], color="#d62728", ls="--", lw=1, label="minimax, ∂/∂D")
+    ax2.plot(x, c["nonsaturating_dd"], color="#1f77b4", ls="--", lw=1, label="non-saturating, ∂/∂D")
+    ax2.set_ylim(-5, 0.2)
+    ax2.set_xlabel("D(G(z))")
+    ax2.set_ylabel("gradient (nats per unit of a or of D)")
+    ax2.set_title("gradients: solid w.r.t. D's logit a, dashed w.r.t. D", fontsize=9)
+    st["marks"] = []
+    for a in (ax, ax2):
+        st["marks"].append(a.axvline(0.5, color="grey", ls=":"))
+        a.grid(True, alpha=0.3)
+        a.legend(fontsize=7)
+    st["dots"] = [ax.plot([], [], "ko", ms=4)[0], ax2.plot([], [], "ko", ms=4)[0]]
+    _animate(st, *st["marks"], *st["dots"])     # the curves, axes and legends are the background
+
+
 def gradients_view(d) -> tuple[np.ndarray, str]:
     d = as_float(d, "D(G(z))", 0.001, 0.999)
-    x = np.linspace(0.001, 0.999, 999)
-    c, at = T.generator_losses(x), T.generator_losses(d)
+    at = T.generator_losses(d)
     with _DRAW:
-        fig = _figure(9.0, 3.5)
-        ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-        ax.plot(x, c["minimax"], color="#d62728", label="minimax: log(1 − D(G(z)))")
-        ax.plot(x, c["nonsaturating"], color="#1f77b4", label="non-saturating: −log D(G(z))")
-        ax.set_ylim(-5, 5)
-        ax.set_xlabel("D(G(z)) (0 = D sure it is fake, 1 = sure it is real)")
-        ax.set_ylabel("G's loss (nats), G minimises it")
-        ax.set_title("the two generator losses", fontsize=9)
-        ax2.plot(x, c["minimax_dlogit"], color="#d62728", label="minimax, ∂/∂a = −D(G(z))")
-        ax2.plot(x, c["nonsaturating_dlogit"], color="#1f77b4", label="non-saturating, ∂/∂a = −(1 − D(G(z)))")
-        ax2.plot(x, c["minimax_dd"], color="#d62728", ls="--", lw=1, label="minimax, ∂/∂D")
-        ax2.plot(x, c["nonsaturating_dd"], color="#1f77b4", ls="--", lw=1, label="non-saturating, ∂/∂D")
-        ax2.set_ylim(-5, 0.2)
-        ax2.set_xlabel("D(G(z))")
-        ax2.set_ylabel("gradient (nats per unit of a or of D)")
-        ax2.set_title("gradients: solid w.r.t. D's logit a, dashed w.r.t. D", fontsize=9)
-        for a in (ax, ax2):
-            a.axvline(d, color="grey", ls=":")
-            a.grid(True, alpha=0.3)
-            a.legend(fontsize=7)
-        ax.plot([d, d], [at["minimax"], at["nonsaturating"]], "ko", ms=4)
-        ax2.plot([d, d], [at["minimax_dlogit"], at["nonsaturating_dlogit"]], "ko", ms=4)
-        img = _render(fig)
+        st = _kept("gradients", 9.0, 3.5, _gradients_build)
+        for mark in st["marks"]:
+            mark.set_xdata([d, d])
+        st["dots"][0].set_data([d, d], [at["minimax"], at["nonsaturating"]])
+        st["dots"][1].set_data([d, d], [at["minimax_dlogit"], at["nonsaturating_dlogit"]])
+        img = _render_kept(st)
     md = (f"At D(G(z)) = **{d:.3f}**: minimax loss log(1 − D) = {float(at['minimax']):.4f} nats, gradient w.r.t. "
           f"D's logit **{float(at['minimax_dlogit']):.4f}**; non-saturating loss −log D = "
           f"{float(at['nonsaturating']):.4f} nats, gradient w.r.t. the logit **{float(at['nonsaturating_dlogit']):.4f}** "
@@ -245,28 +370,48 @@ def gradients_view(d) -> tuple[np.ndarray, str]:
 # ---------------------------------------------------------------- 4. Inception Score and FID (toys)
 
 
+def _inception_build(fig, st) -> None:
+    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    st["bars"] = ax.bar(range(N_CLASSES), np.zeros(N_CLASSES), color="#1f77b4")
+    ax.set_title("p(y | x) of one sample (sharp = confident)", fontsize=9)
+    st["bars2"] = ax2.bar(range(N_CLASSES), np.zeros(N_CLASSES), color="#2ca02c")
+    _animate(st, *st["bars"], *st["bars2"])
+    ax2.set_title("p(y) = mean over samples (flat = diverse)", fontsize=9)
+    for a in (ax, ax2):
+        a.set_ylim(0, 1.02)
+        a.set_xticks(range(N_CLASSES))
+        a.set_xlabel("class y")
+        a.set_ylabel("probability (0–1)")
+
+
 def inception_view(covered, confidence) -> tuple[np.ndarray, str]:
     covered = as_int(covered, "Classes the generator covers", 1, N_CLASSES)
     confidence = as_float(confidence, "Classifier confidence", 1.0 / N_CLASSES, 1.0)
     p = T.toy_predictions(N_CLASSES, covered, confidence)
     score = T.inception_score(p)
     with _DRAW:
-        fig = _figure(8.0, 2.8)
-        ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-        ax.bar(range(N_CLASSES), p[0], color="#1f77b4")
-        ax.set_title("p(y | x) of one sample (sharp = confident)", fontsize=9)
-        ax2.bar(range(N_CLASSES), p.mean(0), color="#2ca02c")
-        ax2.set_title("p(y) = mean over samples (flat = diverse)", fontsize=9)
-        for a in (ax, ax2):
-            a.set_ylim(0, 1.02)
-            a.set_xticks(range(N_CLASSES))
-            a.set_xlabel("class y")
-            a.set_ylabel("probability (0–1)")
-        img = _render(fig)
+        st = _kept("inception", 8.0, 2.8, _inception_build)
+        for bars, heights in ((st["bars"], p[0]), (st["bars2"], p.mean(0))):
+            for bar, h in zip(bars, heights):
+                bar.set_height(float(h))
+        img = _render_kept(st)
     md = (f"**IS = {score:.3f}** (unitless: an effective number of classes, from 1 to {N_CLASSES}); "
           f"E KL(p(y|x) ‖ p(y)) = {math.log(score):.4f} nats. {covered} of {N_CLASSES} classes covered evenly, "
           f"probability {confidence:.2f} on the predicted class.")
     return img, md
+
+
+def _fid_build(fig, st) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    st["real"] = ax.scatter(np.zeros(500), np.zeros(500), s=3, color="#1f77b4", label="real features N(0, I)")
+    st["fake"] = ax.scatter(np.zeros(500), np.zeros(500), s=3, color="#d62728", label="generated features")
+    ax.set_xlim(-5, 8)
+    ax.set_ylim(-6.5, 6.5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("feature 1")
+    ax.set_ylabel("feature 2")
+    st["title"] = ax.set_title(" ", fontsize=9)
+    _animate(st, st["real"], st["fake"], ax.legend(fontsize=7, loc="upper right", markerscale=3), st["title"])
 
 
 def fid_view(shift, scale) -> tuple[np.ndarray, str]:
@@ -274,18 +419,11 @@ def fid_view(shift, scale) -> tuple[np.ndarray, str]:
     scale = as_float(scale, "Scale of the generated spread", 0.1, 2.0)
     real, fake, fid_est, fid_exact = T.fid_gaussian_example(shift, scale)
     with _DRAW:
-        fig = _figure(4.2, 3.8)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.scatter(real[:500, 0], real[:500, 1], s=3, color="#1f77b4", label="real features N(0, I)")
-        ax.scatter(fake[:500, 0], fake[:500, 1], s=3, color="#d62728", label="generated features")
-        ax.set_xlim(-5, 8)
-        ax.set_ylim(-6.5, 6.5)
-        ax.set_aspect("equal")
-        ax.set_xlabel("feature 1")
-        ax.set_ylabel("feature 2")
-        ax.legend(fontsize=7, loc="upper right", markerscale=3)
-        ax.set_title(f"FID = {fid_est:.3f} (squared feature units)", fontsize=9)
-        img = _render(fig)
+        st = _kept("fid", 4.2, 3.8, _fid_build)
+        st["real"].set_offsets(real[:500])
+        st["fake"].set_offsets(fake[:500])
+        st["title"].set_text(f"FID = {fid_est:.3f} (squared feature units)")
+        img = _render_kept(st)
     md = (f"Generated features ~ N(({shift:g}, 0), {scale:g}²·I). **FID from 2,000 samples each = {fid_est:.4f}**; "
           f"exact for these Gaussians: ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½) = {shift:g}² + 2·(1 − {scale:g})² = "
           f"**{fid_exact:.4f}** (squared feature units). The difference is the estimate's sampling error: FID is "
@@ -442,6 +580,28 @@ UNITS = """### 5. Scales and units of the numbers in this app
 # ---------------------------------------------------------------- the tab
 
 
+def _prepare_figures() -> None:
+    """In the helper, at start: each view drawn once at the tab's first settings (its figure built)."""
+    for view, args in _FIRST_VIEWS:
+        view(*args)
+
+
+_FIRST_VIEWS = ((optimal_d_view, (next(iter(P_DATA)), 2.0, 1.0)), (dirac_view, ("simultaneous", 0.1, 1.0, 300)),
+                (gradients_view, (0.01,)), (inception_view, (N_CLASSES, 0.9)), (fid_view, (1.0, 1.0)))
+# The tab's figures are drawn in a helper process of its own once it is up (demo.helper): even kept and
+# blitted, a figure is Python work under the server's interpreter lock, and a class dragging these sliders
+# stalled every other tab's sliders.
+DRAWER = Helper(prepare=_prepare_figures)
+
+
+def drawn(view):
+    """A view whose figure is drawn by :data:`DRAWER` (the helper process once it is up)."""
+    def run(*args):
+        return DRAWER.run(view, *args)
+    run.__name__ = view.__name__
+    return run
+
+
 def build(ctx: AppContext) -> None:
     import gradio as gr
 
@@ -462,7 +622,7 @@ def build(ctx: AppContext) -> None:
             d_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False,
                              elem_id="theory_optimal_d_plot")
             d_md = gr.Markdown(md)
-    fn = quick(optimal_d_view, "theory_optimal_d")
+    fn = quick(drawn(optimal_d_view), "theory_optimal_d")
     for i, c in enumerate((mu, sigma, pd)):
         c.change(fn, [pd, mu, sigma], [d_img, d_md], trigger_mode="always_last", **LIVE,
                  api_name="theory_optimal_d" if i == 0 else None, api_visibility="public" if i == 0 else "private")
@@ -480,7 +640,7 @@ def build(ctx: AppContext) -> None:
             img, md = dirac_view(**dirac0)
             dg_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False)
             dg_md = gr.Markdown(md)
-    fn = quick(dirac_view, "theory_dirac")
+    fn = quick(drawn(dirac_view), "theory_dirac")
     for i, c in enumerate((lr, gamma, steps, upd)):
         c.change(fn, [upd, lr, gamma, steps], [dg_img, dg_md], trigger_mode="always_last", **LIVE,
                  api_name="theory_dirac" if i == 0 else None, api_visibility="public" if i == 0 else "private")
@@ -490,7 +650,7 @@ def build(ctx: AppContext) -> None:
     img, md = gradients_view(0.01)
     gd_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False)
     gd_md = gr.Markdown(md)
-    dval.change(quick(gradients_view, "theory_gradients"), dval, [gd_img, gd_md], trigger_mode="always_last",
+    dval.change(quick(drawn(gradients_view), "theory_gradients"), dval, [gd_img, gd_md], trigger_mode="always_last",
                 **LIVE, api_name="theory_gradients")
 
     gr.Markdown(METRICS, latex_delimiters=LATEX)
@@ -509,17 +669,18 @@ def build(ctx: AppContext) -> None:
             img, md = fid_view(1.0, 1.0)
             fid_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False)
             fid_md = gr.Markdown(md)
-    fn = quick(inception_view, "theory_inception_score")
+    fn = quick(drawn(inception_view), "theory_inception_score")
     for i, c in enumerate((covered, conf)):
         c.change(fn, [covered, conf], [is_img, is_md], trigger_mode="always_last", **LIVE,
                  api_name="theory_inception_score" if i == 0 else None,
                  api_visibility="public" if i == 0 else "private")
-    fn = quick(fid_view, "theory_fid")
+    fn = quick(drawn(fid_view), "theory_fid")
     for i, c in enumerate((shift, scale)):
         c.change(fn, [shift, scale], [fid_img, fid_md], trigger_mode="always_last", **LIVE,
                  api_name="theory_fid" if i == 0 else None, api_visibility="public" if i == 0 else "private")
     gr.Markdown(measured_markdown(manifest), elem_id="theory_measured")
 
+    DRAWER.start()      # the helper imports in the background; until it is up, figures are drawn here
     gr.Markdown(UNITS, elem_classes=["units-table"])   # app.CSS: the short last column never wraps mid-word
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from demo.common import ImageEditorInput, InputError, as_float, as_int
+from demo.helper import exit_with_parent
 from ganmodels.imageio import upscale_nearest
 
 if TYPE_CHECKING:
@@ -572,19 +573,6 @@ def status_markdown(snap: dict, note: str = "") -> str:
     if note:
         out += f"\n\n{note}"
     return out
-
-
-def exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:
-    """Run in the drawing helper process: end it when the app that started it is gone.
-
-    A helper whose app was killed (not shut down) would otherwise wait for work forever.
-    """
-    def watch():
-        while True:
-            time.sleep(every_s)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def render_all(snap: dict, curves: dict | None) -> tuple[str, str | None]:
