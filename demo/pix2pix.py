@@ -220,8 +220,9 @@ def heldout_files(root: Path) -> dict[int, str]:
     return {int(Path(f).stem): f for f in files}
 
 
-def load_heldout(root: Path, files: dict[int, str], number) -> tuple[dict, str]:
-    """The drawing of held-out face ``number`` (its edges, as the generators were trained on)."""
+def load_heldout(root: Path, files: dict[int, str], number, extract=E.extract) -> tuple[dict, str]:
+    """The drawing of held-out face ``number`` (its edges, as the generators were trained on: ``extract`` is
+    the loaded model's ``drawings``)."""
     from PIL import Image
 
     lo, hi = FM.SPLITS["heldout"]
@@ -233,7 +234,7 @@ def load_heldout(root: Path, files: dict[int, str], number) -> tuple[dict, str]:
             face = np.asarray(FM.frame_face(im))
     except OSError:
         raise InputError(f"Face {files[n]} could not be read from the --data-dir: pick another number.") from None
-    return sketch_value(E.extract(face)[0]), (f"Loaded the edges of held-out CelebA face {files[n]} (never seen in "
+    return sketch_value(extract(face)[0]), (f"Loaded the edges of held-out CelebA face {files[n]} (never seen in "
                                              "training). Change them: erase a line, add glasses, open the mouth.")
 
 
@@ -244,7 +245,7 @@ def looks_like_a_drawing(rgb: np.ndarray) -> bool:
     return white > 0.6 and ((a.max(2) - a.min(2)) > COLOUR).mean() < MAX_COLOUR_SHARE
 
 
-def load_upload(path, limit: int = imageio.DEFAULT_MAX_PIXELS) -> tuple[dict, str]:
+def load_upload(path, limit: int = imageio.DEFAULT_MAX_PIXELS, extract=E.extract) -> tuple[dict, str]:
     """An uploaded photo → the edges of its centred square at 64×64; an uploaded line drawing → itself.
     Refused: not an image, above ``limit`` pixels, smaller than 32 px on a side."""
     from PIL import Image
@@ -265,10 +266,10 @@ def load_upload(path, limit: int = imageio.DEFAULT_MAX_PIXELS) -> tuple[dict, st
         dark = 1.0 - np.asarray(sq, np.float32) / 255
         drawing = E.from_ink(dark >= 0.25)
         return sketch_value(drawing), "Your upload looks like a line drawing already: it is used as the sketch."
-    return sketch_value(E.extract(face)[0]), f"Loaded the edges of your photo ({'; '.join(notes + more[:-1])})."
+    return sketch_value(extract(face)[0]), f"Loaded the edges of your photo ({'; '.join(notes + more[:-1])})."
 
 
-def example_drawings() -> dict[str, np.ndarray]:
+def example_drawings(extract=E.extract) -> dict[str, np.ndarray]:
     """Drawings that need no data: two faces drawn here with a pen-like width, and the edges of
     scikit-image's astronaut photograph (public domain; NASA)."""
     from PIL import Image, ImageDraw
@@ -299,7 +300,7 @@ def example_drawings() -> dict[str, np.ndarray]:
     face = np.asarray(Image.fromarray(astro).resize((SIZE, SIZE), Image.LANCZOS))
     return {"a smiling face (drawn)": pen(smiling),
             "a face with glasses (drawn)": pen(lambda d: smiling(d, glasses=True)),
-            "edges of scikit-image's astronaut photo (public domain)": E.extract(face)[0]}
+            "edges of scikit-image's astronaut photo (public domain)": extract(face)[0]}
 
 
 # ----------------------------------------------------------------- the tab
@@ -312,7 +313,7 @@ def build(ctx: AppContext) -> None:
     if cgan.D is None:
         raise InputError("the pix2pix model was loaded without its discriminator")
     decode = dict(concurrency_id="pix2pix_decode", concurrency_limit=2)
-    examples = example_drawings()
+    examples = example_drawings(cgan.drawings)       # edges drawn as the generators' training drawings were
     first = next(iter(examples))
     root = heldout_root(ctx)
     listings = LRU(2)
@@ -381,8 +382,8 @@ def build(ctx: AppContext) -> None:
                    example, src, api_visibility="private", show_progress="hidden")
     if b_held is not None:
         def held_fn(n):
-            return load_heldout(root, listings.get(root, lambda: heldout_files(root)), n)
+            return load_heldout(root, listings.get(root, lambda: heldout_files(root)), n, cgan.drawings)
         b_held.click(quick(held_fn, "pix2pix_load_heldout"), number, src, api_name="pix2pix_load_heldout",
                      concurrency_limit=None)
-    upload.upload(quick(lambda p: load_upload(p, ctx.max_pixels), "pix2pix_load_upload"), upload, src,
+    upload.upload(quick(lambda p: load_upload(p, ctx.max_pixels, cgan.drawings), "pix2pix_load_upload"), upload, src,
                   api_name="pix2pix_load_upload", **decode)

@@ -27,10 +27,16 @@ PAPER, INK = 255, 0
 CANNY_SIGMA = 1.0
 CANNY_QUANTILES = (0.75, 0.90)     # low, high hysteresis thresholds as quantiles of the gradient magnitude
 SEGMENT_CELL = 8                   # stroke segments are cut at the borders of an 8×8 grid
-# the description that travels with the training data and the evaluation's numbers
-DESCRIPTION = (f"Canny edges (scikit-image, σ = {CANNY_SIGMA:g} px, hysteresis thresholds at the "
-               f"{CANNY_QUANTILES[0]:.0%}/{CANNY_QUANTILES[1]:.0%} quantiles of the gradient) of the grey "
-               "64×64 face: black 1-px lines on white")
+
+
+def describe(sigma: float = CANNY_SIGMA, quantiles: tuple[float, float] = CANNY_QUANTILES) -> str:
+    """The description that travels with the training data and the evaluation's numbers."""
+    return (f"Canny edges (scikit-image, σ = {sigma:g} px, hysteresis thresholds at the "
+            f"{quantiles[0]:.0%}/{quantiles[1]:.0%} quantiles of the gradient) of the grey "
+            "64×64 face: black 1-px lines on white")
+
+
+DESCRIPTION = describe()
 
 
 def _check_faces(images: np.ndarray) -> np.ndarray:

@@ -120,6 +120,22 @@ def save_network(module: torch.nn.Module, path: str | os.PathLike, *, family: st
     return sha256(path)
 
 
+def _config(path: Path, meta: dict[str, str], config_cls):
+    try:
+        cfg_dict = json.loads(meta["config"])
+        fields = {f.name for f in dataclasses.fields(config_cls)}
+        return config_cls(**{k: v for k, v in cfg_dict.items() if k in fields})
+    except (KeyError, TypeError, ValueError) as e:
+        raise WeightsError(f"{path.name}: bad config in header ({e})") from e
+
+
+def read_config(path: str | os.PathLike, config_cls):
+    """The config in a weight file's header (fields the class does not know are left out; missing ones
+    take the class's defaults), without reading its tensors."""
+    path = Path(path)
+    return _config(path, read_metadata(path), config_cls)
+
+
 def load_network(path: str | os.PathLike, build, config_cls, *, family: str, network: str,
                  device: str | torch.device = "cpu", manifest: dict | None = None):
     """Rebuild a network from a file: ``build(config_cls(**header_config))``, then load weights.
@@ -134,12 +150,7 @@ def load_network(path: str | os.PathLike, build, config_cls, *, family: str, net
     if meta.get("family") != family or meta.get("network") != network:
         raise WeightsError(f"{path.name}: holds {meta.get('family')}/{meta.get('network')}, "
                            f"expected {family}/{network}")
-    try:
-        cfg_dict = json.loads(meta["config"])
-        fields = {f.name for f in dataclasses.fields(config_cls)}
-        cfg = config_cls(**{k: v for k, v in cfg_dict.items() if k in fields})
-    except (KeyError, TypeError, ValueError) as e:
-        raise WeightsError(f"{path.name}: bad config in header ({e})") from e
+    cfg = _config(path, meta, config_cls)
     module = build(cfg)
     try:
         module.load_state_dict(tensors)

@@ -225,6 +225,42 @@ def test_recipe_trains_both_objectives_exports_and_resumes(celeba_dir, tmp_path)
     assert P.load(store=store).cfg.ngf == 4
 
 
+def test_drawing_settings_travel_with_the_weights(celeba_dir, tmp_path):
+    """--canny-low/--canny-high: the training drawings, kept in G's config; the loaded model, ``edges`` and the
+    tab's loaders draw the same way for it."""
+    from ganmodels.cli import train
+    from ganmodels.cli.sketch import shipped_drawing_settings
+
+    exp = tmp_path / "export"
+    common = ["--data-dir", str(celeba_dir), "--no-progress", "--batch", "4", "--ngf", "4", "--ndf", "4",
+              "--threads", "1", "--steps", "1", "--canny-low", "0.45", "--canny-high", "0.7", "--export", str(exp)]
+    n_threads = torch.get_num_threads()
+    try:
+        train.main(["pix2pix", "--objective", "cgan", "--out", str(tmp_path / "cg"), *common])
+        with pytest.raises(SystemExit, match="quantiles"):
+            train.main(["pix2pix", "--objective", "l1", "--out", str(tmp_path / "bad"), *common,
+                        "--canny-low", "0.9"])
+    finally:
+        torch.set_num_threads(n_threads)
+    with np.load(tmp_path / "cg" / "pix2pix_edges_train_64.npz") as z:
+        assert "45%/70%" in str(z["description"])
+    man = W.read_manifest(exp)["files"]
+    assert "45%/70%" in man[P.FILES["G"]]["data"]
+    model = P.load(store=W.WeightStore(exp))
+    assert (model.cfg.canny_low, model.cfg.canny_high) == (0.45, 0.7)
+    rng = np.random.default_rng(0)
+    imgs = np.stack([disc_face(), disc_face(12, seed=3)]).astype(np.int16) + rng.integers(-30, 30, (2, 64, 64, 1))
+    imgs = imgs.clip(0, 255).astype(np.uint8)                             # texture: edges at many strengths
+    dense = E.extract(imgs, quantiles=(0.45, 0.7))
+    assert np.array_equal(model.drawings(imgs), dense)
+    assert E.ink(dense).sum() > E.ink(E.extract(imgs)).sum()          # lower thresholds: more ink
+    assert shipped_drawing_settings(exp) == {"sigma": 1.0, "quantiles": (0.45, 0.7)}
+    np.savez(tmp_path / "faces.npz", images=imgs)
+    _cli(["edges", "--images", tmp_path / "faces.npz", "--out", tmp_path / "edges.npz", "--weights", exp])
+    with np.load(tmp_path / "edges.npz") as f:
+        assert np.array_equal(f["images"], dense)
+
+
 def test_training_pairs_never_read_the_heldout_faces(tmp_path):
     from ganmodels.recipes import pix2pix as R
 

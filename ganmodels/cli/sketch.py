@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     e = sub.add_parser("edges", help="faces → line drawings (the project's edge extractor, as pix2pix trains on)")
     e.add_argument("--images", required=True, help=f"npz with uint8 (N,{SIZE},{SIZE},3) RGB faces under 'images'")
     e.add_argument("--out", required=True, help=f"npz: uint8 (N,{SIZE},{SIZE}) under 'images', 255 = paper, 0 = line")
+    e.add_argument("--weights", default=str(W.DEFAULT_DIR),
+                   help="the drawings are made as the pix2pix generator there learnt from (its Canny settings); "
+                        "without that file, the extractor's defaults")
     e.set_defaults(run=run_edges)
     s = sub.add_parser("sketch2face", help="line drawings → faces with a pix2pix generator")
     s.add_argument("--model", choices=["l1", "pix2pix"], default="pix2pix",
@@ -68,12 +71,26 @@ def _check_out(out: str, allow_png: bool) -> Path:
     return p
 
 
+def shipped_drawing_settings(weights_dir) -> dict:
+    """``edges.extract``'s settings for the cGAN + L1 generator in ``weights_dir`` (from its file's config,
+    read without building the network); the extractor's defaults when there is no such file."""
+    path = Path(weights_dir) / P.FILES["G"]
+    if not path.is_file():
+        return P.drawing_settings(P.Pix2PixConfig())
+    try:
+        cfg = W.read_config(path, P.Pix2PixConfig)
+    except W.WeightsError as e:
+        raise SystemExit(str(e)) from None
+    return P.drawing_settings(cfg)
+
+
 def run_edges(args) -> int:
     out = _check_out(args.out, allow_png=False)
     faces_u8 = read_images(args.images, (SIZE, SIZE, 3), f"{SIZE}×{SIZE} RGB faces",
                            f" (a (N,{SIZE},{SIZE}) array is drawings already: give those to sketch2face)")
     t0 = time.time()
-    drawings = E.extract(faces_u8)
+    settings = shipped_drawing_settings(args.weights)
+    drawings = E.extract(faces_u8, **settings)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, images=drawings)
     print(f"wrote {out} ({len(drawings)} drawings, {E.ink(drawings).mean():.1%} ink, {time.time() - t0:.1f} s)",

@@ -71,7 +71,11 @@ def evaluate(args) -> dict:
     heldout, _, _ = faces.load_faces(data_dir, "heldout")
     train, _, _ = faces.load_faces(data_dir, "train")
     n = len(heldout)
-    drawings = {"clean": E.extract(heldout)}
+    if P.drawing_settings(models["l1"].cfg) != P.drawing_settings(models["cgan"].cfg):
+        raise EvaluationError("the two generators learnt from different drawings (L1: "
+                         f"{models['l1'].drawing_description}; cGAN + L1: {models['cgan'].drawing_description}): "
+                         "train both on the same ones to compare them")
+    drawings = {"clean": models["cgan"].drawings(heldout)}
     drawings["hand_drawn"] = E.hand_drawn(drawings["clean"], seed=args.seed, **HAND)
     p_orig, f_held = FC.predict(clf, heldout)
     _, f_train = FC.predict(clf, train[:n])
@@ -99,7 +103,7 @@ def evaluate(args) -> dict:
     m["fid_ratio_cgan_to_l1"] = round(clean["cgan"]["classifier_fid"] / max(clean["l1"]["classifier_fid"], 1e-9), 4)
     m["hand_drawn_fid_ratio"] = {k: round(hand[k]["classifier_fid"] / max(clean[k]["classifier_fid"], 1e-9), 4)
                                  for k, _ in GENERATORS}
-    m.update({"drawings": E.DESCRIPTION, "hand_drawn_drawings": f"strokes {HAND['thicken_px']} px wider, "
+    m.update({"drawings": models["cgan"].drawing_description, "hand_drawn_drawings": f"strokes {HAND['thicken_px']} px wider, "
               f"{HAND['drop']:.0%} of the stroke segments (connected ink within 8×8 cells) dropped, seed {args.seed}",
               "receptive_field_px": P.receptive_field(models["cgan"].D), "classifier": Path(clf_path).name,
               "classifier_sha256": W.sha256(clf_path), "seed": int(args.seed),

@@ -62,6 +62,23 @@ class Pix2PixConfig:
     dropout: float = 0.5   # in the three innermost decoder blocks, training only
     in_channels: int = 1   # the drawing
     out_channels: int = 3  # the face
+    # the drawings it learnt from (ganmodels.edges.extract: Canny's σ and hysteresis quantiles); the tab,
+    # ``python -m ganmodels edges`` and the evaluation draw the same way for it
+    canny_sigma: float = E.CANNY_SIGMA
+    canny_low: float = E.CANNY_QUANTILES[0]
+    canny_high: float = E.CANNY_QUANTILES[1]
+
+
+def drawing_settings(cfg: Pix2PixConfig) -> dict:
+    """``edges.extract``'s keyword arguments for the drawings a model learnt from."""
+    return {"sigma": float(cfg.canny_sigma), "quantiles": (float(cfg.canny_low), float(cfg.canny_high))}
+
+
+def check_drawing_settings(sigma: float, low: float, high: float) -> None:
+    if not (0 < sigma <= 5):
+        raise InputError(f"Canny's σ must be in (0, 5] px, got {sigma}")
+    if not (0 <= low < high <= 1):
+        raise InputError(f"Canny's quantiles must satisfy 0 ≤ low < high ≤ 1, got {low}, {high}")
 
 
 def _ch(cfg: Pix2PixConfig, i: int) -> int:
@@ -233,6 +250,14 @@ class Pix2Pix:
     def _run(self, net, *xs):
         with torch.inference_mode():
             return net(*(x.to(self.device) for x in xs)).float().cpu()
+
+    def drawings(self, faces_u8: np.ndarray) -> np.ndarray:
+        """Faces uint8 (N, 64, 64, 3) → the drawings this generator learnt from (``edges.extract``)."""
+        return E.extract(faces_u8, **drawing_settings(self.cfg))
+
+    @property
+    def drawing_description(self) -> str:
+        return E.describe(**drawing_settings(self.cfg))
 
     def translate(self, drawings: np.ndarray, batch: int = 250) -> np.ndarray:
         """Drawings uint8 (N, 64, 64) (255 = paper, 0 = line) → faces uint8 (N, 64, 64, 3)."""

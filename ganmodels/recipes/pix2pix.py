@@ -25,10 +25,16 @@ from ganmodels.models import pix2pix as P
 from ganmodels.training.loop import Run, config_from_args, decay_schedulers
 
 DEFAULT_STEPS = 4000
-DATA_DESC = (f"aligned CelebA faces 000001–008000 (89×109, framed to 64×64: crop {faces.FRAME_BOX}, Lanczos), "
-             f"each paired with its drawing: {E.DESCRIPTION}; random left–right flips of both, and of the "
-             "drawing only: segments dropped (U(0, 25 %) per drawing), ±1 px jitter, wider strokes; "
-             f"{faces.LICENCE}")
+
+
+def data_desc(drawing: str = E.DESCRIPTION) -> str:
+    return (f"aligned CelebA faces 000001–008000 (89×109, framed to 64×64: crop {faces.FRAME_BOX}, Lanczos), "
+            f"each paired with its drawing: {drawing}; random left–right flips of both, and of the "
+            "drawing only: segments dropped (U(0, 25 %) per drawing), ±1 px jitter, wider strokes; "
+            f"{faces.LICENCE}")
+
+
+DATA_DESC = data_desc()
 
 
 def add_args(p) -> None:
@@ -49,21 +55,30 @@ def add_args(p) -> None:
     p.add_argument("--augment", type=int, choices=(0, 1), default=1,
                    help="hand-drawing augmentation of the drawings (1: on)")
     p.add_argument("--flip", type=int, choices=(0, 1), default=1, help="random left–right flips (1: on)")
+    p.add_argument("--canny-sigma", "--canny_sigma", dest="canny_sigma", type=float, default=None,
+                   help=f"the drawings: Canny's smoothing σ in px (default {E.CANNY_SIGMA:g}); kept in the weights")
+    p.add_argument("--canny-low", "--canny_low", dest="canny_low", type=float, default=None,
+                   help=f"the drawings: Canny's low hysteresis threshold as a quantile of the gradient (default "
+                        f"{E.CANNY_QUANTILES[0]:g}; lower: more ink)")
+    p.add_argument("--canny-high", "--canny_high", dest="canny_high", type=float, default=None,
+                   help=f"the drawings: the high threshold's quantile (default {E.CANNY_QUANTILES[1]:g})")
 
 
-def training_pairs(data_dir, cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def training_pairs(data_dir, cache_dir: Path, *, sigma: float = E.CANNY_SIGMA,
+                   quantiles: tuple[float, float] = E.CANNY_QUANTILES) -> tuple[np.ndarray, np.ndarray]:
     """(faces uint8 (N, 64, 64, 3), drawings uint8 (N, 64, 64)) of the training split; the drawings are
     kept in ``cache_dir`` (recomputed when the faces or the extractor's settings changed)."""
     X, _, _ = faces.load_faces(data_dir, "train", cache_dir=cache_dir)    # only 000001–008000
     cache = Path(cache_dir) / "pix2pix_edges_train_64.npz"
+    desc = E.describe(sigma, quantiles)
     if cache.is_file():
         with np.load(cache) as z:
-            if str(z["description"]) == E.DESCRIPTION and z["edges"].shape == X.shape[:3]:
+            if str(z["description"]) == desc and z["edges"].shape == X.shape[:3]:
                 return X, z["edges"]
-    edges = E.extract(X)
+    edges = E.extract(X, sigma=sigma, quantiles=quantiles)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, edges=edges, description=np.asarray(E.DESCRIPTION))
+    np.savez(tmp, edges=edges, description=np.asarray(desc))
     tmp.replace(cache)
     return X, edges
 
@@ -91,11 +106,13 @@ def make_run(args) -> Run:
     if args.lam < 0:
         raise InputError(f"--lam must be ≥ 0, got {args.lam}")
     cfg = config_from_args(P.Pix2PixConfig, args)
+    P.check_drawing_settings(cfg.canny_sigma, cfg.canny_low, cfg.canny_high)
     dev = torch.device(args.device)
     G = P.UNetGenerator(cfg).to(dev)           # built first: both objectives start from the same G
     D = P.PatchDiscriminator(cfg).to(dev) if args.objective == "cgan" else None
     out = Path(args.out or "runs/pix2pix")
-    X, edges = training_pairs(args.data_dir, out)
+    drawing = P.drawing_settings(cfg)
+    X, edges = training_pairs(args.data_dir, out, **drawing)
     batch = args.batch or 16
     obj = P.Pix2PixObjective(G, D, objective=args.objective, lam=args.lam)
     betas = (args.beta1, 0.999)
@@ -122,5 +139,5 @@ def make_run(args) -> Run:
     return Run(modules=modules, optimizers=opts, objective=obj,
                data=pair_batches(X, edges, batch, seed=args.seed, flip=bool(args.flip), augment=bool(args.augment),
                                  rank=args.rank, world=args.world),
-               export=export, data_desc=DATA_DESC, sample=sample,
+               export=export, data_desc=data_desc(E.describe(**drawing)), sample=sample,
                schedulers=decay_schedulers(list(opts.values()), args.steps or DEFAULT_STEPS, args.decay_from))
