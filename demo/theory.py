@@ -59,7 +59,7 @@ def _render(fig) -> np.ndarray:
 # rasterised once per background key (the axis limits it depends on) and pasted back; only the moving
 # artists are drawn again, in the order listed in ``st["dynamic"]``.
 _KEPT: dict[str, dict] = {}
-_BACKGROUNDS_KEPT = 32          # backgrounds per view (each one figure's pixels, ~1 MB)
+_BACKGROUNDS_KEPT = 16          # backgrounds per view, the most recently used (each one figure's pixels, ≤ 1.4 MB)
 
 
 def _kept(key: str, w: float, h: float, build) -> dict:
@@ -94,7 +94,7 @@ def _swap(st: dict, old, new):
 def _render_kept(st: dict, background_key=None) -> np.ndarray:
     fig = st["fig"]
     canvas = fig.canvas
-    bg = st["backgrounds"].get(background_key)
+    bg = st["backgrounds"].pop(background_key, None)
     if bg is None:
         canvas.draw()                          # everything but the animated artists (and the layout, once)
         if not st.get("frozen"):
@@ -102,10 +102,10 @@ def _render_kept(st: dict, background_key=None) -> np.ndarray:
             st["frozen"] = True
         bg = canvas.copy_from_bbox(fig.bbox)
         if len(st["backgrounds"]) >= _BACKGROUNDS_KEPT:
-            st["backgrounds"].pop(next(iter(st["backgrounds"])))
-        st["backgrounds"][background_key] = bg
+            st["backgrounds"].pop(next(iter(st["backgrounds"])))     # the least recently used
     else:
         canvas.restore_region(bg)
+    st["backgrounds"][background_key] = bg                             # now the most recently used
     for a in st["dynamic"]:
         fig.draw_artist(a)
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
