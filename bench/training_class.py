@@ -14,8 +14,9 @@ Starts the app in its own process (``python app.py --lecturer-key … --max-priv
 Each run's progress is read from what its own poll answers (the step of the newest frame, or the status
 line): ``steps_per_s`` of a run = steps between its first and last poll of the window / the time between.
 The last stdout line is one JSON object: errors, runs_progressing (runs whose step advanced), min and
-median steps/s across the private runs, slider_p95_ms, the lecturer's steps/s alone and with the class,
-the frames per second a student's poll received, and the machine load.
+median steps/s across the private runs, slider_p95_ms, the polls' p50/p95 ms, the lecturer's steps/s alone and
+with the class, the frames per second a student's poll received, ``endpoints`` (requests, errors, p50/p95 ms of
+each endpoint the classroom load called: which one is slow) and the machine load.
 """
 from __future__ import annotations
 
