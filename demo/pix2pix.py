@@ -171,7 +171,7 @@ def sketch_to_drawing(value) -> tuple[np.ndarray, float]:
                          "or load the edges of a face with the buttons.")
     if share > MAX_INK:
         raise InputError(f"The sketch is {share:.0%} ink: that is a filled sheet, not a line drawing. The generators "
-                         "learnt from pen lines on white paper (about 8 % ink): clear it and draw lines.")
+                         "learnt from pen lines on white paper (about 14 % ink): clear it and draw lines.")
     return E.from_ink(line), share
 
 
@@ -196,7 +196,7 @@ def translate(l1, cgan, value) -> dict:
     s_l1, s_cg = cgan.patch_scores(np.concatenate([x, x]), np.stack([f_l1, f_cg]))
     sep = np.full((SIZE * SHOW, 6, 3), 255, np.uint8)
     ms = (time.perf_counter() - t0) * 1000
-    status = (f"Drawing: {share:.1%} ink (the training drawings: about 8 %). Both generators and D: {ms:.0f} ms. "
+    status = (f"Drawing: {share:.1%} ink (the training drawings: about 14 %). Both generators and D: {ms:.0f} ms. "
               f"D's mean P(real) over the patches: **L1 only {s_l1.mean():.2f}**, **cGAN + L1 {s_cg.mean():.2f}**.")
     return {"l1": upscale(f_l1, SHOW), "cgan": upscale(f_cg, SHOW), "drawing": drawing,
             "patches": np.hstack([patch_overlay(f_l1, s_l1), sep, patch_overlay(f_cg, s_cg)]), "status": status}

@@ -114,7 +114,7 @@ def run_sketch2face(args) -> int:
         print(f"note: drawing {i} is blank paper: its face is the generator's guess from no lines", file=sys.stderr)
     for i in np.nonzero(share > 0.5)[0][:3]:
         print(f"note: drawing {i} is {share[i]:.0%} ink: the generators learnt from line drawings on white "
-              "paper (the training drawings are about 8 % ink)", file=sys.stderr)
+              "paper (the training drawings are about 14 % ink)", file=sys.stderr)
     store = W.WeightStore(args.weights, args.hub_repo)
     model = P.load_l1(store=store, device=args.device) if args.model == "l1" else \
         P.load(store=store, device=args.device, with_D=False)
