@@ -24,9 +24,8 @@ from demo.context import AppContext
 from demo.helper import Helper
 from ganmodels import theory as T
 from ganmodels.metrics import sample_quality
-from ganmodels.models import classifier as MC
-from ganmodels.models import dcgan, faces
-from ganmodels.recipes import dcgan as dcgan_recipe
+# (the model modules import torch — 0.4 GB — and are imported where they are used, so that the drawing
+# helper process, which imports this module for its figures, does without it)
 
 REQUIRES: tuple[str, ...] = ()      # nothing but the manifest: the tab works even when no model loads
 
@@ -292,10 +291,12 @@ def shipped_dcgan_training(manifest: dict) -> dict:
     options: {"command" (None when the manifest has none), "r1" (γ; None when the command does not
     parse), "loss"}."""
     try:
-        command = str(manifest["files"][dcgan.FILES["G"]]["command"])
+        command = str(manifest["files"][_dcgan_files()["G"]]["command"])
     except (KeyError, TypeError):
         command = None
     p = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    from ganmodels.recipes import dcgan as dcgan_recipe
+
     dcgan_recipe.add_args(p)
     try:
         args, _ = p.parse_known_args(shlex.split(command) if command else [])
@@ -446,8 +447,16 @@ def _num(v, fmt: str = ".3f") -> str:
     return format(v, fmt) if isinstance(v, (int, float)) and not isinstance(v, bool) else "not measured"
 
 
-DIGIT_MODELS = (("digit DCGAN", dcgan.FILES["G"], "dcgan"), ("conditional GAN", "cgan_G.safetensors", "cgan"),
-                ("InfoGAN", "infogan_G.safetensors", "infogan"))
+def _dcgan_files() -> dict:
+    from ganmodels.models import dcgan
+
+    return dcgan.FILES
+
+
+def _digit_models() -> tuple:
+    """(label, weight file, metrics key) of the digit models in the measured table."""
+    return (("digit DCGAN", _dcgan_files()["G"], "dcgan"), ("conditional GAN", "cgan_G.safetensors", "cgan"),
+            ("InfoGAN", "infogan_G.safetensors", "infogan"))
 
 
 def measured_markdown(manifest: dict) -> str:
@@ -458,7 +467,7 @@ def measured_markdown(manifest: dict) -> str:
            f"(0–1) of samples whose top class has p(y|x) > {CONFIDENT:g}, one of IS's two ingredients.",
            "", "| | classifier-FID ↓ | n | confident share (0–1) | measured by |", "|---|---|---|---|---|"]
     floor = None
-    for label, file, key in DIGIT_MODELS:
+    for label, file, key in _digit_models():
         m = _metrics(manifest, file, key)
         if m is None:
             out.append(f"| {label} | not measured yet | | | |")
@@ -473,6 +482,9 @@ def measured_markdown(manifest: dict) -> str:
     out.append("")
     out.append("The floor is what two sets of *real* digits score (different writers, finite samples): a "
                "generator's classifier-FID near it is about as close as this measure can tell.")
+    from ganmodels.models import classifier as MC
+    from ganmodels.models import faces
+
     clf = _metrics(manifest, MC.FILE, "classifier")
     if clf is not None:
         out.append(f"The MNIST classifier behind these features: test accuracy **{_num(clf.get('test_accuracy'), '.4f')}** "

@@ -83,3 +83,15 @@ def test_kept_figures_redraw_what_the_settings_say(view, first, other):
     assert a.shape == b.shape and a.dtype == np.uint8
     assert not np.array_equal(a, b)
     assert np.array_equal(a, c)
+
+
+def test_the_theory_helper_does_without_torch():
+    """The helper imports demo.theory for its figures; torch (0.4 GB here) must not come with it."""
+    import subprocess
+    import sys
+
+    code = "import sys, demo.theory; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
