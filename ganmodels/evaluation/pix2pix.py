@@ -73,8 +73,8 @@ def evaluate(args) -> dict:
     n = len(heldout)
     if P.drawing_settings(models["l1"].cfg) != P.drawing_settings(models["cgan"].cfg):
         raise EvaluationError("the two generators learnt from different drawings (L1: "
-                         f"{models['l1'].drawing_description}; cGAN + L1: {models['cgan'].drawing_description}): "
-                         "train both on the same ones to compare them")
+                              f"{models['l1'].drawing_description}; cGAN + L1: "
+                              f"{models['cgan'].drawing_description}): train both on the same ones to compare them")
     drawings = {"clean": models["cgan"].drawings(heldout)}
     drawings["hand_drawn"] = E.hand_drawn(drawings["clean"], seed=args.seed, **HAND)
     p_orig, f_held = FC.predict(clf, heldout)
