@@ -11,9 +11,9 @@ classifier's reading of it — is a function of the drawing alone: its agreement
 the best accuracy with which *any* function of the drawing predicts the classifier's reading of the
 original.  This benchmark estimates that accuracy: it trains a small CNN directly on the drawings the
 evaluation gave the generators shipped before 2026-12-07 (``edges.extract`` with its defaults: Canny,
-σ = 1 px, 75/90 % quantile thresholds; the shipped pair now learns from ``--canny-quantiles 0.45,0.7``) to predict the face classifier's readings of the original faces for Male,
-Smiling, Eyeglasses and Mouth_Slightly_Open — the targets of the agreement — and measures how often
-it agrees with them.
+σ = 1 px, 75/90 % quantile thresholds; the shipped pair now learns from ``--canny-quantiles 0.45,0.7``)
+to predict the face classifier's readings of the original faces for Male, Smiling, Eyeglasses and
+Mouth_Slightly_Open — the targets of the agreement — and measures how often it agrees with them.
 
 Faces: training faces 1–7,000 train the CNN, 7,001–8,000 measure it (the face classifier's own
 training / validation split; ``faces.load_faces`` with the splits ``classifier_train`` and

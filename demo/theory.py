@@ -598,8 +598,14 @@ def _prepare_figures() -> None:
         view(*args)
 
 
-_FIRST_VIEWS = ((optimal_d_view, (next(iter(P_DATA)), 2.0, 1.0)), (dirac_view, ("simultaneous", 0.1, 1.0, 300)),
-                (gradients_view, (0.01,)), (inception_view, (N_CLASSES, 0.9)), (fid_view, (1.0, 1.0)))
+# the tab's first settings (its controls start there; the helper draws each view there once)
+P0 = dict(p_data=next(iter(P_DATA)), mu=2.0, sigma=1.0)
+DIRAC0 = dict(update="simultaneous", lr=0.1, gamma=1.0, steps=300)
+D0 = 0.01
+IS0 = (N_CLASSES, 0.9)          # classes covered, confidence
+FID0 = (1.0, 1.0)               # shift, scale
+_FIRST_VIEWS = ((optimal_d_view, (P0["p_data"], P0["mu"], P0["sigma"])), (dirac_view, tuple(DIRAC0.values())),
+                (gradients_view, (D0,)), (inception_view, IS0), (fid_view, FID0))
 # The tab's figures are drawn in a helper process of its own once it is up (demo.helper): even kept and
 # blitted, a figure is Python work under the server's interpreter lock, and a class dragging these sliders
 # stalled every other tab's sliders.
@@ -618,8 +624,7 @@ def build(ctx: AppContext) -> None:
     import gradio as gr
 
     manifest = ctx.store.manifest if ctx.store is not None else {}
-    p0 = dict(p_data=next(iter(P_DATA)), mu=2.0, sigma=1.0)
-    dirac0 = dict(update="simultaneous", lr=0.1, gamma=1.0, steps=300)
+    p0, dirac0 = P0, DIRAC0
 
     gr.Markdown(INTRO)
 
@@ -658,8 +663,8 @@ def build(ctx: AppContext) -> None:
                  api_name="theory_dirac" if i == 0 else None, api_visibility="public" if i == 0 else "private")
 
     gr.Markdown(GRADIENTS, latex_delimiters=LATEX)
-    dval = Slider(0.001, 0.999, value=0.01, step=0.001, label="D(G(z)) — where to read the curves")
-    img, md = gradients_view(0.01)
+    dval = Slider(0.001, 0.999, value=D0, step=0.001, label="D(G(z)) — where to read the curves")
+    img, md = gradients_view(D0)
     gd_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False)
     gd_md = gr.Markdown(md)
     dval.change(quick(drawn(gradients_view), "theory_gradients"), dval, [gd_img, gd_md], trigger_mode="always_last",
@@ -669,16 +674,16 @@ def build(ctx: AppContext) -> None:
     with gr.Row():
         with gr.Column():
             gr.Markdown("**Try IS**: a 10-class classifier's predictions on imagined samples.")
-            covered = Slider(1, N_CLASSES, value=N_CLASSES, step=1, label="classes the generator covers (evenly)")
-            conf = Slider(0.1, 1.0, value=0.9, step=0.01, label="probability on the predicted class")
-            img, md = inception_view(N_CLASSES, 0.9)
+            covered = Slider(1, N_CLASSES, value=IS0[0], step=1, label="classes the generator covers (evenly)")
+            conf = Slider(0.1, 1.0, value=IS0[1], step=0.01, label="probability on the predicted class")
+            img, md = inception_view(*IS0)
             is_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False)
             is_md = gr.Markdown(md)
         with gr.Column():
             gr.Markdown("**Try FID**: 2-D 'features', real N(0, I) vs a shifted, scaled copy.")
-            shift = Slider(0, 3, value=1.0, step=0.05, label="shift of the generated mean")
-            scale = Slider(0.1, 2, value=1.0, step=0.05, label="scale of the generated spread")
-            img, md = fid_view(1.0, 1.0)
+            shift = Slider(0, 3, value=FID0[0], step=0.05, label="shift of the generated mean")
+            scale = Slider(0.1, 2, value=FID0[1], step=0.05, label="scale of the generated spread")
+            img, md = fid_view(*FID0)
             fid_img = gr.Image(value=img, type="numpy", format="png", interactive=False, show_label=False)
             fid_md = gr.Markdown(md)
     fn = quick(drawn(inception_view), "theory_inception_score")

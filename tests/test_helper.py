@@ -54,11 +54,7 @@ def test_helper_not_started_or_dead_draws_here():
 
 
 def test_theory_views_drawn_in_the_helper_match_this_process():
-    TH.DRAWER.start()
-    t0 = time.time()
-    while not TH.DRAWER.ready and not TH.DRAWER.broken and time.time() - t0 < 60:
-        time.sleep(0.05)
-    assert TH.DRAWER.ready
+    _started(TH.DRAWER)
     args = (list(TH.P_DATA)[1], 1.3, 0.7)
     remote = TH.drawn(TH.optimal_d_view)(*args)
     local = TH.optimal_d_view(*args)

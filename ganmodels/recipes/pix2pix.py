@@ -34,9 +34,6 @@ def data_desc(drawing: str = E.DESCRIPTION) -> str:
             f"{faces.LICENCE}")
 
 
-DATA_DESC = data_desc()
-
-
 def add_args(p) -> None:
     p.add_argument("--objective", choices=P.OBJECTIVES, default="cgan",
                    help="l1: λ·‖y − G(x)‖₁ alone; cgan: the conditional GAN + λ·L1 (Isola et al.)")
