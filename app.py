@@ -37,6 +37,7 @@ TABS = [
 
 CSS = """
 .pixelated img, img.pixelated { image-rendering: pixelated; }
+.fit img { object-fit: contain; }  /* a small image fills its box (gradio's default, scale-down, never enlarges) */
 .formula { font-size: 0.95em; }
 footer { display: none !important; }
 .units-table th:last-child, .units-table td:last-child { white-space: nowrap; word-break: normal; }

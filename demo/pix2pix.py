@@ -24,7 +24,9 @@ REQUIRES = ("pix2pix_l1", "pix2pix")
 SIZE = P.SIZE              # 64 px drawings and faces
 SCALE = 5                  # the 64-px drawing ↔ a 320-px sketchpad (each pixel a 5×5 block)
 CANVAS = SIZE * SCALE
-SHOW = 4                   # outputs are shown at 256 px
+SEP = 2                    # px of white between the two patch maps
+# The outputs travel at their own 64 px and the browser enlarges them (app.CSS: .pixelated, .fit): a 256-px
+# copy cost up to 60 ms of PNG encoding per sketch, most of the request (bench/latency.py)
 INK_CELL = 0.3             # a 64-px cell is a line when this share of its 5×5 block is dark
 MAX_INK = 0.5              # above this share of ink it is not a line drawing
 COLOUR = 60                # a pixel whose channels differ by more than this is coloured
@@ -119,6 +121,8 @@ def _rgba(a) -> np.ndarray | None:
 
 def _over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """RGB of ``top`` (RGBA) composited over ``bottom`` (RGB float)."""
+    if top[..., 3].min() == 255:                       # opaque (the sketchpad's composite): nothing shows through
+        return top[..., :3].astype(np.float32)
     al = top[..., 3:4].astype(np.float32) / 255
     return top[..., :3].astype(np.float32) * al + bottom * (1 - al)
 
@@ -153,13 +157,14 @@ def sketch_to_drawing(value) -> tuple[np.ndarray, float]:
     from PIL import Image
 
     rgb = compose(value)
-    chroma = rgb.max(2) - rgb.min(2)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]                 # (element-wise: numpy's reductions
+    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)   # over a 3-long axis are slow)
     coloured = float((chroma > COLOUR).mean())
     if coloured > MAX_COLOUR_SHARE:
         raise InputError(f"This drawing is in colour ({coloured:.0%} of it): the generators learnt from black pen "
                          "lines on white paper. Draw with the black pen (the white pen and the eraser remove lines), "
                          "or load the edges of a photo with the buttons.")
-    dark = 1.0 - rgb.mean(2) / 255.0                                   # 0 = paper, 1 = ink
+    dark = 1.0 - (r + g + b) / (3 * 255.0)                             # 0 = paper, 1 = ink
     if dark.shape != (CANVAS, CANVAS):
         dark = np.asarray(Image.fromarray((dark * 255).astype(np.uint8)).resize((CANVAS, CANVAS), Image.BOX),
                           np.float32) / 255.0
@@ -176,30 +181,46 @@ def sketch_to_drawing(value) -> tuple[np.ndarray, float]:
 
 
 def patch_overlay(face: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """The face (256 px) with D's 'fake' patches in red: alpha = 0.7·(1 − P(real)), D's map stretched over it."""
+    """The 64-px face with D's 'fake' patches in red: alpha = 0.7·(1 − P(real)), D's 30×30 map stretched over
+    the face (bilinear)."""
     from PIL import Image
 
-    big = upscale(face, SHOW).astype(np.float32)
-    fake = 1.0 - np.asarray(Image.fromarray(scores.astype(np.float32)).resize(big.shape[1::-1], Image.BILINEAR))
+    fake = 1.0 - np.asarray(Image.fromarray(scores.astype(np.float32)).resize(face.shape[1::-1], Image.BILINEAR))
     al = (0.7 * np.clip(fake, 0, 1))[..., None]
     red = np.array([230, 30, 30], np.float32)
-    return (big * (1 - al) + red * al).round().astype(np.uint8)
+    return (face.astype(np.float32) * (1 - al) + red * al).round().astype(np.uint8)
 
 
 def translate(l1, cgan, value) -> dict:
-    """Both generators on the sketchpad's drawing: {"l1", "cgan" (256-px faces), "patches" (D's maps over
-    both, side by side), "status" (Markdown)}."""
+    """Both generators on the sketchpad's drawing: {"l1", "cgan" (64-px faces), "patches" (D's maps over
+    both, side by side), "drawing", "status" (Markdown)}."""
     t0 = time.perf_counter()
     drawing, share = sketch_to_drawing(value)
     x = drawing[None]
     f_l1, f_cg = l1.translate(x)[0], cgan.translate(x)[0]
     s_l1, s_cg = cgan.patch_scores(np.concatenate([x, x]), np.stack([f_l1, f_cg]))
-    sep = np.full((SIZE * SHOW, 6, 3), 255, np.uint8)
+    sep = np.full((SIZE, SEP, 3), 255, np.uint8)
     ms = (time.perf_counter() - t0) * 1000
     status = (f"Drawing: {share:.1%} ink (the training drawings: about 14 %). Both generators and D: {ms:.0f} ms. "
               f"D's mean P(real) over the patches: **L1 only {s_l1.mean():.2f}**, **cGAN + L1 {s_cg.mean():.2f}**.")
-    return {"l1": upscale(f_l1, SHOW), "cgan": upscale(f_cg, SHOW), "drawing": drawing,
+    return {"l1": f_l1, "cgan": f_cg, "drawing": drawing,
             "patches": np.hstack([patch_overlay(f_l1, s_l1), sep, patch_overlay(f_cg, s_cg)]), "status": status}
+
+
+def sketch_request(upload) -> list:
+    """``bench/latency.py``'s request to ``pix2pix_sketch``: the first example drawing as the sketchpad sends it
+    after a stroke, a 320-px RGBA composite PNG (``upload(name, png_bytes)`` → the uploaded file's FileData)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(drawing_to_canvas(next(iter(example_drawings().values()))), "RGBA").save(buf, "PNG")
+    return [{"background": None, "layers": [], "composite": upload("sketch.png", buf.getvalue())}]
+
+
+# endpoints whose request carries a file: api_name → a function of the uploader giving the request's data
+UPLOAD_LATENCY_ENDPOINTS = {"pix2pix_sketch": sketch_request}
 
 
 # ----------------------------------------------------------------- where drawings come from
@@ -351,11 +372,12 @@ def build(ctx: AppContext) -> None:
         with gr.Column(scale=4):
             with gr.Row():
                 out_l1 = gr.Image(value=warm["l1"], label="L1 only", type="numpy", format="png", interactive=False,
-                                  height=270, elem_classes="pixelated", elem_id="pix2pix_l1")
+                                  height=270, elem_classes=["pixelated", "fit"], elem_id="pix2pix_l1")
                 out_cg = gr.Image(value=warm["cgan"], label="cGAN + L1 (pix2pix)", type="numpy", format="png",
-                                  interactive=False, height=270, elem_classes="pixelated", elem_id="pix2pix_cgan")
+                                  interactive=False, height=270, elem_classes=["pixelated", "fit"], elem_id="pix2pix_cgan")
             patches = gr.Image(value=warm["patches"], label="D's patch map: L1 only | cGAN + L1 (red = D says fake)",
-                               type="numpy", format="png", interactive=False, height=270, elem_id="pix2pix_patches")
+                               type="numpy", format="png", interactive=False, height=270, elem_id="pix2pix_patches",
+                               elem_classes=["pixelated", "fit"])
             status = gr.Markdown(warm["status"], elem_id="pix2pix_status")
     latex = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
     gr.Markdown(FORMULA, elem_classes="formula", latex_delimiters=latex, elem_id="pix2pix_formula")

@@ -95,8 +95,10 @@ def launched(blocks, **launch_kw):
 @contextlib.contextmanager
 def serve_tab(build, ctx, tab: str | None = None, **queue_kw):
     """One tab's ``build(ctx)`` alone in an app (inside ``gr.Tab(tab)`` when named), served on a
-    free port: yields (url, blocks)."""
+    free port with the app's CSS: yields (url, blocks)."""
     import gradio as gr
+
+    import app as app_module
 
     with gr.Blocks() as blocks:
         if tab is None:
@@ -105,7 +107,7 @@ def serve_tab(build, ctx, tab: str | None = None, **queue_kw):
             with gr.Tab(tab):
                 build(ctx)
     blocks.queue(**queue_kw)
-    with launched(blocks) as url:
+    with launched(blocks, css=app_module.CSS) as url:
         yield url, blocks
 
 

@@ -76,17 +76,16 @@ def test_bad_sketches_are_refused_with_a_message(value, message):
 def test_translate_gives_both_faces_and_patch_maps(models):
     l1, cg = models
     r = T.translate(l1, cg, T.sketch_value(T.example_drawings()["a smiling face (drawn)"]))
-    assert r["l1"].shape == r["cgan"].shape == (256, 256, 3) and not np.array_equal(r["l1"], r["cgan"])
-    assert r["patches"].shape == (256, 2 * 256 + 6, 3)
+    assert r["l1"].shape == r["cgan"].shape == (64, 64, 3) and not np.array_equal(r["l1"], r["cgan"])
+    assert r["patches"].shape == (64, 2 * 64 + T.SEP, 3)
     assert "ink" in r["status"] and "L1 only" in r["status"]
-    small = r["cgan"][::T.SHOW, ::T.SHOW]
-    assert np.array_equal(small, cg.translate(r["drawing"][None])[0])
+    assert np.array_equal(r["cgan"], cg.translate(r["drawing"][None])[0])
     # a patch D finds fake is tinted red; a 'real' one is left as it was
     face = np.full((64, 64, 3), 100, np.uint8)
     scores = np.ones((30, 30), np.float32)
     scores[:15] = 0.0
     o = T.patch_overlay(face, scores)
-    assert o.shape == (256, 256, 3) and (o[-10:] == 100).all() and (o[:40, :, 0] > 150).all()
+    assert o.shape == (64, 64, 3) and (o[-3:] == 100).all() and (o[:10, :, 0] > 150).all()
 
 
 def test_examples_and_uploads(tmp_path):
@@ -170,7 +169,7 @@ def test_endpoint_draws_both_faces(served, client, tmp_path):
              "composite": None}
     a, b, patches, status = client.predict(value, api_name="/pix2pix_sketch")
     a, b, patches = _png(a), _png(b), _png(patches)
-    assert a.shape == b.shape == (256, 256, 3) and patches.shape == (256, 518, 3) and not np.array_equal(a, b)
+    assert a.shape == b.shape == (64, 64, 3) and patches.shape == (64, 2 * 64 + T.SEP, 3) and not np.array_equal(a, b)
     assert "1.0% ink" in status
     empty = {"background": handle_file(str(tmp_path / "bg.png")), "layers": [], "composite": None}
     with pytest.raises(Exception, match="sketchpad is empty"):
@@ -185,6 +184,16 @@ def test_endpoint_draws_both_faces(served, client, tmp_path):
     with pytest.raises(Exception, match="in colour"):
         client.predict({"background": handle_file(str(tmp_path / "colour.png")), "layers": [], "composite": None},
                        api_name="/pix2pix_sketch")
+
+
+def test_latency_request_is_answered_through_the_queue(served):
+    """bench/latency.py's sketch request (uploaded composite, the queue's route) gets both faces back."""
+    from bench.common import call_queue, upload
+
+    data = T.sketch_request(lambda name, b: upload(served, name, b))
+    assert data[0]["composite"]["path"] and data[0]["background"] is None
+    assert call_queue(served, "pix2pix_sketch", data, timeout=60, session="t") == ("ok", "")
+    assert T.UPLOAD_LATENCY_ENDPOINTS == {"pix2pix_sketch": T.sketch_request}
 
 
 def test_endpoint_sources_and_page(served, client, tmp_path):
@@ -275,5 +284,9 @@ def test_browser_draw_strokes_and_get_both_faces(served, browser):
     assert share > float(before.split("Drawing: ")[1].split("%")[0])      # more ink than the example had
     for sel in ("#pix2pix_l1 img", "#pix2pix_cgan img", "#pix2pix_patches img"):
         assert page.locator(sel).get_attribute("src")
+        # the 64-px outputs are drawn enlarged (app.CSS .fit), not at their own size in the middle of the box
+        shown = page.eval_on_selector(sel, "i => [i.naturalWidth, i.getBoundingClientRect().width, "
+                                           "getComputedStyle(i).objectFit, getComputedStyle(i).imageRendering]")
+        assert shown[0] <= 2 * 64 + T.SEP and shown[1] >= 3 * 64 and shown[2:] == ["contain", "pixelated"], shown
     assert page.locator("#pix2pix_cgan img").get_attribute("src") != img_before
     page.close()
