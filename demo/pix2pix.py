@@ -397,15 +397,18 @@ def build(ctx: AppContext) -> None:
     sketch.apply(run, sketch, outs, api_visibility="private", **LIVE, **decode)
 
     src = [sketch, note]
+    # a drawing put on the sketchpad by the app (an example, a face's edges) fires no change event in the browser
+    # (only the student's strokes do), so each loader runs the generators itself once it has succeeded
+    redraw = dict(fn=run, inputs=sketch, outputs=outs, api_visibility="private", **LIVE, **decode)
     clear.click(lambda: (sketch_value(), "Blank paper: draw a face."), None, src, api_visibility="private",
                 show_progress="hidden")
     example.change(quick(lambda k: (sketch_value(examples[k]) if k in examples else sketch_value(),
                                     f"Example: {k}." if k in examples else ""), "pix2pix_example"),
-                   example, src, api_visibility="private", show_progress="hidden")
+                   example, src, api_visibility="private", show_progress="hidden").success(**redraw)
     if b_held is not None:
         def held_fn(n):
             return load_heldout(root, listings.get(root, lambda: heldout_files(root)), n, cgan.drawings)
         b_held.click(quick(held_fn, "pix2pix_load_heldout"), number, src, api_name="pix2pix_load_heldout",
-                     concurrency_limit=None)
+                     concurrency_limit=None).success(**redraw)
     upload.upload(quick(lambda p: load_upload(p, ctx.max_pixels, cgan.drawings), "pix2pix_load_upload"), upload, src,
-                  api_name="pix2pix_load_upload", **decode)
+                  api_name="pix2pix_load_upload", **decode).success(**redraw)

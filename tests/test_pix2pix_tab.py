@@ -263,6 +263,14 @@ def test_browser_draw_strokes_and_get_both_faces(served, browser):
     canvases.first.wait_for(timeout=30000)
     status = page.locator("#pix2pix_status")
     status.get_by_text("ink").first.wait_for(timeout=30000)
+    # an example put on the sketchpad by the app is redrawn (the browser fires no change event for it)
+    first = status.inner_text().split("Drawing: ")[1].split("%")[0]
+    page.get_by_label("Examples").click()
+    page.get_by_role("option").filter(has_text="astronaut").click()
+    page.wait_for_function("b => { const s = document.querySelector('#pix2pix_status'); "
+                           "const m = s && s.innerText.match(/Drawing: ([0-9.]+)% ink/); "
+                           "return m && m[1] !== b; }", arg=first, timeout=60000)
+    assert "astronaut" in page.locator("#pix2pix_note").inner_text()
     before = status.inner_text()
     img_before = page.locator("#pix2pix_cgan img").get_attribute("src")
     page.locator("#pix2pix_sketch button[aria-label=Brush]").click()
