@@ -11,7 +11,7 @@ per-session state).  An endpoint served outside the queue is timed as ``POST /gr
 (the browser's route for those); a queued one (the pix2pix sketch) through the queue, as
 ``POST /gradio_api/call/<api_name>`` and its event stream, to the complete event.
 (gradio_client is not used: it adds ~110 ms of its own.)
-The last stdout line is one JSON object: {api_name: {"p50_ms", "p95_ms", "n"}, ...}.
+The last stdout line is one JSON object: {api_name: {"p50_ms", "p95_ms", "n", "route": "run"|"queue"}, ...}.
 """
 from __future__ import annotations
 

@@ -208,8 +208,8 @@ def translate(l1, cgan, value) -> dict:
 
 
 def sketch_request(upload) -> list:
-    """``bench/latency.py``'s request to ``pix2pix_sketch``: the first example drawing as the sketchpad sends it
-    after a stroke, a 320-px RGBA composite PNG (``upload(name, png_bytes)`` → the uploaded file's FileData)."""
+    """``bench/latency.py``'s request to ``pix2pix_sketch``: the first example drawing as the sketchpad's 320-px
+    RGBA composite PNG, without background or layers (``upload(name, png_bytes)`` → the uploaded file's FileData)."""
     import io
 
     from PIL import Image
