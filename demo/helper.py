@@ -12,9 +12,34 @@ The function and its arguments go to the helper by pickling: module-level functi
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
+import weakref
+
+_POOLS: "weakref.WeakSet" = weakref.WeakSet()   # every helper pool of this process, shut down at exit
+
+
+def spawn_pool():
+    """A one-process pool (spawned, so no forked locks) whose process ends with this app's.
+
+    Pools still open when the interpreter exits are shut down by :func:`_shutdown_pools` first: one
+    collected during the interpreter's teardown prints "Exception ignored in ... weakref_cb".
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=exit_with_parent, initargs=(os.getpid(),))
+    _POOLS.add(pool)
+    return pool
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    for pool in list(_POOLS):
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:
@@ -56,11 +81,7 @@ class Helper:
             if self._pool is not None or self.broken:
                 return
             try:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=exit_with_parent, initargs=(os.getpid(),))
+                self._pool = spawn_pool()
                 fut = self._pool.submit(_warm, self.prepare)
             except Exception:  # noqa: BLE001 -- no helper process here: draw in this process
                 self._fail()

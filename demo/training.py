@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from demo.common import ImageEditorInput, InputError, as_float, as_int
-from demo.helper import exit_with_parent
+from demo.helper import spawn_pool
 from ganmodels.imageio import upscale_nearest
 
 if TYPE_CHECKING:
@@ -610,11 +610,7 @@ class Views:
     def _start_pool(self) -> None:
         if self.use_process and self._pool is None:
             try:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=exit_with_parent, initargs=(os.getpid(),))
+                self._pool = spawn_pool()
                 self._pool.submit(int, 0)         # start the helper now; it imports in the background
             except Exception:  # noqa: BLE001 -- no helper process (sandbox, frozen app): draw here
                 self.use_process = False

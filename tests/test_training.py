@@ -553,7 +553,7 @@ def test_drawing_helper_ends_when_the_app_is_killed():
     code = textwrap.dedent("""
         import multiprocessing, os, sys
         from concurrent.futures import ProcessPoolExecutor
-        from demo.training import exit_with_parent
+        from demo.helper import exit_with_parent
         if __name__ == "__main__":
             pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=exit_with_parent, initargs=(os.getpid(), 0.1))
