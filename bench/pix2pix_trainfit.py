@@ -14,7 +14,7 @@ shipped pair were chosen on ``train_7001_8000`` (the README's pix2pix section ha
 
 Measured 2026-12-07 (one thread, ≈ 30 s), cGAN + L1, faces 7,001–8,000: the 10,000-step generator Male
 83.0 %, Smiling 86.2 %, FID 46.6; warm-restarted to 16,000 steps 86.3 % / 85.4 % / 33.35; to 20,000 steps
-(shipped) 84.9 % / 86.5 % / 33.72.
+(shipped) 84.9 % / 86.5 % / 33.72; to 24,000 steps 84.8 % / 86.9 % / 30.86.
 
 The last stdout line is one JSON object: {split: {attribute: agreement, "fid": FID}, ...}.
 """
