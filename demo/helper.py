@@ -39,7 +39,10 @@ def spawn_pool():
 @atexit.register
 def _shutdown_pools() -> None:
     for pool in list(_POOLS):
-        pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+        except Exception:  # noqa: BLE001 -- a broken pool: nothing left to shut down
+            pass
 
 
 def exit_with_parent(parent_pid: int, every_s: float = 1.0) -> None:

@@ -91,3 +91,21 @@ def test_the_theory_helper_does_without_torch():
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_pools_left_open_are_shut_down_at_exit(monkeypatch):
+    """A helper's pool that nobody closed is shut down by the exit hook (before the interpreter's teardown,
+    where collecting it printed "Exception ignored in ... weakref_cb")."""
+    import weakref
+
+    from demo import helper as H
+
+    monkeypatch.setattr(H, "_POOLS", weakref.WeakSet())    # this test's pools only: other tests keep theirs
+    h = _started(Helper())
+    pool = h._pool
+    assert set(H._POOLS) == {pool}
+    assert h.run(_pid) != os.getpid()
+    H._shutdown_pools()
+    with pytest.raises(RuntimeError):        # "cannot schedule new futures after shutdown"
+        pool.submit(_pid)
+    assert h.run(_pid) == os.getpid()        # and the helper then draws in this process
