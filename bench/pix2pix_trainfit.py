@@ -38,8 +38,7 @@ SPLITS = (("train_7001_8000", "classifier_val", slice(0, 1000)), ("train_1_1000"
 
 def main(argv=None) -> int:
     from ganmodels import weights as W
-    from ganmodels.evaluation.pix2pix import load_classifier
-    from ganmodels.metrics import frechet_distance
+    from ganmodels.evaluation.pix2pix import judge, load_classifier
     from ganmodels.models import face_classifier as FC
     from ganmodels.models import faces
     from ganmodels.models import pix2pix as P
@@ -60,12 +59,9 @@ def main(argv=None) -> int:
     for name, split, rows in SPLITS:
         real, _, _ = faces.load_faces(args.data_dir, split, cache_dir=args.cache_dir)
         real = real[rows]
-        fake = g.translate(g.drawings(real))
         p_real, f_real = FC.predict(clf, real)
-        p_fake, f_fake = FC.predict(clf, fake)
-        agree = (p_real > 0.5) == (p_fake > 0.5)
-        out[name] = {a: round(float(agree[:, faces.ATTRIBUTES.index(a)].mean()), 4) for a in ATTRS}
-        out[name]["fid"] = round(frechet_distance(f_fake, f_real), 2)
+        m = judge(clf, g.translate(g.drawings(real)), real, f_real, p_real)    # the evaluation's own figures
+        out[name] = {**{a: m[f"agreement_{a}"] for a in ATTRS}, "fid": round(m["classifier_fid"], 2)}
         print(f"{name}: {out[name]} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     print(json.dumps(out))
     return 0
