@@ -225,6 +225,52 @@ def test_recipe_trains_both_objectives_exports_and_resumes(celeba_dir, tmp_path)
     assert P.load(store=store).cfg.ngf == 4
 
 
+def test_init_from_exported_weights_warm_restarts_and_records_the_lineage(celeba_dir, tmp_path):
+    """--init-from DIR: G (and a matching D) start from DIR's files, not from fresh ones; a D of another depth
+    starts fresh; the manifest adds the steps and joins the commands; --ema exports the average, not the raw G."""
+    from ganmodels.cli import train
+
+    first = tmp_path / "first"
+    common = ["--data-dir", str(celeba_dir), "--no-progress", "--batch", "4", "--threads", "1", "--sample-every", "2"]
+    n_threads = torch.get_num_threads()
+    try:
+        train.main(["pix2pix", "--objective", "cgan", "--steps", "2", "--ngf", "4", "--ndf", "4",
+                    "--out", str(tmp_path / "a"), "--export", str(first), *common])
+        before = P.load(store=W.WeightStore(first))
+        # 0 steps: the exported nets are the ones loaded (the sizes come from the files, not the defaults)
+        train.main(["pix2pix", "--objective", "cgan", "--steps", "0", "--init-from", str(first),
+                    "--out", str(tmp_path / "b"), "--export", str(tmp_path / "same"), *common])
+        same = P.load(store=W.WeightStore(tmp_path / "same"))
+        for a, b in ((before.G, same.G), (before.D, same.D)):
+            sa, sb = a.state_dict(), b.state_dict()
+            assert all(torch.equal(sa[k], sb[k]) for k in sa)
+        # two steps on, a deeper D (fresh), with the average of G exported
+        train.main(["pix2pix", "--objective", "cgan", "--steps", "2", "--init-from", str(first), "--n-layers-d", "2",
+                    "--ema", "0.5", "--out", str(tmp_path / "c"), "--export", str(tmp_path / "on"), *common])
+        with pytest.raises(SystemExit, match="ngf 4, not 8"):
+            train.main(["pix2pix", "--objective", "cgan", "--steps", "1", "--init-from", str(first), "--ngf", "8",
+                        "--out", str(tmp_path / "d"), *common])
+        with pytest.raises(SystemExit, match="pix2pix_l1_G.safetensors not found"):
+            train.main(["pix2pix", "--objective", "l1", "--steps", "1", "--init-from", str(first),
+                        "--out", str(tmp_path / "e"), *common])
+        with pytest.raises(SystemExit, match="--ema"):
+            train.main(["pix2pix", "--objective", "l1", "--steps", "1", "--ema", "1.5", "--ngf", "4",
+                        "--out", str(tmp_path / "f"), *common])
+    finally:
+        torch.set_num_threads(n_threads)
+    on = P.load(store=W.WeightStore(tmp_path / "on"))
+    assert on.cfg.n_layers_d == 2 and on.cfg.ngf == 4
+    man = W.read_manifest(tmp_path / "on")["files"]
+    assert man[P.FILES["G"]]["steps"] == 4 and man[P.FILES["D"]]["steps"] == 2      # D started fresh
+    assert man[P.FILES["G"]]["command"].count("python -m ganmodels.train pix2pix") == 2
+    assert "--init-from" in man[P.FILES["G"]]["command"].split("&&")[1]
+    # the exported G is the average: it differs from the raw G in the run's checkpoint
+    raw = P.UNetGenerator(on.cfg)
+    W.load_checkpoint(tmp_path / "c" / "checkpoint.safetensors", modules={"G": raw}, optimizers={})
+    ema = on.G.state_dict()
+    assert any(not torch.equal(v, ema[k]) for k, v in raw.state_dict().items() if v.is_floating_point())
+
+
 def test_drawing_settings_travel_with_the_weights(celeba_dir, tmp_path):
     """--canny-low/--canny-high: the training drawings, kept in G's config; the loaded model, ``edges`` and the
     tab's loaders draw the same way for it."""

@@ -9,9 +9,15 @@ left–right flip of drawing and face, then the hand-drawing augmentation of the
 (``edges.augment``).  With the same ``--seed`` both objectives get the same initial U-Net and the
 same batches; "l1" trains G alone (no D), "cgan" adds the conditional PatchGAN, as Isola et al.:
 Adam (lr 2e-4, β₁ 0.5), λ = 100, learning rates constant for the first half, then linearly to 0.
+
+A warm restart from shipped weights (no checkpoint needed): ``--init-from weights --steps N --decay-from 0``
+starts G (and D, when its size matches) from the files and runs N more steps with the rate back at 2e-4,
+falling linearly to 0; ``--ema 0.999`` exports the moving average of G instead of the raw G.
 """
 from __future__ import annotations
 
+import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +28,8 @@ from ganmodels import edges as E
 from ganmodels.errors import InputError
 from ganmodels.models import faces
 from ganmodels.models import pix2pix as P
+from ganmodels import weights as W
+from ganmodels.training.ema import EMA
 from ganmodels.training.loop import Run, config_from_args, decay_schedulers
 
 DEFAULT_STEPS = 4000
@@ -59,6 +67,14 @@ def add_args(p) -> None:
                         f"{E.CANNY_QUANTILES[0]:g}; lower: more ink)")
     p.add_argument("--canny-high", "--canny_high", dest="canny_high", type=float, default=None,
                    help=f"the drawings: the high threshold's quantile (default {E.CANNY_QUANTILES[1]:g})")
+    p.add_argument("--init-from", "--init_from", dest="init_from", default=None, metavar="DIR",
+                   help="start from the weights exported in DIR (a warm restart without the run's checkpoint): "
+                        "G from pix2pix_G (cgan) or pix2pix_l1_G (l1), and D from pix2pix_D when its --ndf and "
+                        "--n-layers-d match (else a fresh D); the U-Net's size and the drawings come from the "
+                        "file, the optimizers start afresh, and the manifest records both runs' steps and commands")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="export (and sample) the exponential moving average of G with this decay (Yazıcı et al. "
+                        "2019; 0.999 ≈ the last 1,000 steps; default 0: the raw G, as the paper)")
 
 
 def training_pairs(data_dir, cache_dir: Path, *, sigma: float = E.CANNY_SIGMA,
@@ -105,16 +121,29 @@ def make_run(args) -> Run:
     cfg = config_from_args(P.Pix2PixConfig, args)
     P.check_drawing_settings(cfg.canny_sigma, cfg.canny_low, cfg.canny_high)
     dev = torch.device(args.device)
-    G = P.UNetGenerator(cfg).to(dev)           # built first: both objectives start from the same G
-    D = P.PatchDiscriminator(cfg).to(dev) if args.objective == "cgan" else None
+    lineage, fresh = None, ()
+    if getattr(args, "init_from", None):
+        G, D, cfg, lineage, d_loaded = init_networks(args.init_from, cfg, args, dev)
+        if D is not None and not d_loaded:
+            fresh = (P.FILES["D"],)
+    else:
+        G = P.UNetGenerator(cfg).to(dev)           # built first: both objectives start from the same G
+        D = P.PatchDiscriminator(cfg).to(dev) if args.objective == "cgan" else None
+    if not 0.0 <= args.ema < 1.0:
+        raise InputError(f"--ema must be in [0, 1), got {args.ema}")
+    ema = EMA(G, args.ema) if args.ema > 0 else None
     out = Path(args.out or "runs/pix2pix")
     drawing = P.drawing_settings(cfg)
     X, edges = training_pairs(args.data_dir, out, **drawing)
     batch = args.batch or 16
     obj = P.Pix2PixObjective(G, D, objective=args.objective, lam=args.lam)
+    if ema is not None:
+        obj.after_step = lambda: ema.update(G)
     betas = (args.beta1, 0.999)
     opts = {"G": torch.optim.Adam(G.parameters(), lr=args.lr, betas=betas)}
     modules = {"G": G}
+    if ema is not None:
+        modules["G_ema"] = ema.shadow             # checkpointed, so --resume continues the average
     if D is not None:
         opts["D"] = torch.optim.Adam(D.parameters(), lr=args.lr, betas=betas)
         modules["D"] = D
@@ -124,17 +153,78 @@ def make_run(args) -> Run:
     @torch.no_grad()
     def sample():
         """Rows: the drawings, G's faces (eval mode), the real faces."""
-        G.eval()
-        fake = data.to_uint8(G(fixed))
-        G.train()
+        net = ema.shadow if ema is not None else G
+        was_training = net.training
+        net.eval()
+        fake = data.to_uint8(net(fixed))
+        net.train(was_training)
         drawings = np.repeat(edges[:8, :, :, None], 3, axis=3)
         return data.image_grid(np.concatenate([drawings, fake, real]), nrow=8)
 
     def export(path: Path):
-        return P.save(G, D, cfg, path, objective=args.objective)
+        return P.save(ema.shadow if ema is not None else G, D, cfg, path, objective=args.objective)
 
     return Run(modules=modules, optimizers=opts, objective=obj,
                data=pair_batches(X, edges, batch, seed=args.seed, flip=bool(args.flip), augment=bool(args.augment),
                                  rank=args.rank, world=args.world),
-               export=export, data_desc=data_desc(E.describe(**drawing)), sample=sample,
+               export=export, lineage=lineage, fresh=fresh, data_desc=data_desc(E.describe(**drawing)), sample=sample,
                schedulers=decay_schedulers(list(opts.values()), args.steps or DEFAULT_STEPS, args.decay_from))
+
+
+# ------------------------------------------------------------------ a warm restart from exported weights
+
+G_FIELDS = ("ngf", "max_mult", "n_down", "dropout", "in_channels", "out_channels",
+            "canny_sigma", "canny_low", "canny_high")
+
+
+def init_networks(folder, cfg: P.Pix2PixConfig, args, device):
+    """(G, D, cfg, lineage, D loaded?) for ``--init-from DIR``: G (trainable) from DIR's file for
+    ``args.objective``; for cgan, D from DIR's pix2pix_D when its width and depth match the run's,
+    else a fresh D.  G's size and drawing settings come from the file (a different one given on the
+    command line is an error); the lineage (steps, command) comes from DIR's manifest."""
+    folder = Path(folder)
+    files = P.FILES_L1 if args.objective == "l1" else P.FILES
+    family = P.FAMILY_L1 if args.objective == "l1" else P.FAMILY
+    path = folder / files["G"]
+    if not path.is_file():
+        raise W.WeightsError(f"--init-from {folder}: {files['G']} not found")
+    man = W.read_manifest(folder)
+    check = man if path.name in man.get("files", {}) else None
+    try:
+        G, file_cfg, _ = W.load_network(path, P.UNetGenerator, P.Pix2PixConfig, family=family,
+                                        network="G", device=device, manifest=check)
+    except W.WeightsError as e:
+        raise W.WeightsError(f"--init-from {folder}: {e}") from None
+    for f in G_FIELDS:
+        given = getattr(args, f, None)
+        if given is not None and given != getattr(file_cfg, f):
+            raise InputError(f"--init-from {folder}: its generator has {f} {getattr(file_cfg, f)}, not {given}")
+    cfg = dataclasses.replace(cfg, **{f: getattr(file_cfg, f) for f in G_FIELDS})
+    G.requires_grad_(True).train()
+    D, d_loaded = None, False
+    if args.objective == "cgan":
+        d_path = folder / files["D"]
+        d_cfg = D_file = None
+        if d_path.is_file():
+            try:
+                D_file, d_cfg, _ = W.load_network(d_path, P.PatchDiscriminator, P.Pix2PixConfig, family=family,
+                                                  network="D", device=device,
+                                                  manifest=man if d_path.name in man.get("files", {}) else None)
+            except W.WeightsError as e:
+                raise W.WeightsError(f"--init-from {folder}: {e}") from None
+            # D's size not given on the command line: the file's
+            cfg = dataclasses.replace(cfg, **{f: getattr(d_cfg, f) for f in ("ndf", "n_layers_d")
+                                             if getattr(args, f, None) is None})
+        D = P.PatchDiscriminator(cfg).to(device)
+        if d_cfg is not None and (d_cfg.ndf, d_cfg.n_layers_d) == (cfg.ndf, cfg.n_layers_d):
+            D.load_state_dict(D_file.state_dict())
+            d_loaded = True
+        print(f"--init-from {folder}: G from {path.name}; "
+              + (f"D from {d_path.name}" if d_loaded else
+                 f"a fresh D (ndf {cfg.ndf}, n_layers_d {cfg.n_layers_d}: "
+                 + ("no discriminator file there)" if d_cfg is None else
+                    f"the file's is ndf {d_cfg.ndf}, n_layers_d {d_cfg.n_layers_d})")), file=sys.stderr)
+        D.requires_grad_(True).train()
+    entry = man.get("files", {}).get(path.name, {})
+    lineage = (int(entry.get("steps", 0)), entry.get("command") or f"(weights from {folder})")
+    return G, D, cfg, lineage, d_loaded
