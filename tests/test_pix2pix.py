@@ -246,7 +246,8 @@ def test_init_from_exported_weights_warm_restarts_and_records_the_lineage(celeba
             assert all(torch.equal(sa[k], sb[k]) for k in sa)
         # two steps on, a deeper D (fresh), with the average of G exported
         train.main(["pix2pix", "--objective", "cgan", "--steps", "2", "--init-from", str(first), "--n-layers-d", "2",
-                    "--ema", "0.5", "--out", str(tmp_path / "c"), "--export", str(tmp_path / "on"), *common])
+                    "--ema", "0.5", "--ema-bn", "1", "--out", str(tmp_path / "c"), "--export", str(tmp_path / "on"),
+                    *common])
         with pytest.raises(SystemExit, match="ngf 4, not 8"):
             train.main(["pix2pix", "--objective", "cgan", "--steps", "1", "--init-from", str(first), "--ngf", "8",
                         "--out", str(tmp_path / "d"), *common])
@@ -269,6 +270,24 @@ def test_init_from_exported_weights_warm_restarts_and_records_the_lineage(celeba
     W.load_checkpoint(tmp_path / "c" / "checkpoint.safetensors", modules={"G": raw}, optimizers={})
     ema = on.G.state_dict()
     assert any(not torch.equal(v, ema[k]) for k, v in raw.state_dict().items() if v.is_floating_point())
+
+
+def test_recompute_bn_averages_the_batch_statistics_of_the_given_weights():
+    """--ema-bn: the average's BatchNorm statistics become the mean over the drawings' batches of the statistics
+    that these weights produce (not whatever they carried), and the momentum is restored."""
+    from ganmodels.recipes.pix2pix import recompute_bn
+
+    torch.manual_seed(0)
+    G = P.UNetGenerator(P.Pix2PixConfig(ngf=4, dropout=0.0))
+    bn = next(m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    bn.running_mean.fill_(7.0)
+    drawings = np.random.default_rng(0).choice(np.array([0, 255], np.uint8), size=(8, 64, 64))
+    seen = []
+    h = bn.register_forward_hook(lambda m, i, o: seen.append(i[0].mean(dim=(0, 2, 3)).detach().clone()))
+    recompute_bn(G, drawings, 4, "cpu")
+    h.remove()
+    assert len(seen) == 2 and bn.momentum == 0.1
+    torch.testing.assert_close(bn.running_mean, (seen[0] + seen[1]) / 2)
 
 
 def test_drawing_settings_travel_with_the_weights(celeba_dir, tmp_path):

@@ -75,6 +75,9 @@ def add_args(p) -> None:
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="export (and sample) the exponential moving average of G with this decay (Yazıcı et al. "
                         "2019; 0.999 ≈ the last 1,000 steps; default 0: the raw G, as the paper)")
+    p.add_argument("--ema-bn", "--ema_bn", dest="ema_bn", type=int, choices=(0, 1), default=0,
+                   help="with --ema: before export, recompute the average's BatchNorm statistics over the training "
+                        "drawings (the average otherwise carries the live G's, which belong to other weights)")
 
 
 def training_pairs(data_dir, cache_dir: Path, *, sigma: float = E.CANNY_SIGMA,
@@ -162,6 +165,8 @@ def make_run(args) -> Run:
         return data.image_grid(np.concatenate([drawings, fake, real]), nrow=8)
 
     def export(path: Path):
+        if ema is not None and args.ema_bn:
+            recompute_bn(ema.shadow, edges, batch, dev)
         return P.save(ema.shadow if ema is not None else G, D, cfg, path, objective=args.objective)
 
     return Run(modules=modules, optimizers=opts, objective=obj,
@@ -169,6 +174,27 @@ def make_run(args) -> Run:
                                  rank=args.rank, world=args.world),
                export=export, lineage=lineage, fresh=fresh, data_desc=data_desc(E.describe(**drawing)), sample=sample,
                schedulers=decay_schedulers(list(opts.values()), args.steps or DEFAULT_STEPS, args.decay_from))
+
+
+@torch.no_grad()
+def recompute_bn(G: torch.nn.Module, drawings: np.ndarray, batch: int, device) -> None:
+    """Replace G's BatchNorm running statistics by their average over ``drawings`` (unaugmented, in order,
+    ``batch`` at a time, G in training mode as when the statistics are gathered in training: dropout on)
+    — for a moving average of G, whose weights never produced the statistics it copied (SWA's update_bn)."""
+    bns = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None                     # a cumulative average over the batches
+    was_training = G.training
+    G.train()
+    for i in range(0, len(drawings) - batch + 1, batch):
+        G(E.to_input(drawings[i:i + batch]).to(device))
+    for m, mom in zip(bns, momenta):
+        m.momentum = mom
+    G.train(was_training)
 
 
 # ------------------------------------------------------------------ a warm restart from exported weights
