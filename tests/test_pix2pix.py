@@ -257,6 +257,9 @@ def test_init_from_exported_weights_warm_restarts_and_records_the_lineage(celeba
         with pytest.raises(SystemExit, match="--ema"):
             train.main(["pix2pix", "--objective", "l1", "--steps", "1", "--ema", "1.5", "--ngf", "4",
                         "--out", str(tmp_path / "f"), *common])
+        with pytest.raises(SystemExit, match="needs --ema"):
+            train.main(["pix2pix", "--objective", "l1", "--steps", "1", "--ema-bn", "1", "--ngf", "4",
+                        "--out", str(tmp_path / "g"), *common])
     finally:
         torch.set_num_threads(n_threads)
     on = P.load(store=W.WeightStore(tmp_path / "on"))

@@ -25,10 +25,10 @@ import torch
 
 from ganmodels import data
 from ganmodels import edges as E
+from ganmodels import weights as W
 from ganmodels.errors import InputError
 from ganmodels.models import faces
 from ganmodels.models import pix2pix as P
-from ganmodels import weights as W
 from ganmodels.training.ema import EMA
 from ganmodels.training.loop import Run, config_from_args, decay_schedulers
 
@@ -134,6 +134,8 @@ def make_run(args) -> Run:
         D = P.PatchDiscriminator(cfg).to(dev) if args.objective == "cgan" else None
     if not 0.0 <= args.ema < 1.0:
         raise InputError(f"--ema must be in [0, 1), got {args.ema}")
+    if args.ema_bn and not args.ema:
+        raise InputError("--ema-bn 1 recomputes the moving average's statistics: it needs --ema DECAY (e.g. 0.999)")
     ema = EMA(G, args.ema) if args.ema > 0 else None
     out = Path(args.out or "runs/pix2pix")
     drawing = P.drawing_settings(cfg)
