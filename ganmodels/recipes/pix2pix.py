@@ -125,7 +125,7 @@ def make_run(args) -> Run:
     P.check_drawing_settings(cfg.canny_sigma, cfg.canny_low, cfg.canny_high)
     dev = torch.device(args.device)
     lineage, fresh = None, ()
-    if getattr(args, "init_from", None):
+    if args.init_from:
         G, D, cfg, lineage, d_loaded = init_networks(args.init_from, cfg, args, dev)
         if D is not None and not d_loaded:
             fresh = (P.FILES["D"],)
@@ -213,46 +213,39 @@ def init_networks(folder, cfg: P.Pix2PixConfig, args, device):
     folder = Path(folder)
     files = P.FILES_L1 if args.objective == "l1" else P.FILES
     family = P.FAMILY_L1 if args.objective == "l1" else P.FAMILY
-    path = folder / files["G"]
-    if not path.is_file():
-        raise W.WeightsError(f"--init-from {folder}: {files['G']} not found")
     man = W.read_manifest(folder)
-    check = man if path.name in man.get("files", {}) else None
-    try:
-        G, file_cfg, _ = W.load_network(path, P.UNetGenerator, P.Pix2PixConfig, family=family,
-                                        network="G", device=device, manifest=check)
-    except W.WeightsError as e:
-        raise W.WeightsError(f"--init-from {folder}: {e}") from None
+
+    def load(name, build, network):
+        try:
+            net, file_cfg, _ = W.load_network(folder / name, build, P.Pix2PixConfig, family=family, network=network,
+                                              device=device, manifest=man if name in man.get("files", {}) else None)
+        except W.WeightsError as e:
+            raise W.WeightsError(f"--init-from {folder}: {e}") from None
+        return net.requires_grad_(True).train(), file_cfg
+
+    if not (folder / files["G"]).is_file():
+        raise W.WeightsError(f"--init-from {folder}: {files['G']} not found")
+    G, file_cfg = load(files["G"], P.UNetGenerator, "G")
     for f in G_FIELDS:
         given = getattr(args, f, None)
         if given is not None and given != getattr(file_cfg, f):
             raise InputError(f"--init-from {folder}: its generator has {f} {getattr(file_cfg, f)}, not {given}")
     cfg = dataclasses.replace(cfg, **{f: getattr(file_cfg, f) for f in G_FIELDS})
-    G.requires_grad_(True).train()
     D, d_loaded = None, False
     if args.objective == "cgan":
-        d_path = folder / files["D"]
-        d_cfg = D_file = None
-        if d_path.is_file():
-            try:
-                D_file, d_cfg, _ = W.load_network(d_path, P.PatchDiscriminator, P.Pix2PixConfig, family=family,
-                                                  network="D", device=device,
-                                                  manifest=man if d_path.name in man.get("files", {}) else None)
-            except W.WeightsError as e:
-                raise W.WeightsError(f"--init-from {folder}: {e}") from None
+        D_file = d_cfg = None
+        if (folder / files["D"]).is_file():
+            D_file, d_cfg = load(files["D"], P.PatchDiscriminator, "D")
             # D's size not given on the command line: the file's
             cfg = dataclasses.replace(cfg, **{f: getattr(d_cfg, f) for f in ("ndf", "n_layers_d")
                                              if getattr(args, f, None) is None})
-        D = P.PatchDiscriminator(cfg).to(device)
-        if d_cfg is not None and (d_cfg.ndf, d_cfg.n_layers_d) == (cfg.ndf, cfg.n_layers_d):
-            D.load_state_dict(D_file.state_dict())
-            d_loaded = True
-        print(f"--init-from {folder}: G from {path.name}; "
-              + (f"D from {d_path.name}" if d_loaded else
+        d_loaded = d_cfg is not None and (d_cfg.ndf, d_cfg.n_layers_d) == (cfg.ndf, cfg.n_layers_d)
+        D = D_file if d_loaded else P.PatchDiscriminator(cfg).to(device)
+        print(f"--init-from {folder}: G from {files['G']}; "
+              + (f"D from {files['D']}" if d_loaded else
                  f"a fresh D (ndf {cfg.ndf}, n_layers_d {cfg.n_layers_d}: "
                  + ("no discriminator file there)" if d_cfg is None else
                     f"the file's is ndf {d_cfg.ndf}, n_layers_d {d_cfg.n_layers_d})")), file=sys.stderr)
-        D.requires_grad_(True).train()
-    entry = man.get("files", {}).get(path.name, {})
+    entry = man.get("files", {}).get(files["G"], {})
     lineage = (int(entry.get("steps", 0)), entry.get("command") or f"(weights from {folder})")
     return G, D, cfg, lineage, d_loaded
