@@ -14,7 +14,9 @@ shipped pair were chosen on ``train_7001_8000`` (the README's pix2pix section ha
 
 Measured 2026-12-07 (one thread, ≈ 30 s), cGAN + L1, faces 7,001–8,000: the 10,000-step generator Male
 83.0 %, Smiling 86.2 %, FID 46.6; warm-restarted to 16,000 steps 86.3 % / 85.4 % / 33.35; to 20,000 steps
-(shipped) 84.9 % / 86.5 % / 33.72; to 24,000 steps 84.8 % / 86.9 % / 30.86.
+84.9 % / 86.5 % / 33.72; to 24,000 steps 84.8 % / 86.9 % / 30.86.  Restarted from the 20,000-step files with the
+moving average of G and its BatchNorm statistics recomputed (``--init-from weights --ema 0.999 --ema-bn 1``), 8,000
+steps: 86.0 % / 86.5 % / 29.02; 8,000 more (shipped, 36,000 steps): 87.0 % / 87.2 % / 27.66.
 
 The last stdout line is one JSON object: {split: {attribute: agreement, "fid": FID}, ...}.
 """
